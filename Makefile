@@ -1,0 +1,50 @@
+# driftline's front door. Every target installs what it needs first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+
+.PHONY: setup data run-local test test-fast lock clean help
+
+help:
+	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
+	@echo "make test        run the test suite (installs first)"
+	@echo "make setup | data | lock | clean"
+
+# The venv is rebuilt only when the lock or the package metadata changes.
+$(STAMP): requirements.lock pyproject.toml scripts/find-python.sh
+	@PY310=$$(bash scripts/find-python.sh) || exit 1; \
+	  [ -x $(PY) ] || $$PY310 -m venv $(VENV)
+	@# pip stays in the venv: TFX executors call `python -m pip` on module files.
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
+	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@echo "installing the locked dependency set into $(VENV) ..."
+	@$(UV) pip sync --quiet --python $(PY) requirements.lock
+	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+data: setup
+	@$(VENV)/bin/driftline data
+
+run-local: data
+	@$(VENV)/bin/driftline run
+
+test: data
+	@$(PY) -m pytest -q tests
+
+# Regenerates the lock from pyproject.toml; commit the result.
+lock:
+	@$(PY) -m pip install --quiet "uv==$(UV_VERSION)" 2>/dev/null || true
+	$(UV) pip compile pyproject.toml --extra test --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_36 -o requirements.lock
+
+clean:
+	rm -rf output build data/taxi .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

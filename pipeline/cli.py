@@ -1,0 +1,76 @@
+"""`driftline` sub-commands: a thin layer over functions the tests call directly."""
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.errors import DriftlineError
+
+
+def _config_from(args):
+    from pipeline.config import load_config
+
+    overrides = {
+        "span": getattr(args, "span", None),
+        "data_root": getattr(args, "data_root", None),
+        "output_dir": getattr(args, "output_dir", None),
+    }
+    return load_config(args.config, overrides=overrides, fast_mode=getattr(args, "fast", False))
+
+
+def cmd_data(args) -> int:
+    from pipeline.config import load_config
+    from pipeline.spans import prepare_spans
+
+    config = load_config(args.config, overrides={"data_root": args.data_root})
+    for info in prepare_spans(config.data_root, args.source):
+        print(f"span-{info.span}: {info.year}, {info.rows} rows -> {info.path}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from pipeline import local, summary
+
+    config = _config_from(args)
+    result, run_summary = local.run(config)
+    print(summary.render(run_summary, result.seconds), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftline",
+        description="A TFX pipeline that validates data and models before they serve.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--config", type=Path, help="TOML config file (see README)")
+        p.add_argument("--data-root", type=Path, help="directory holding span-N/ CSV directories")
+        return p
+
+    data = common(sub.add_parser("data", help="write the embedded taxi sample as yearly spans"))
+    data.add_argument("--source", type=Path, help="a CSV to split instead of the embedded sample")
+    data.set_defaults(func=cmd_data)
+
+    run = common(sub.add_parser("run", help="run the whole pipeline locally"))
+    run.add_argument("--span", type=int, help="span to run for (default: the latest)")
+    run.add_argument("--output-dir", type=Path, help="where the run writes everything")
+    run.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DriftlineError as exc:
+        print(f"driftline: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("driftline: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""MLMD connections and the queries every reader of a run needs.
+
+Reading never creates a store: opening a missing or foreign file is an error, because an
+empty database silently created where the user mistyped a path answers every question
+with "nothing happened".
+"""
+import sqlite3
+from pathlib import Path
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.errors import DriftlineError
+
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+
+STATE_NAMES = {
+    metadata_store_pb2.Execution.COMPLETE: "complete",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+    metadata_store_pb2.Execution.NEW: "new",
+}
+
+
+class MetadataError(DriftlineError):
+    exit_code = 2
+
+
+def sqlite_config(path: Path, readonly: bool = False) -> metadata_store_pb2.ConnectionConfig:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+        if readonly
+        else metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    )
+    return config
+
+
+def mysql_config(host: str, port: int, database: str, user: str, password: str = ""):
+    config = metadata_store_pb2.ConnectionConfig()
+    config.mysql.host = host
+    config.mysql.port = port
+    config.mysql.database = database
+    config.mysql.user = user
+    config.mysql.password = password
+    return config
+
+
+def open_existing_sqlite(path: Path) -> mlmd.MetadataStore:
+    """A read-only store over an MLMD SQLite file that must already exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise MetadataError(f"{path}: no MLMD store here (has a pipeline run written to it?)")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise MetadataError(f"{path}: not an MLMD database ({exc})") from None
+    if not {"Artifact", "Execution", "Context", "Event"} <= tables:
+        raise MetadataError(f"{path}: not an MLMD database (no Artifact/Execution tables)")
+    try:
+        return mlmd.MetadataStore(sqlite_config(path, readonly=True))
+    except Exception as exc:  # MLMD raises its own status errors for corrupt stores
+        raise MetadataError(f"{path}: the MLMD store cannot be opened: {exc}") from None
+
+
+def node_id_of(context_name: str, pipeline_name: str) -> str:
+    prefix = f"{pipeline_name}."
+    return context_name[len(prefix):] if context_name.startswith(prefix) else context_name
+
+
+def run_executions(store, pipeline_name: str, run_id: str) -> dict:
+    """node id -> the latest execution of that node within one pipeline run."""
+    run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    if run is None:
+        return {}
+    result = {}
+    for execution in store.get_executions_by_context(run.id):
+        for context in store.get_contexts_by_execution(execution.id):
+            if context.type == NODE_CONTEXT:
+                node = node_id_of(context.name, pipeline_name)
+                if node not in result or result[node].id < execution.id:
+                    result[node] = execution
+    return result
+
+
+def output_artifacts(store, execution_id: int) -> dict:
+    """output key -> artifacts an execution produced (or reused from cache)."""
+    events = store.get_events_by_execution_ids([execution_id])
+    outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT,
+                                                metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in outputs])}
+    result = {}
+    for event in outputs:
+        key = event.path.steps[0].key if event.path.steps else ""
+        if event.artifact_id in artifacts:
+            result.setdefault(key, []).append(artifacts[event.artifact_id])
+    return result
+
+
+def custom_property(artifact, key, default=None):
+    if key not in artifact.custom_properties:
+        return default
+    value = artifact.custom_properties[key]
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else default

@@ -1,0 +1,235 @@
+"""create_pipeline(config): the only definition of driftline's graph, used by every runner."""
+import hashlib
+from pathlib import Path
+
+import tensorflow_model_analysis as tfma
+# Components are imported from their modules: `tfx.v1` also imports the Google Cloud
+# extensions, which costs about 25 s of start-up on every run.
+from tfx.components import (
+    CsvExampleGen,
+    Evaluator,
+    ExampleValidator,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.orchestration import metadata as tfx_metadata
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2
+from tfx.types import Channel, channel_utils, standard_artifacts
+
+from components import features as F
+from components.baseline import PreviousBlessedModelStrategy
+from pipeline import spans
+from pipeline.config import PROJECT_ROOT, Config
+from pipeline.errors import DataError
+
+PREPROCESSING_FN = "components.transform.preprocessing_fn"
+RUN_FN = "components.trainer.run_fn"
+# The modules whose code the executors run; their content hash keys Transform's and
+# Trainer's cache, so editing a feature re-runs them even though no module file moves.
+CODE_MODULES = ["components/features.py", "components/transform.py", "components/trainer.py"]
+
+EXAMPLE_GEN_PREFIX = "CsvExampleGen_span"
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in CODE_MODULES:
+        digest.update(name.encode())
+        digest.update((PROJECT_ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def resolve_span(config: Config) -> int:
+    """The span this run is for: the configured one, or the latest under data_root."""
+    available = spans.find_spans(config.data_root)
+    if not available:
+        raise DataError(
+            f"{config.data_root}: no span-N directories with CSV files; run `make data` "
+            "or pass --data-root"
+        )
+    if config.span is None:
+        return available[-1]
+    if config.span not in available:
+        raise DataError(
+            f"{config.data_root}: span {config.span} not found (available: "
+            f"{', '.join(map(str, available))})"
+        )
+    return config.span
+
+
+def training_window(config: Config, span: int) -> list:
+    """Spans the model trains on: the last `window` available spans up to `span`."""
+    upto = [s for s in spans.find_spans(config.data_root) if s <= span]
+    return upto if config.window is None else upto[-config.window:]
+
+
+def _example_gen(config: Config, span: int):
+    return CsvExampleGen(
+        input_base=str(config.data_root),
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name="all", pattern=f"span-{{SPAN}}/*.csv")]
+        ),
+        output_config=example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
+                splits=[
+                    example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - config.eval_percent),
+                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=config.eval_percent),
+                ]
+            )
+        ),
+        range_config=range_config_pb2.RangeConfig(
+            static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+        ),
+    ).with_id(f"{EXAMPLE_GEN_PREFIX}{span}")
+
+
+def eval_config(config: Config) -> tfma.EvalConfig:
+    """Metrics on every slice; the blessing thresholds judge the overall slice only,
+    since a slice with no positive trips has no AUC to speak of."""
+    e = config.evaluation
+    overall = [tfma.SlicingSpec()]
+    auc = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_auc}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -e.max_auc_drop},
+        ),
+    )
+    f1 = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_f1})
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=F.LABEL_KEY,
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        slicing_specs=overall + [tfma.SlicingSpec(feature_keys=[key]) for key in e.slice_features],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=auc)
+                        ],
+                    ),
+                    tfma.MetricConfig(
+                        class_name="F1Score",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=f1)
+                        ],
+                    ),
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                ]
+            )
+        ],
+    )
+
+
+def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
+    span = resolve_span(config)
+    window = training_window(config, span)
+    fingerprint = code_fingerprint()
+
+    example_gens = {s: _example_gen(config, s) for s in window}
+    current = example_gens[span]
+    statistics_gen = StatisticsGen(examples=current.outputs["examples"])
+    # Inferred schema: kept for comparison with the curated contract, never used to validate.
+    schema_gen = SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    curated_schema = ImportSchemaGen(schema_file=str(config.schema_file))
+    example_validator = ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=curated_schema.outputs["schema"],
+    )
+
+    window_examples = (
+        current.outputs["examples"]
+        if len(example_gens) == 1
+        else channel_utils.union([g.outputs["examples"] for g in example_gens.values()])
+    )
+    transform = Transform(
+        examples=window_examples,
+        schema=curated_schema.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config={"code_fingerprint": fingerprint},
+        # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
+        disable_statistics=True,
+        # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
+        force_tf_compat_v1=True,
+    )
+    t = config.training
+    trainer = Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=curated_schema.outputs["schema"],
+        train_args=trainer_pb2.TrainArgs(num_steps=t.train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=t.eval_steps),
+        custom_config={
+            "code_fingerprint": fingerprint,
+            "hparams": {
+                "hidden_units": list(t.hidden_units),
+                "learning_rate": t.learning_rate,
+                "batch_size": t.batch_size,
+            },
+        },
+    )
+    baseline = Resolver(
+        strategy_class=PreviousBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+        candidate=trainer.outputs["model"],
+    ).with_id("baseline_model_resolver")
+    evaluator = Evaluator(
+        examples=current.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline.outputs["model"],
+        eval_config=eval_config(config),
+    )
+    with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        pusher = Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
+                    base_directory=str(config.serving_dir)
+                )
+            ),
+        )
+
+    return tfx_pipeline.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=str(config.pipeline_root),
+        components=[
+            *example_gens.values(),
+            statistics_gen,
+            schema_gen,
+            curated_schema,
+            example_validator,
+            transform,
+            trainer,
+            baseline,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=True,
+        metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
+            str(config.metadata_path)
+        ),
+        beam_pipeline_args=config.beam.args(),
+    )
