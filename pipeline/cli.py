@@ -67,6 +67,12 @@ def main(argv=None) -> int:
     except DriftlineError as exc:
         print(f"driftline: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # a bug of ours: still one readable line, details in the log
+        print(f"driftline: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("driftline: interrupted", file=sys.stderr)
         return 130

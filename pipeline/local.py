@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import DriftlineError, PipelineFailed
+from pipeline.errors import DriftlineError, PipelineFailed, SchemaError
 
 
 @dataclass
@@ -113,22 +113,26 @@ def _progress(config: Config, terminal, result: RunResult):
         launcher.Launcher.launch = original
 
 
-def run(config: Config, terminal=None):
+def run(config: Config):
     """Runs the pipeline once and reads its summary back from MLMD.
 
     Framework output goes to config.log_file. Returns (RunResult, Summary).
     """
-    terminal = terminal or sys.stdout
-    config.output_dir.mkdir(parents=True, exist_ok=True)
+    from pipeline.spans import resolve_span, training_window
+
     start = time.monotonic()
+    # Bad input is reported before the seconds-long TensorFlow import and before any
+    # output directory or metadata store is created.
+    span = resolve_span(config)
+    if not config.schema_file.is_file():
+        raise SchemaError(f"{config.schema_file}: schema file not found")
+    result = RunResult(run_id="", span=span, window=training_window(config, span), seconds=0.0)
+    config.output_dir.mkdir(parents=True, exist_ok=True)
     with framework_output_to(config.log_file) as term:
         _quiet_frameworks()
         from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-        from pipeline.pipeline import create_pipeline, resolve_span, training_window
-
-        span = resolve_span(config)
-        result = RunResult(run_id="", span=span, window=training_window(config, span), seconds=0.0)
+        from pipeline.pipeline import create_pipeline
         term.write(
             f"driftline: span {span}, training window spans {result.window}, "
             f"logs in {config.log_file}\n"

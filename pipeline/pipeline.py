@@ -25,9 +25,8 @@ from tfx.types import Channel, channel_utils, standard_artifacts
 
 from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
-from pipeline import spans
+from pipeline.spans import resolve_span, training_window
 from pipeline.config import PROJECT_ROOT, Config
-from pipeline.errors import DataError
 
 PREPROCESSING_FN = "components.transform.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
@@ -44,30 +43,6 @@ def code_fingerprint() -> str:
         digest.update(name.encode())
         digest.update((PROJECT_ROOT / name).read_bytes())
     return digest.hexdigest()
-
-
-def resolve_span(config: Config) -> int:
-    """The span this run is for: the configured one, or the latest under data_root."""
-    available = spans.find_spans(config.data_root)
-    if not available:
-        raise DataError(
-            f"{config.data_root}: no span-N directories with CSV files; run `make data` "
-            "or pass --data-root"
-        )
-    if config.span is None:
-        return available[-1]
-    if config.span not in available:
-        raise DataError(
-            f"{config.data_root}: span {config.span} not found (available: "
-            f"{', '.join(map(str, available))})"
-        )
-    return config.span
-
-
-def training_window(config: Config, span: int) -> list:
-    """Spans the model trains on: the last `window` available spans up to `span`."""
-    upto = [s for s in spans.find_spans(config.data_root) if s <= span]
-    return upto if config.window is None else upto[-config.window:]
 
 
 def _example_gen(config: Config, span: int):

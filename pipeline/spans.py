@@ -178,3 +178,27 @@ def read_provenance(data_root: Path, span: int) -> dict:
         return {}
     except ValueError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
+
+
+def resolve_span(config) -> int:
+    """The span a run is for: the configured one, or the latest under data_root."""
+    available = find_spans(config.data_root)
+    if not available:
+        raise DataError(
+            f"{config.data_root}: no span-N directories with CSV files; run `make data` "
+            "or pass --data-root"
+        )
+    if config.span is None:
+        return available[-1]
+    if config.span not in available:
+        raise DataError(
+            f"{config.data_root}: span {config.span} not found (available: "
+            f"{', '.join(map(str, available))})"
+        )
+    return config.span
+
+
+def training_window(config, span: int) -> list:
+    """Spans the model trains on: the last `window` available spans up to `span`."""
+    upto = [s for s in find_spans(config.data_root) if s <= span]
+    return upto if config.window is None else upto[-config.window:]

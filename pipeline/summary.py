@@ -1,4 +1,5 @@
 """The end-of-run summary, read back from MLMD and the artifacts it points to."""
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Optional
@@ -51,7 +52,8 @@ def _slice_metrics(eval_uri: str) -> dict:
             for sub in output.values():
                 for metric, value in sub.items():
                     if isinstance(value, dict) and "doubleValue" in value:
-                        values[metric] = value["doubleValue"]
+                        # TFMA writes NaN (e.g. F1 of a slice with no positives) as text.
+                        values[metric] = float(value["doubleValue"])
         by_slice[name] = values
     return by_slice
 
@@ -107,7 +109,7 @@ def summarize(config: Config, run) -> Summary:
         candidates = [
             (name, values["f1_score"])
             for name, values in by_slice.items()
-            if name != "overall" and "f1_score" in values
+            if name != "overall" and not math.isnan(values.get("f1_score", math.nan))
             and values.get("example_count", 0) >= MIN_SLICE_EXAMPLES
         ]
         if candidates:
