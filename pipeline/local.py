@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import DriftlineError, PipelineFailed, SchemaError
+from pipeline.errors import DriftlineError, PipelineFailed
 
 
 @dataclass
@@ -118,14 +118,14 @@ def run(config: Config):
 
     Framework output goes to config.log_file. Returns (RunResult, Summary).
     """
+    from components.schema_tools import load_schema
     from pipeline.spans import resolve_span, training_window
 
     start = time.monotonic()
     # Bad input is reported before the seconds-long TensorFlow import and before any
     # output directory or metadata store is created.
     span = resolve_span(config)
-    if not config.schema_file.is_file():
-        raise SchemaError(f"{config.schema_file}: schema file not found")
+    load_schema(config.schema_file)
     result = RunResult(run_id="", span=span, window=training_window(config, span), seconds=0.0)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     with framework_output_to(config.log_file) as term:

@@ -44,3 +44,15 @@ def test_data_command_writes_spans(tmp_path):
     proc = _driftline("data", "--data-root", tmp_path / "taxi", cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "span-4: 2016, 833 rows" in proc.stdout
+
+
+def test_broken_schema_stops_the_run_before_any_component(tmp_path, small_spans):
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature {\n  name: "fare"\n  type: FLOT\n}\n')
+    config = tmp_path / "c.toml"
+    config.write_text(f'schema_file = "{schema}"\noutput_dir = "out"\ndata_root = "{small_spans}"\n')
+    proc = _driftline("run", "--config", config, cwd=ROOT)
+    assert proc.returncode == 2
+    assert f"{schema}:3:" in proc.stderr and "FLOT" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
