@@ -39,3 +39,17 @@ def small_spans(tmp_path_factory):
     source = write_sample_source(work / "sample.csv", every=5)
     prepare_spans(work / "taxi", source)
     return work / "taxi"
+
+
+@pytest.fixture(scope="session")
+def driftline():
+    """Runs the real `driftline` CLI in a subprocess and returns the CompletedProcess."""
+    import subprocess
+
+    def run(*args, cwd=ROOT, timeout=900):
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *map(str, args)],
+            cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run

@@ -6,8 +6,6 @@ Three runs on a one-in-five sample of the taxi rows, with a training window of t
 3. span 4: the nodes that depend on the new span execute again.
 """
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import ml_metadata as mlmd
@@ -22,16 +20,8 @@ PIPELINE = "driftline"
 RESOLVERS = {"baseline_model_resolver"}
 
 
-def _driftline(*args, cwd):
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=900,
-    )
-    return proc
-
-
 @pytest.fixture(scope="module")
-def runs(small_spans, tmp_path_factory):
+def runs(small_spans, tmp_path_factory, driftline):
     work = tmp_path_factory.mktemp("e2e")
     config = work / "driftline.toml"
     config.write_text(
@@ -41,7 +31,7 @@ def runs(small_spans, tmp_path_factory):
     )
     results = []
     for span in (3, 3, 4):
-        proc = _driftline("run", "--fast", "--config", config, "--span", span, cwd=work)
+        proc = driftline("run", "--fast", "--config", config, "--span", span, cwd=work)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(proc)
     store = mlmd.MetadataStore(metadata.sqlite_config(work / "out" / "metadata.sqlite", readonly=True))
