@@ -36,6 +36,16 @@ class EvaluationConfig:
 
 
 @dataclass
+class DriftConfig:
+    # What the current span is compared with: "blessed" (the data the serving model was
+    # trained on, falling back to the previous span) or "previous" (the previous span).
+    baseline: str = "blessed"
+    # "block": drift over a threshold or a schema anomaly stops the run before Transform;
+    # "warn": the run goes on and the summary lists what was found.
+    gate: str = "block"
+
+
+@dataclass
 class BeamConfig:
     # in_memory avoids a worker start-up per component on small data; multi_processing
     # uses both cores for large spans.
@@ -64,6 +74,7 @@ class Config:
     eval_percent: int = 20
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
 
     @property
@@ -94,6 +105,10 @@ class Config:
                 "beam.direct_running_mode must be in_memory, multi_threading or "
                 f"multi_processing, got {self.beam.direct_running_mode!r}"
             )
+        if self.drift.baseline not in ("blessed", "previous"):
+            raise ConfigError(f"drift.baseline must be blessed or previous, got {self.drift.baseline!r}")
+        if self.drift.gate not in ("block", "warn"):
+            raise ConfigError(f"drift.gate must be block or warn, got {self.drift.gate!r}")
         t = self.training
         if t.train_steps < 1 or t.eval_steps < 1 or t.batch_size < 1:
             raise ConfigError("training.train_steps, eval_steps and batch_size must be positive")
@@ -111,7 +126,12 @@ def fast(config: Config) -> Config:
     return config
 
 
-_SECTIONS = {"training": TrainingConfig, "evaluation": EvaluationConfig, "beam": BeamConfig}
+_SECTIONS = {
+    "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
+    "drift": DriftConfig,
+    "beam": BeamConfig,
+}
 _PATHS = {"data_root", "output_dir", "schema_file"}
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import DriftlineError, PipelineFailed
+from pipeline.errors import DriftlineError, GateBlocked, PipelineFailed
 
 
 @dataclass
@@ -155,6 +155,10 @@ def run(config: Config):
 
         run_summary = summarize(config, result)
     result.seconds = time.monotonic() - start
+    if run_summary.gate_blocked:
+        from pipeline.summary import gate_block_message
+
+        raise GateBlocked(gate_block_message(run_summary))
     return result, run_summary
 
 

@@ -25,7 +25,9 @@ from tfx.types import Channel, channel_utils, standard_artifacts
 
 from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
-from pipeline.spans import resolve_span, training_window
+from components.drift.baseline import BlessedTrainingStatisticsStrategy
+from components.drift.component import DriftGate
+from pipeline.spans import previous_span, resolve_span, training_window
 from pipeline.config import PROJECT_ROOT, Config
 
 PREPROCESSING_FN = "components.transform.preprocessing_fn"
@@ -121,71 +123,114 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
 
     example_gens = {s: _example_gen(config, s) for s in window}
     current = example_gens[span]
-    statistics_gen = StatisticsGen(examples=current.outputs["examples"])
+    curated_schema = ImportSchemaGen(schema_file=str(config.schema_file))
+    # With the schema, integer features it marks categorical get value counts, which the
+    # drift gate compares as categories.
+    statistics_gen = StatisticsGen(
+        examples=current.outputs["examples"], schema=curated_schema.outputs["schema"]
+    )
     # Inferred schema: kept for comparison with the curated contract, never used to validate.
     schema_gen = SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
     )
-    curated_schema = ImportSchemaGen(schema_file=str(config.schema_file))
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
     )
 
-    window_examples = (
-        current.outputs["examples"]
-        if len(example_gens) == 1
-        else channel_utils.union([g.outputs["examples"] for g in example_gens.values()])
-    )
-    transform = Transform(
-        examples=window_examples,
+    # Baselines for the drift gate: the previous span's statistics (computed in-graph, so
+    # even a first run has one) and, when asked for, those of the blessed model's data.
+    data_nodes = []
+    gate_inputs = {}
+    before = previous_span(config, span)
+    if before is not None:
+        previous_gen = example_gens.get(before) or _example_gen(config, before)
+        previous_stats = StatisticsGen(
+            examples=previous_gen.outputs["examples"], schema=curated_schema.outputs["schema"]
+        ).with_id("StatisticsGen_previous")
+        if before not in example_gens:
+            data_nodes.append(previous_gen)
+        data_nodes.append(previous_stats)
+        gate_inputs["previous_statistics"] = previous_stats.outputs["statistics"]
+    if config.drift.baseline == "blessed":
+        blessed_stats = Resolver(
+            strategy_class=BlessedTrainingStatisticsStrategy,
+            statistics=Channel(type=standard_artifacts.ExampleStatistics),
+            examples=Channel(type=standard_artifacts.Examples),
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+            current=statistics_gen.outputs["statistics"],
+        ).with_id("blessed_statistics_resolver")
+        data_nodes.append(blessed_stats)
+        gate_inputs["blessed_statistics"] = blessed_stats.outputs["statistics"]
+        gate_inputs["blessed_examples"] = blessed_stats.outputs["examples"]
+    drift_gate = DriftGate(
+        statistics=statistics_gen.outputs["statistics"],
         schema=curated_schema.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"code_fingerprint": fingerprint},
-        # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
-        disable_statistics=True,
-        # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
-        force_tf_compat_v1=True,
+        anomalies=example_validator.outputs["anomalies"],
+        baseline=config.drift.baseline,
+        gate=config.drift.gate,
+        current_span=span,
+        previous_span=-1 if before is None else before,
+        **gate_inputs,
     )
-    t = config.training
-    trainer = Trainer(
-        run_fn=RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=curated_schema.outputs["schema"],
-        train_args=trainer_pb2.TrainArgs(num_steps=t.train_steps),
-        eval_args=trainer_pb2.EvalArgs(num_steps=t.eval_steps),
-        custom_config={
-            "code_fingerprint": fingerprint,
-            "hparams": {
-                "hidden_units": list(t.hidden_units),
-                "learning_rate": t.learning_rate,
-                "batch_size": t.batch_size,
-            },
-        },
-    )
-    baseline = Resolver(
-        strategy_class=PreviousBlessedModelStrategy,
-        model=Channel(type=standard_artifacts.Model),
-        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-        candidate=trainer.outputs["model"],
-    ).with_id("baseline_model_resolver")
-    evaluator = Evaluator(
-        examples=current.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline.outputs["model"],
-        eval_config=eval_config(config),
-    )
-    with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
-        pusher = Pusher(
-            model=trainer.outputs["model"],
-            model_blessing=evaluator.outputs["blessing"],
-            push_destination=pusher_pb2.PushDestination(
-                filesystem=pusher_pb2.PushDestination.Filesystem(
-                    base_directory=str(config.serving_dir)
-                )
-            ),
+
+    # The gate: nothing below runs unless the drift gate passed this span.
+    with Cond(drift_gate.outputs["report"].future()[0].custom_property("passed") == 1):
+        window_examples = (
+            current.outputs["examples"]
+            if len(example_gens) == 1
+            else channel_utils.union([g.outputs["examples"] for g in example_gens.values()])
         )
+        transform = Transform(
+            examples=window_examples,
+            schema=curated_schema.outputs["schema"],
+            preprocessing_fn=PREPROCESSING_FN,
+            custom_config={"code_fingerprint": fingerprint},
+            # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
+            disable_statistics=True,
+            # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
+            force_tf_compat_v1=True,
+        )
+        t = config.training
+        trainer = Trainer(
+            run_fn=RUN_FN,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=curated_schema.outputs["schema"],
+            train_args=trainer_pb2.TrainArgs(num_steps=t.train_steps),
+            eval_args=trainer_pb2.EvalArgs(num_steps=t.eval_steps),
+            custom_config={
+                "code_fingerprint": fingerprint,
+                "hparams": {
+                    "hidden_units": list(t.hidden_units),
+                    "learning_rate": t.learning_rate,
+                    "batch_size": t.batch_size,
+                },
+            },
+        )
+        baseline = Resolver(
+            strategy_class=PreviousBlessedModelStrategy,
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+            candidate=trainer.outputs["model"],
+        ).with_id("baseline_model_resolver")
+        evaluator = Evaluator(
+            examples=current.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline_model=baseline.outputs["model"],
+            eval_config=eval_config(config),
+        )
+        with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+            pusher = Pusher(
+                model=trainer.outputs["model"],
+                model_blessing=evaluator.outputs["blessing"],
+                push_destination=pusher_pb2.PushDestination(
+                    filesystem=pusher_pb2.PushDestination.Filesystem(
+                        base_directory=str(config.serving_dir)
+                    )
+                ),
+            )
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
@@ -196,6 +241,8 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
             schema_gen,
             curated_schema,
             example_validator,
+            *data_nodes,
+            drift_gate,
             transform,
             trainer,
             baseline,

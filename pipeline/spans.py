@@ -202,3 +202,9 @@ def training_window(config, span: int) -> list:
     """Spans the model trains on: the last `window` available spans up to `span`."""
     upto = [s for s in find_spans(config.data_root) if s <= span]
     return upto if config.window is None else upto[-config.window:]
+
+
+def previous_span(config, span: int):
+    """The latest span before `span` under data_root, or None."""
+    earlier = [s for s in find_spans(config.data_root) if s < span]
+    return earlier[-1] if earlier else None

@@ -25,6 +25,65 @@ class Summary:
     pushed_path: Optional[str] = None
     metadata_path: str = ""
     node_states: dict = field(default_factory=dict)
+    drift: Optional[dict] = None
+
+    @property
+    def gate_blocked(self) -> bool:
+        return self.drift is not None and not self.drift["passed"]
+
+
+def read_drift(report_artifact) -> dict:
+    """The DriftGate's verdict, from its artifact's properties and the JSON beside it."""
+    import json
+
+    prop = lambda key, default=None: metadata.custom_property(report_artifact, key, default)  # noqa: E731
+    with open(os.path.join(report_artifact.uri, "drift.json")) as f:
+        comparison = json.load(f)
+    return {
+        "passed": prop("passed") == 1,
+        "clean": prop("clean") == 1,
+        "gate": prop("gate"),
+        "baseline": comparison["baseline_label"],
+        "current": comparison["current_label"],
+        "features": comparison["features"],
+        "offending": [f for f in comparison["features"] if f["name"] in (prop("offending") or "").split(",")],
+        "examples_verdict": comparison["examples_verdict"],
+        "examples_ratio": comparison["examples_ratio"],
+        "examples_bounds": comparison["examples_bounds"],
+        "anomalies": json.loads(prop("anomalies") or "[]"),
+        "report": prop("report_html"),
+    }
+
+
+def drift_findings(drift: dict) -> list:
+    """One line per reason the gate would stop a run."""
+    lines = [
+        f"{f['name']}: distance {f['distance']:.4f} > threshold {f['threshold']:.4f} ({f['kind']})"
+        for f in drift["offending"]
+    ]
+    if drift["examples_verdict"] == "over threshold":
+        lines.append(
+            f"example count ratio {drift['examples_ratio']:.3f} outside {drift['examples_bounds']}"
+        )
+    lines += [f"schema anomaly in {name}: {text}" for name, text in drift["anomalies"]]
+    return lines
+
+
+def gate_block_message(summary: "Summary") -> str:
+    drift = summary.drift
+    lines = [
+        f"the drift gate stopped span {summary.span} before Transform and Trainer: "
+        "nothing was trained or pushed, the serving model is unchanged.",
+        f"  current: {drift['current']}    baseline: {drift['baseline']}",
+    ]
+    lines += [f"  - {line}" for line in drift_findings(drift)]
+    lines += [
+        f"  report: {drift['report']}",
+        f"  lineage (MLMD): {summary.metadata_path}",
+        "  To accept this data: fix it, edit the thresholds or domains in the schema file, "
+        "or set [drift] gate = \"warn\" in a config file.",
+    ]
+    return "\n".join(lines)
 
 
 def _stats_rows(uri: str) -> dict:
@@ -97,6 +156,10 @@ def summarize(config: Config, run) -> Summary:
     def outputs(node):
         return metadata.output_artifacts(store, executions[node].id) if node in executions else {}
 
+    report = outputs("DriftGate").get("report")
+    if report:
+        summary.drift = read_drift(report[0])
+
     stats = outputs("StatisticsGen").get("statistics")
     if stats:
         summary.rows = _stats_rows(stats[0].uri)
@@ -144,6 +207,15 @@ def render(summary: Summary, seconds: float) -> str:
     if summary.weakest_slice:
         name, f1 = summary.weakest_slice
         lines.append(f"  weakest slice   {name}: f1_score {f1:.3f}")
+    if summary.drift:
+        d = summary.drift
+        gated = [f for f in d["features"] if f["threshold"] is not None and f["distance"] is not None]
+        worst = max(gated, key=lambda f: f["distance"] / f["threshold"] if f["threshold"] else 0, default=None)
+        state = "passed" if d["clean"] else ("WARNINGS (gate = warn)" if d["passed"] else "BLOCKED")
+        closest = f"; closest: {worst['name']} {worst['distance']:.3f} / {worst['threshold']:.3f}" if worst else ""
+        lines.append(f"  drift           {state} vs {d['baseline']}{closest}")
+        lines.extend(f"    - {line}" for line in drift_findings(d))
+        lines.append(f"  drift report    {d['report']}")
     if summary.blessed is None:
         lines.append("  blessed         not evaluated")
     elif summary.blessed:

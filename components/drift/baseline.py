@@ -1,0 +1,82 @@
+"""Resolves the statistics of the data the serving (latest blessed) model was trained on.
+
+That is the StatisticsGen output of the pipeline run whose Trainer produced the model,
+i.e. the newest span of its training window, together with the Examples it was computed
+from (which carry the span number). Everything is read from MLMD events, never from
+paths. If it is this run's own statistics (a re-run of the same span), there is nothing
+to compare: the drift gate falls back to the previous span, which also keeps an
+unchanged re-run fully cached.
+"""
+from ml_metadata.proto import metadata_store_pb2
+from tfx.components.evaluator import constants as evaluator_constants
+from tfx.dsl.components.common import resolver
+
+STATISTICS_KEY = "statistics"
+EXAMPLES_KEY = "examples"
+MODEL_KEY = "model"
+BLESSING_KEY = "model_blessing"
+CURRENT_KEY = "current"
+STATISTICS_NODE = "StatisticsGen"
+
+_OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+_INPUTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
+
+
+def latest_blessed_model(models, blessings):
+    blessed = {
+        b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
+        for b in blessings
+        if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
+    }
+    candidates = [m for m in models if m.id in blessed]
+    return max(candidates, key=lambda m: m.id) if candidates else None
+
+
+def _first_run_producing(store, artifact_id):
+    """The pipeline_run context of the first execution that output the artifact."""
+    events = sorted(
+        (e for e in store.get_events_by_artifact_ids([artifact_id]) if e.type in _OUTPUTS),
+        key=lambda e: e.execution_id,
+    )
+    for event in events:
+        for context in store.get_contexts_by_execution(event.execution_id):
+            if context.type == "pipeline_run":
+                return context
+    return None
+
+
+def statistics_of_run(store, run_context):
+    """(statistics id, examples id) that the run's StatisticsGen output and read."""
+    for execution in store.get_executions_by_context(run_context.id):
+        nodes = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
+        if not any(name.endswith(f".{STATISTICS_NODE}") for name in nodes):
+            continue
+        events = store.get_events_by_execution_ids([execution.id])
+        outputs = [e.artifact_id for e in events if e.type in _OUTPUTS]
+        inputs = [e.artifact_id for e in events if e.type in _INPUTS]
+        examples = [i for i in inputs if i in {a.id for a in store.get_artifacts_by_type("Examples")}]
+        if outputs:
+            return outputs[0], (examples[0] if examples else None)
+    return None, None
+
+
+class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
+    """Inputs: `statistics`, `examples`, `model`, `model_blessing` (all of the pipeline's)
+    and `current` (this run's statistics). Answers `statistics` and `examples` with the
+    blessed model's, or with nothing."""
+
+    def resolve_artifacts(self, store, input_dict):
+        result = {key: [] for key in input_dict}
+        result[CURRENT_KEY] = list(input_dict.get(CURRENT_KEY, []))
+        model = latest_blessed_model(input_dict.get(MODEL_KEY, []), input_dict.get(BLESSING_KEY, []))
+        if model is None:
+            return result
+        run = _first_run_producing(store, model.id)
+        if run is None:
+            return result
+        stats_id, examples_id = statistics_of_run(store, run)
+        if stats_id is None or stats_id in {a.id for a in input_dict.get(CURRENT_KEY, [])}:
+            return result
+        result[STATISTICS_KEY] = [a for a in input_dict.get(STATISTICS_KEY, []) if a.id == stats_id]
+        result[EXAMPLES_KEY] = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]
+        return result

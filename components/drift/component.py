@@ -1,0 +1,118 @@
+"""DriftGate: the component that decides whether a span may reach Transform and Trainer.
+
+It reads the current span's statistics, a baseline's statistics (chosen here, see
+choose_baseline), the curated schema and ExampleValidator's anomalies; writes a
+DriftReport artifact whose properties hold every feature's distance, threshold and
+verdict, and the report files beside it. Downstream nodes sit under a Cond on the
+report's `passed` property, so the gate holds wherever the graph runs.
+"""
+import json
+import os
+
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import artifact
+from tfx.types.standard_artifacts import ExampleAnomalies, Examples, ExampleStatistics, Schema
+
+from components.drift import compare as drift_compare
+from components.drift import report as drift_report
+
+BLOCK, WARN = "block", "warn"
+BLESSED, PREVIOUS = "blessed", "previous"
+
+
+class DriftReport(artifact.Artifact):
+    """Outcome of a drift gate: per-feature distances, thresholds and verdicts."""
+
+    TYPE_NAME = "DriftReport"
+
+
+def read_anomalies(uri: str) -> list:
+    """[(feature, description)] from ExampleValidator's per-split SchemaDiff.pb files."""
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    found = {}
+    for split in sorted(os.listdir(uri)):
+        path = os.path.join(uri, split, "SchemaDiff.pb")
+        if not os.path.exists(path):
+            continue
+        anomalies = anomalies_pb2.Anomalies()
+        with open(path, "rb") as f:
+            anomalies.ParseFromString(f.read())
+        for name, info in anomalies.anomaly_info.items():
+            text = info.description or info.short_description
+            found.setdefault(name, f"{text} ({split.replace('Split-', '')})")
+        if anomalies.HasField("dataset_anomaly_info"):
+            info = anomalies.dataset_anomaly_info
+            found.setdefault("(dataset)", info.description or info.short_description)
+    return sorted(found.items())
+
+
+def choose_baseline(mode, blessed, previous):
+    """(choice, kind) for the baseline: the blessed model's training data when asked for
+    and known, else the previous span, else (None, 'none') for a clean first run.
+    `blessed` and `previous` are (statistics artifact, span) pairs or None."""
+    if mode == BLESSED and blessed is not None:
+        return blessed, BLESSED
+    if previous is not None:
+        return previous, PREVIOUS
+    return None, "none"
+
+
+@component
+def DriftGate(
+    statistics: InputArtifact[ExampleStatistics],
+    schema: InputArtifact[Schema],
+    anomalies: InputArtifact[ExampleAnomalies],
+    report: OutputArtifact[DriftReport],
+    blessed_statistics: InputArtifact[ExampleStatistics] = None,
+    blessed_examples: InputArtifact[Examples] = None,
+    previous_statistics: InputArtifact[ExampleStatistics] = None,
+    baseline: Parameter[str] = BLESSED,
+    gate: Parameter[str] = BLOCK,
+    current_span: Parameter[int] = -1,
+    previous_span: Parameter[int] = -1,
+) -> None:
+    from components.schema_tools import load_schema
+
+    schema_proto = load_schema(os.path.join(schema.uri, "schema.pbtxt"))
+    current = drift_compare.load_statistics(statistics.uri)
+    blessed = None
+    if blessed_statistics is not None:
+        blessed = (blessed_statistics, int(blessed_examples.span) if blessed_examples else -1)
+    previous = (previous_statistics, previous_span) if previous_statistics is not None else None
+    chosen, kind = choose_baseline(baseline, blessed, previous)
+    current_label = f"span {current_span}"
+    if chosen is None:
+        comparison = drift_compare.compare(current, current, schema_proto,
+                                           current_label=current_label,
+                                           baseline_label="no baseline (first run)")
+        baseline_span = -1
+    else:
+        chosen, baseline_span = chosen
+        label = "data of the serving model" if kind == BLESSED else "previous span"
+        comparison = drift_compare.compare(
+            current, drift_compare.load_statistics(chosen.uri), schema_proto,
+            current_label=current_label, baseline_label=f"span {baseline_span} ({label})")
+    schema_anomalies = read_anomalies(anomalies.uri)
+
+    clean = comparison.passed and not schema_anomalies
+    report.set_int_custom_property("passed", int(clean or gate == WARN))
+    report.set_int_custom_property("clean", int(clean))
+    report.set_string_custom_property("gate", gate)
+    report.set_string_custom_property("baseline_kind", kind)
+    report.set_int_custom_property("baseline_span", baseline_span)
+    report.set_int_custom_property("current_span", current_span)
+    if chosen is not None:
+        report.set_int_custom_property("baseline_statistics_id", chosen.id)
+    report.set_int_custom_property("current_statistics_id", statistics.id)
+    report.set_string_custom_property("offending", ",".join(f.name for f in comparison.offending))
+    report.set_string_custom_property("anomalies", json.dumps(schema_anomalies))
+    for f in comparison.features:
+        if f.distance is not None:
+            report.set_float_custom_property(f"distance.{f.name}", f.distance)
+        if f.threshold is not None:
+            report.set_float_custom_property(f"threshold.{f.name}", f.threshold)
+        report.set_string_custom_property(f"verdict.{f.name}", f.verdict)
+    path = drift_report.write(comparison, report.uri, schema_anomalies)
+    report.set_string_custom_property("report_html", path)
