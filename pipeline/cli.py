@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.errors import DriftlineError
+from pipeline.errors import ConfigError, DriftlineError, GateBlocked
 
 
 def _config_from(args):
@@ -36,6 +36,43 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_drift(args) -> int:
+    import json
+
+    from pipeline import local
+
+    config = _config_from(args)
+    with local.framework_output_to(config.output_dir / "logs" / "drift.log") as terminal:
+        from components.drift import report
+        from components.drift.offline import compare_skew, compare_spans
+
+        if args.serving_data:
+            comparison = compare_skew(config.data_root, args.span, args.serving_data, config.schema_file)
+            directory = config.output_dir / "skew" / f"span-{args.span}_vs_serving"
+        else:
+            if args.baseline_span is None:
+                raise ConfigError("driftline drift needs --baseline-span (or --serving-data for skew)")
+            comparison = compare_spans(config.data_root, args.baseline_span, args.span, config.schema_file)
+            directory = config.output_dir / "drift" / f"span-{args.baseline_span}_vs_span-{args.span}"
+        html_path = report.write(comparison, str(directory))
+    if args.json:
+        data = comparison.to_json()
+        data["report"] = html_path
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{comparison.comparator.split('_')[0]} of {comparison.current_label} against "
+              f"{comparison.baseline_label} (Chebyshev / L-infinity distance)")
+        print(f"  {'feature':<26} {'kind':<12} {'distance':>9} {'threshold':>10}  verdict")
+        for f in sorted(comparison.features, key=lambda f: f.name):
+            distance = "—" if f.distance is None else f"{f.distance:.4f}"
+            threshold = "—" if f.threshold is None else f"{f.threshold:.3f}"
+            print(f"  {f.name:<26} {f.kind:<12} {distance:>9} {threshold:>10}  {f.verdict}")
+        print(("PASSED" if comparison.passed else
+               f"OVER THRESHOLD: {', '.join(f.name for f in comparison.offending)}"))
+        print(f"report: {html_path}")
+    return 0 if comparison.passed else GateBlocked.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftline",
@@ -57,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-dir", type=Path, help="where the run writes everything")
     run.add_argument("--fast", action="store_true", help="the small configuration tests use")
     run.set_defaults(func=cmd_run)
+
+    drift = common(sub.add_parser(
+        "drift", help="compare two spans' distributions without training (exit 3 if over threshold)"))
+    drift.add_argument("--baseline-span", type=int, help="the span to compare against")
+    drift.add_argument("--span", type=int, required=True)
+    drift.add_argument("--serving-data", type=Path,
+                       help="a directory of serving CSV logs: measure skew against --span instead")
+    drift.add_argument("--output-dir", type=Path, help="where the report is written")
+    drift.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    drift.set_defaults(func=cmd_drift)
     return parser
 
 

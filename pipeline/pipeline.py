@@ -32,19 +32,45 @@ from pipeline.config import PROJECT_ROOT, Config
 
 PREPROCESSING_FN = "components.transform.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
-# The modules whose code the executors run; their content hash keys Transform's and
-# Trainer's cache, so editing a feature re-runs them even though no module file moves.
+# The modules whose code the executors run. TFX's cache key sees exec properties, not
+# code, so each executor gets a content hash of its code: editing a feature re-runs
+# Transform and Trainer, editing the drift code re-runs the gate.
 CODE_MODULES = ["components/features.py", "components/transform.py", "components/trainer.py"]
+DRIFT_MODULES = [
+    "components/drift/comparators.py",
+    "components/drift/compare.py",
+    "components/drift/component.py",
+    "components/drift/report.py",
+    "components/schema_tools.py",
+]
 
 EXAMPLE_GEN_PREFIX = "CsvExampleGen_span"
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(modules=CODE_MODULES) -> str:
     digest = hashlib.sha256()
-    for name in CODE_MODULES:
+    for name in modules:
         digest.update(name.encode())
         digest.update((PROJECT_ROOT / name).read_bytes())
     return digest.hexdigest()
+
+
+def schema_snapshot(config: Config) -> Path:
+    """A copy of the curated schema at a path named by its content hash.
+
+    ImportSchemaGen's cache key is the file's path, not its content: importing from a
+    content-addressed copy makes an edited schema re-import (and re-validate), and the
+    path recorded in MLMD names exactly the contract a run used.
+    """
+    content = Path(config.schema_file).read_bytes()
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    target = config.output_dir / "schemas" / digest / Path(config.schema_file).name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(content)
+        tmp.replace(target)
+    return target
 
 
 def _example_gen(config: Config, span: int):
@@ -123,7 +149,7 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
 
     example_gens = {s: _example_gen(config, s) for s in window}
     current = example_gens[span]
-    curated_schema = ImportSchemaGen(schema_file=str(config.schema_file))
+    curated_schema = ImportSchemaGen(schema_file=str(schema_snapshot(config)))
     # With the schema, integer features it marks categorical get value counts, which the
     # drift gate compares as categories.
     statistics_gen = StatisticsGen(
@@ -172,6 +198,7 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
         gate=config.drift.gate,
         current_span=span,
         previous_span=-1 if before is None else before,
+        code_fingerprint=code_fingerprint(DRIFT_MODULES),
         **gate_inputs,
     )
 

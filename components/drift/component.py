@@ -48,6 +48,16 @@ def read_anomalies(uri: str) -> list:
     return sorted(found.items())
 
 
+def span_of(examples) -> int:
+    """ExampleGen records the span as a custom property in TFX 1.16 (the `span` property
+    of the Examples type stays unset), so look there first."""
+    if examples is None:
+        return -1
+    if examples.has_custom_property("span"):
+        return examples.get_int_custom_property("span")
+    return int(examples.span)
+
+
 def choose_baseline(mode, blessed, previous):
     """(choice, kind) for the baseline: the blessed model's training data when asked for
     and known, else the previous span, else (None, 'none') for a clean first run.
@@ -72,6 +82,8 @@ def DriftGate(
     gate: Parameter[str] = BLOCK,
     current_span: Parameter[int] = -1,
     previous_span: Parameter[int] = -1,
+    # Not read here: a hash of the drift code, so that TFX's cache notices a code change.
+    code_fingerprint: Parameter[str] = "",
 ) -> None:
     from components.schema_tools import load_schema
 
@@ -79,7 +91,7 @@ def DriftGate(
     current = drift_compare.load_statistics(statistics.uri)
     blessed = None
     if blessed_statistics is not None:
-        blessed = (blessed_statistics, int(blessed_examples.span) if blessed_examples else -1)
+        blessed = (blessed_statistics, span_of(blessed_examples))
     previous = (previous_statistics, previous_span) if previous_statistics is not None else None
     chosen, kind = choose_baseline(baseline, blessed, previous)
     current_label = f"span {current_span}"

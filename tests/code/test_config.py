@@ -42,6 +42,8 @@ def test_fast_mode_shrinks_training_only():
         ("[beam]\ndirect_running_mode = 'fast'\n", "direct_running_mode must be"),
         ("training = 3\n", "'training' must be a \\[section\\]"),
         ("span = \n", "not valid TOML"),
+        ("[drift]\ngate = 'maybe'\n", "drift.gate must be block or warn"),
+        ("[drift]\nbaseline = 'oldest'\n", "drift.baseline must be blessed or previous"),
     ],
 )
 def test_bad_config_names_the_file_and_setting(tmp_path, text, message):

@@ -1,11 +1,16 @@
 """The whole pipeline, for real, through the `driftline` CLI, against one MLMD store.
 
-Three runs on a one-in-five sample of the taxi rows, with a training window of two spans:
+Four runs on a one-in-five sample of the taxi rows, with a training window of two spans:
 1. span 3 cold: every node executes once, the model is blessed and pushed;
-2. span 3 again: nothing but the resolver executes, everything else is cached;
-3. span 4: the nodes that depend on the new span execute again.
+2. span 3 again: nothing but the resolvers execute, everything else is cached;
+3. span 4: the nodes that depend on the new span execute again;
+4. span 5, whose payment_type holds a value outside the schema's domain, with the gate
+   set to block: the run stops before Transform, nothing is trained or pushed.
+Runs 1-3 set the gate to warn: on a 166-row span, sampling noise alone can move an
+hour's share past its threshold, and drift is not what those runs are about.
 """
 import csv
+import shutil
 from pathlib import Path
 
 import ml_metadata as mlmd
@@ -17,38 +22,51 @@ from components import features as F
 from pipeline import metadata
 
 PIPELINE = "driftline"
-RESOLVERS = {"baseline_model_resolver"}
+RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver"}
 
 
 @pytest.fixture(scope="module")
 def runs(small_spans, tmp_path_factory, driftline):
     work = tmp_path_factory.mktemp("e2e")
-    config = work / "driftline.toml"
-    config.write_text(
-        f'data_root = "{small_spans}"\noutput_dir = "out"\nwindow = 2\n'
-        # Quality bars are not what this test is about: bless any first model.
+    data_root = work / "taxi"
+    shutil.copytree(small_spans, data_root)
+    bad = (data_root / "span-4" / "data.csv").read_text().replace(",Cash,", ",Bitcoin,")
+    (data_root / "span-5").mkdir()
+    (data_root / "span-5" / "data.csv").write_text(bad)
+    settings = (
+        f'data_root = "{data_root}"\noutput_dir = "out"\nwindow = 2\n'
+        # Quality bars are not what this test is about: bless any model.
         "[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nmax_auc_drop = 1.0\n"
     )
+    config = work / "driftline.toml"
+    config.write_text(settings + '[drift]\ngate = "warn"\n')
+    blocking = work / "blocking.toml"
+    blocking.write_text(settings + '[drift]\ngate = "block"\n')
     results = []
     for span in (3, 3, 4):
         proc = driftline("run", "--fast", "--config", config, "--span", span, cwd=work)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(proc)
+    serving = work / "out" / "serving" / "taxi_big_tipper"
+    served_before = sorted(p.name for p in serving.iterdir())
+    results.append(driftline("run", "--fast", "--config", blocking, "--span", 5, cwd=work))
+    served_after = sorted(p.name for p in serving.iterdir())
     store = mlmd.MetadataStore(metadata.sqlite_config(work / "out" / "metadata.sqlite", readonly=True))
     run_ids = [c.name for c in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id)]
-    assert len(run_ids) == 3
+    assert len(run_ids) == 4
     states = [
         {node: metadata.STATE_NAMES[e.last_known_state]
          for node, e in metadata.run_executions(store, PIPELINE, run_id).items()}
         for run_id in run_ids
     ]
-    return {"work": work, "store": store, "run_ids": run_ids, "states": states, "procs": results}
+    return {"work": work, "store": store, "run_ids": run_ids, "states": states, "procs": results,
+            "served": (served_before, served_after)}
 
 
 EXPECTED_NODES = {
-    "CsvExampleGen_span2", "CsvExampleGen_span3", "StatisticsGen", "SchemaGen",
-    "ImportSchemaGen", "ExampleValidator", "Transform", "Trainer",
-    "baseline_model_resolver", "Evaluator", "Pusher",
+    "CsvExampleGen_span2", "CsvExampleGen_span3", "StatisticsGen", "StatisticsGen_previous",
+    "SchemaGen", "ImportSchemaGen", "ExampleValidator", "blessed_statistics_resolver",
+    "DriftGate", "Transform", "Trainer", "baseline_model_resolver", "Evaluator", "Pusher",
 }
 
 
@@ -126,8 +144,8 @@ def test_unchanged_rerun_only_runs_the_resolver(runs):
 
 def test_new_span_reruns_the_data_dependent_nodes(runs):
     states = runs["states"][2]
-    for node in ["CsvExampleGen_span4", "StatisticsGen", "ExampleValidator", "Transform",
-                 "Trainer", "Evaluator"]:
+    for node in ["CsvExampleGen_span4", "StatisticsGen", "StatisticsGen_previous",
+                 "ExampleValidator", "DriftGate", "Transform", "Trainer", "Evaluator"]:
         assert states[node] == "complete", (node, states[node])
     # Span 3 is still in the two-span window and was ingested by the earlier runs.
     assert states["CsvExampleGen_span3"] == "cached"
@@ -144,3 +162,42 @@ def test_cli_prints_progress_and_an_actionable_summary(runs):
     # Framework logs went to the log file, not the terminal.
     assert "WARNING:" not in out and "INFO:" not in out and "oneDNN" not in runs["procs"][0].stderr
     assert (runs["work"] / "out" / "logs" / "driftline.log").stat().st_size > 10_000
+
+
+def test_gate_blocks_a_span_outside_the_schema(runs):
+    proc = runs["procs"][3]
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "the drift gate stopped span 5 before Transform and Trainer" in proc.stderr
+    assert "schema anomaly in payment_type" in proc.stderr and "Bitcoin" in proc.stderr
+    assert "span 4 (data of the serving model)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Nothing trained, nothing pushed, the serving model untouched.
+    states = runs["states"][3]
+    assert states["DriftGate"] == "complete"
+    for node in ["Transform", "Trainer", "Evaluator", "Pusher"]:
+        assert node not in states, (node, states.get(node))
+    before, after = runs["served"]
+    assert before == after and before
+
+
+def test_mlmd_records_why_the_gate_stopped(runs):
+    store = runs["store"]
+    gate = metadata.run_executions(store, PIPELINE, runs["run_ids"][3])["DriftGate"]
+    report = metadata.output_artifacts(store, gate.id)["report"][0]
+    assert metadata.custom_property(report, "passed") == 0
+    assert "payment_type" in metadata.custom_property(report, "anomalies")
+    assert metadata.custom_property(report, "baseline_kind") == "blessed"
+    assert metadata.custom_property(report, "current_span") == 5
+    assert metadata.custom_property(report, "baseline_span") == 4
+    assert metadata.custom_property(report, "threshold.payment_type") == pytest.approx(0.1)
+    assert 0.0 <= metadata.custom_property(report, "distance.payment_type") <= 1.0
+    # Linked to both statistics artifacts it compared.
+    inputs = [e for e in store.get_events_by_execution_ids([gate.id])
+              if e.type == e.INPUT]
+    stats_type = store.get_artifact_type("ExampleStatistics").id
+    linked = [a for a in store.get_artifacts_by_id([e.artifact_id for e in inputs])
+              if a.type_id == stats_type]
+    ids = {a.id for a in linked}
+    assert {metadata.custom_property(report, "current_statistics_id"),
+            metadata.custom_property(report, "baseline_statistics_id")} <= ids
+    assert Path(metadata.custom_property(report, "report_html")).is_file()

@@ -1,0 +1,55 @@
+"""The graph create_pipeline builds: nodes, window, the gate's place, schema snapshots."""
+from pipeline.config import load_config
+from pipeline.pipeline import create_pipeline, schema_snapshot
+
+
+def _config(tmp_path, small_spans, **overrides):
+    return load_config(overrides={"data_root": small_spans, "output_dir": tmp_path, **overrides})
+
+
+def _ids(pipeline):
+    return [c.id for c in pipeline.components]
+
+
+def test_window_and_nodes_for_a_span(tmp_path, small_spans):
+    pipeline = create_pipeline(_config(tmp_path, small_spans, span=3, window=2))
+    ids = _ids(pipeline)
+    assert [i for i in ids if i.startswith("CsvExampleGen")] == ["CsvExampleGen_span2", "CsvExampleGen_span3"]
+    for node in ["StatisticsGen", "StatisticsGen_previous", "ExampleValidator", "DriftGate",
+                 "Transform", "Trainer", "Evaluator", "Pusher", "blessed_statistics_resolver"]:
+        assert node in ids
+
+
+def test_latest_span_and_whole_history_by_default(tmp_path, small_spans):
+    ids = _ids(create_pipeline(_config(tmp_path, small_spans)))
+    assert [i for i in ids if i.startswith("CsvExampleGen")] == [
+        f"CsvExampleGen_span{s}" for s in (1, 2, 3, 4)]
+
+
+def test_training_waits_for_the_gate_and_pushing_for_the_blessing(tmp_path, small_spans):
+    pipeline = create_pipeline(_config(tmp_path, small_spans, span=2))
+    nodes = {c.id: c for c in pipeline.components}
+    assert "DriftGate" in {n.id for n in nodes["Transform"].upstream_nodes}
+    assert "Evaluator" in {n.id for n in nodes["Pusher"].upstream_nodes}
+
+
+def test_first_span_has_no_previous_statistics(tmp_path, small_spans):
+    ids = _ids(create_pipeline(_config(tmp_path, small_spans, span=1)))
+    assert "StatisticsGen_previous" not in ids
+
+
+def test_previous_baseline_mode_has_no_blessed_resolver(tmp_path, small_spans):
+    config = _config(tmp_path, small_spans)
+    config.drift.baseline = "previous"
+    assert "blessed_statistics_resolver" not in _ids(create_pipeline(config))
+
+
+def test_schema_snapshot_is_content_addressed(tmp_path, small_spans):
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature { name: "fare" type: FLOAT }\n')
+    config = _config(tmp_path, small_spans, schema_file=schema)
+    first = schema_snapshot(config)
+    assert schema_snapshot(config) == first
+    schema.write_text('feature { name: "fare" type: INT }\n')
+    second = schema_snapshot(config)
+    assert second != first and second.read_text() == schema.read_text()
