@@ -14,19 +14,22 @@ BLESSING_KEY = "model_blessing"
 CANDIDATE_KEY = "candidate"
 
 
+def blessings_by_model(blessings) -> dict:
+    """model id -> its positive ModelBlessing, for the blessings that bless."""
+    return {
+        b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): b
+        for b in blessings
+        if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
+    }
+
+
 class PreviousBlessedModelStrategy(resolver.ResolverStrategy):
     """Inputs: `model` and `model_blessing` (all of the pipeline's), `candidate` (this run's)."""
 
     def resolve_artifacts(self, store, input_dict):
         candidates = input_dict.get(CANDIDATE_KEY, [])
         candidate_ids = {a.id for a in candidates}
-        blessed_by_model = {}
-        for blessing in input_dict.get(BLESSING_KEY, []):
-            if blessing.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1:
-                model_id = blessing.get_int_custom_property(
-                    evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY
-                )
-                blessed_by_model[model_id] = blessing
+        blessed_by_model = blessings_by_model(input_dict.get(BLESSING_KEY, []))
         for model in sorted(input_dict.get(MODEL_KEY, []), key=lambda a: a.id, reverse=True):
             if model.id in blessed_by_model and model.id not in candidate_ids:
                 return {

@@ -8,8 +8,9 @@ to compare: the drift gate falls back to the previous span, which also keeps an
 unchanged re-run fully cached.
 """
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components.evaluator import constants as evaluator_constants
 from tfx.dsl.components.common import resolver
+
+from components.baseline import blessings_by_model
 
 STATISTICS_KEY = "statistics"
 EXAMPLES_KEY = "examples"
@@ -23,11 +24,7 @@ _INPUTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INP
 
 
 def latest_blessed_model(models, blessings):
-    blessed = {
-        b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY)
-        for b in blessings
-        if b.get_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1
-    }
+    blessed = blessings_by_model(blessings)
     candidates = [m for m in models if m.id in blessed]
     return max(candidates, key=lambda m: m.id) if candidates else None
 
@@ -53,8 +50,9 @@ def statistics_of_run(store, run_context):
             continue
         events = store.get_events_by_execution_ids([execution.id])
         outputs = [e.artifact_id for e in events if e.type in _OUTPUTS]
-        inputs = [e.artifact_id for e in events if e.type in _INPUTS]
-        examples = [i for i in inputs if i in {a.id for a in store.get_artifacts_by_type("Examples")}]
+        inputs = store.get_artifacts_by_id([e.artifact_id for e in events if e.type in _INPUTS])
+        examples_type = store.get_artifact_type("Examples").id
+        examples = [a.id for a in inputs if a.type_id == examples_type]
         if outputs:
             return outputs[0], (examples[0] if examples else None)
     return None, None

@@ -121,10 +121,17 @@ def compare(
 
 
 def _missing(features, examples: int) -> float:
+    """Share of examples without a value. CsvExampleGen writes an empty cell as a feature
+    with no values, which TFDV does not count as missing, so examples that have a value
+    are counted instead (exact for single-valued features, which all of ours are)."""
     if not features or examples <= 0:
         return 1.0
-    missing = sum(C.common_stats(f).num_missing for f in features if C.common_stats(f))
-    return missing / float(examples)
+    with_value = 0
+    for feature in features:
+        common = C.common_stats(feature)
+        if common is not None:
+            with_value += min(common.num_non_missing, common.tot_num_values)
+    return max(0.0, 1.0 - with_value / float(examples))
 
 
 def _kind(feature: schema_pb2.Feature) -> str:
