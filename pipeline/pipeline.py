@@ -248,16 +248,19 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
             baseline_model=baseline.outputs["model"],
             eval_config=eval_config(config),
         )
-        with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
-            pusher = Pusher(
-                model=trainer.outputs["model"],
-                model_blessing=evaluator.outputs["blessing"],
-                push_destination=pusher_pb2.PushDestination(
-                    filesystem=pusher_pb2.PushDestination.Filesystem(
-                        base_directory=str(config.serving_dir)
-                    )
-                ),
-            )
+        # The Pusher pushes only a blessed model: it reads the blessing itself and records
+        # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
+        # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
+        # reads a blessing that does not exist) whenever the gate skipped the Evaluator.
+        pusher = Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
+                    base_directory=str(config.serving_dir)
+                )
+            ),
+        )
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,

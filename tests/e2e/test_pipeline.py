@@ -3,9 +3,11 @@
 Four runs on a one-in-five sample of the taxi rows, with a training window of two spans:
 1. span 3 cold: every node executes once, the model is blessed and pushed;
 2. span 3 again: nothing but the resolvers execute, everything else is cached;
-3. span 4: the nodes that depend on the new span execute again;
+3. span 4, with a quality bar no model meets: the nodes that depend on the new span
+   execute again, the model is not blessed and nothing is pushed;
 4. span 5, whose payment_type holds a value outside the schema's domain, with the gate
-   set to block: the run stops before Transform, nothing is trained or pushed.
+   set to block: the run stops before Transform, nothing is trained or pushed, and the
+   baseline is the data of the serving model (span 3, from run 1).
 Runs 1-3 set the gate to warn: on a 166-row span, sampling noise alone can move an
 hour's share past its threshold, and drift is not what those runs are about.
 """
@@ -40,11 +42,13 @@ def runs(small_spans, tmp_path_factory, driftline):
     )
     config = work / "driftline.toml"
     config.write_text(settings + '[drift]\ngate = "warn"\n')
+    strict = work / "strict.toml"
+    strict.write_text(settings.replace("min_auc = 0.0", "min_auc = 0.999") + '[drift]\ngate = "warn"\n')
     blocking = work / "blocking.toml"
     blocking.write_text(settings + '[drift]\ngate = "block"\n')
     results = []
-    for span in (3, 3, 4):
-        proc = driftline("run", "--fast", "--config", config, "--span", span, cwd=work)
+    for span, cfg in ((3, config), (3, config), (4, strict)):
+        proc = driftline("run", "--fast", "--config", cfg, "--span", span, cwd=work)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(proc)
     serving = work / "out" / "serving" / "taxi_big_tipper"
@@ -164,12 +168,24 @@ def test_cli_prints_progress_and_an_actionable_summary(runs):
     assert (runs["work"] / "out" / "logs" / "driftline.log").stat().st_size > 10_000
 
 
+def test_unblessed_model_is_not_pushed(runs):
+    out = runs["procs"][2].stdout
+    assert "blessed         NO" in out and "auc:" in out and "lower bound 0.999" in out
+    assert "pushed          nothing: the serving model is unchanged" in out
+    store = runs["store"]
+    executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])
+    pushed = metadata.output_artifacts(store, executions["Pusher"].id)["pushed_model"][0]
+    assert metadata.custom_property(pushed, "pushed") == 0
+    before, _ = runs["served"]
+    assert before == [_pushed_dir(runs, 0).name]
+
+
 def test_gate_blocks_a_span_outside_the_schema(runs):
     proc = runs["procs"][3]
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "the drift gate stopped span 5 before Transform and Trainer" in proc.stderr
     assert "schema anomaly in payment_type" in proc.stderr and "Bitcoin" in proc.stderr
-    assert "span 4 (data of the serving model)" in proc.stderr
+    assert "span 3 (data of the serving model)" in proc.stderr
     assert "Traceback" not in proc.stderr
     # Nothing trained, nothing pushed, the serving model untouched.
     states = runs["states"][3]
@@ -188,7 +204,7 @@ def test_mlmd_records_why_the_gate_stopped(runs):
     assert "payment_type" in metadata.custom_property(report, "anomalies")
     assert metadata.custom_property(report, "baseline_kind") == "blessed"
     assert metadata.custom_property(report, "current_span") == 5
-    assert metadata.custom_property(report, "baseline_span") == 4
+    assert metadata.custom_property(report, "baseline_span") == 3
     assert metadata.custom_property(report, "threshold.payment_type") == pytest.approx(0.1)
     assert 0.0 <= metadata.custom_property(report, "distance.payment_type") <= 1.0
     # Linked to both statistics artifacts it compared.
