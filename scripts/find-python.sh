@@ -6,10 +6,13 @@ ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 10) else 1
 candidates=()
 [ -n "${PYTHON310:-}" ] && candidates+=("$PYTHON310")
 candidates+=(python3.10)
-if command -v pyenv >/dev/null 2>&1; then
-  root=$(pyenv root 2>/dev/null)
+# pyenv's interpreters, whether or not `pyenv` itself is on PATH.
+roots=("${PYENV_ROOT:-}" "${HOME:-/root}/.pyenv")
+command -v pyenv >/dev/null 2>&1 && roots+=("$(pyenv root 2>/dev/null)")
+for root in "${roots[@]}"; do
+  [ -n "$root" ] || continue
   for v in $(ls -d "$root"/versions/3.10.* 2>/dev/null | sort -rV); do candidates+=("$v/bin/python3.10"); done
-fi
+done
 candidates+=(/usr/local/bin/python3.10 /usr/bin/python3.10)
 for c in "${candidates[@]}"; do
   if ok "$c"; then command -v "$c" 2>/dev/null || echo "$c"; exit 0; fi
