@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.drift.compare import OVER
 from pipeline import metadata
 from pipeline.config import Config
 
@@ -46,7 +47,7 @@ def read_drift(report_artifact) -> dict:
         "baseline": comparison["baseline_label"],
         "current": comparison["current_label"],
         "features": comparison["features"],
-        "offending": [f for f in comparison["features"] if f["name"] in (prop("offending") or "").split(",")],
+        "offending": [f for f in comparison["features"] if f["name"] in comparison["offending"]],
         "examples_verdict": comparison["examples_verdict"],
         "examples_ratio": comparison["examples_ratio"],
         "examples_bounds": comparison["examples_bounds"],
@@ -61,7 +62,7 @@ def drift_findings(drift: dict) -> list:
         f"{f['name']}: distance {f['distance']:.4f} > threshold {f['threshold']:.4f} ({f['kind']})"
         for f in drift["offending"]
     ]
-    if drift["examples_verdict"] == "over threshold":
+    if drift["examples_verdict"] == OVER:
         lines.append(
             f"example count ratio {drift['examples_ratio']:.3f} outside {drift['examples_bounds']}"
         )

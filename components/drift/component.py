@@ -41,7 +41,7 @@ def read_anomalies(uri: str) -> list:
             anomalies.ParseFromString(f.read())
         for name, info in anomalies.anomaly_info.items():
             text = info.description or info.short_description
-            found.setdefault(name, f"{text} ({split.replace('Split-', '')})")
+            found.setdefault(name, f"{text.strip()} ({split.replace('Split-', '')})")
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
             found.setdefault("(dataset)", info.description or info.short_description)
