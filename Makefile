@@ -6,11 +6,12 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean help
+.PHONY: setup data run-local test lock clean distclean help schema-check
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
 	@echo "make test        run the test suite (installs first)"
+	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make setup | data | lock | clean"
 
 # The venv is rebuilt only when the lock or the package metadata changes.
@@ -32,6 +33,9 @@ data: setup
 
 run-local: data
 	@$(VENV)/bin/driftline run
+
+schema-check: setup
+	@$(VENV)/bin/driftline schema check
 
 test: data
 	@$(PY) -m pytest -q tests

@@ -29,3 +29,153 @@ def load_schema(path: Path) -> schema_pb2.Schema:
             message = message.split(" : ", 1)[1]
         line, col = exc.GetLine() or 1, exc.GetColumn() or 1
         raise SchemaError(f"{path}:{line}:{col}: {message}") from None
+
+
+# --- checking a schema file ------------------------------------------------------------
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+_TOKEN = re.compile(
+    r'(?P<comment>#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r"|(?P<open>[{<])|(?P<close>[}>])|(?P<colon>:)|(?P<word>[^\s{}<>:#\"']+)|(?P<space>\s+)"
+)
+
+
+@dataclass
+class Node:
+    """A field of a text-format proto with the position where it was written."""
+
+    name: str
+    line: int
+    col: int
+    value: Optional[str] = None
+    children: List["Node"] = field(default_factory=list)
+
+    def all(self, name):
+        return [c for c in self.children if c.name == name]
+
+    def first(self, name):
+        found = self.all(name)
+        return found[0] if found else None
+
+
+def locate(text: str) -> Node:
+    """A position tree of a text-format proto (which protobuf's Python parser does not
+    expose). Assumes the text already parsed: it is only asked where things are."""
+    root = Node("", 1, 1)
+    stack, pending = [root], None
+    line, line_start = 1, 0
+    for match in _TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        col = match.start() - line_start + 1
+        if kind in ("space", "comment"):
+            pass
+        elif kind == "word" and pending is None:
+            pending = Node(token, line, col)
+        elif kind == "colon":
+            pass
+        elif kind == "open" and pending is not None:
+            stack[-1].children.append(pending)
+            stack.append(pending)
+            pending = None
+        elif kind == "close":
+            if len(stack) > 1:
+                stack.pop()
+        elif pending is not None:  # a scalar value (word or string)
+            pending.value = token[1:-1] if kind == "string" else token
+            stack[-1].children.append(pending)
+            pending = None
+        newlines = token.count("\n")
+        if newlines:
+            line += newlines
+            line_start = match.start() + token.rfind("\n") + 1
+    return root
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self):
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
+    """Every problem in a schema file, each at its line and column. `header`, when given,
+    is the data's column list: features it lacks are reported."""
+    path = Path(path)
+    try:
+        schema = load_schema(path)
+    except SchemaError as exc:
+        text = str(exc)
+        match = re.match(rf"{re.escape(str(path))}:(\d+):(\d+): (.*)", text, re.S)
+        if match:
+            return [Problem(str(path), int(match.group(1)), int(match.group(2)), match.group(3))]
+        return [Problem(str(path), 1, 1, text.split(": ", 1)[-1])]
+    tree = locate(path.read_text())
+    problems = []
+
+    def at(node, message):
+        problems.append(Problem(str(path), node.line, node.col, message))
+
+    domains = {d.first("name").value for d in tree.all("string_domain") if d.first("name")}
+    environments = [n.value for n in tree.all("default_environment")]
+    seen = {}
+    for feature in tree.all("feature"):
+        name_node = feature.first("name") or feature
+        name = name_node.value or "?"
+        if name in seen:
+            at(name_node, f"duplicate feature '{name}' (first defined on line {seen[name]})")
+        else:
+            seen[name] = name_node.line
+        if header is not None and name not in header:
+            at(name_node, f"feature '{name}' is not a column of the data ({', '.join(header)})")
+        domain = feature.first("domain")
+        if domain is not None and domain.value not in domains:
+            at(domain, f"feature '{name}' uses domain '{domain.value}', which no string_domain defines")
+        for comparator in ("drift_comparator", "skew_comparator"):
+            for block in feature.all(comparator):
+                for norm in block.children:
+                    threshold = norm.first("threshold")
+                    if threshold is None:
+                        continue
+                    try:
+                        value = float(threshold.value)
+                    except (TypeError, ValueError):
+                        continue
+                    if not 0.0 <= value <= 1.0:
+                        at(threshold, f"{comparator} threshold {value:g} of '{name}' is outside [0, 1]: "
+                                      "an L-infinity distance cannot exceed 1")
+        for key in ("in_environment", "not_in_environment"):
+            for env in feature.all(key):
+                if environments and env.value not in environments:
+                    at(env, f"feature '{name}' names environment '{env.value}', which is not a "
+                            f"default_environment ({', '.join(environments)})")
+
+    for env_node in tree.all("default_environment"):
+        env = env_node.value
+        if schema.feature and all(_excluded(f, env) for f in schema.feature):
+            at(env_node, f"environment '{env}' excludes every feature")
+    return sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def _excluded(feature, env: str) -> bool:
+    if env in feature.not_in_environment:
+        return True
+    return bool(feature.in_environment) and env not in feature.in_environment
+
+
+def data_header(data_root: Path) -> Optional[List[str]]:
+    """Column names of the first span's first CSV file under data_root, if there is one."""
+    import csv
+
+    for span_dir in sorted(Path(data_root).glob("span-*")):
+        for csv_file in sorted(span_dir.glob("*.csv")):
+            with open(csv_file, newline="") as f:
+                return next(csv.reader(f), None)
+    return None

@@ -73,6 +73,21 @@ def cmd_drift(args) -> int:
     return 0 if comparison.passed else GateBlocked.exit_code
 
 
+def cmd_schema_check(args) -> int:
+    from components.schema_tools import check_schema, data_header, load_schema
+
+    config = _config_from(args)
+    path = args.file or config.schema_file
+    problems = check_schema(path, data_header(config.data_root))
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 2
+    schema = load_schema(path)
+    print(f"{path}: ok ({len(schema.feature)} features, {len(schema.string_domain)} string domains)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftline",
@@ -104,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--output-dir", type=Path, help="where the report is written")
     drift.add_argument("--json", action="store_true", help="print the comparison as JSON")
     drift.set_defaults(func=cmd_drift)
+
+    schema = sub.add_parser("schema", help="work with the curated schema file")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    check = common(schema_sub.add_parser(
+        "check", help="report every problem as file:line:col (exit 2 if any)"))
+    check.add_argument("file", nargs="?", type=Path, help="schema file (default: the config's)")
+    check.set_defaults(func=cmd_schema_check)
     return parser
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import DriftlineError, GateBlocked, PipelineFailed
+from pipeline.errors import DriftlineError, GateBlocked, PipelineFailed, SchemaError
 
 
 @dataclass
@@ -118,14 +118,19 @@ def run(config: Config):
 
     Framework output goes to config.log_file. Returns (RunResult, Summary).
     """
-    from components.schema_tools import load_schema
+    from components.schema_tools import check_schema, data_header
     from pipeline.spans import resolve_span, training_window
 
     start = time.monotonic()
     # Bad input is reported before the seconds-long TensorFlow import and before any
     # output directory or metadata store is created.
     span = resolve_span(config)
-    load_schema(config.schema_file)
+    problems = check_schema(config.schema_file, data_header(config.data_root))
+    if problems:
+        raise SchemaError(
+            "the schema file has problems; nothing was run:\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
     result = RunResult(run_id="", span=span, window=training_window(config, span), seconds=0.0)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     with framework_output_to(config.log_file) as term:
