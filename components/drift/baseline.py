@@ -44,6 +44,7 @@ def _first_run_producing(store, artifact_id):
 
 def statistics_of_run(store, run_context):
     """(statistics id, examples id) that the run's StatisticsGen output and read."""
+    examples_type = store.get_artifact_type("Examples").id
     for execution in store.get_executions_by_context(run_context.id):
         nodes = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
         if not any(name.endswith(f".{STATISTICS_NODE}") for name in nodes):
@@ -51,7 +52,6 @@ def statistics_of_run(store, run_context):
         events = store.get_events_by_execution_ids([execution.id])
         outputs = [e.artifact_id for e in events if e.type in _OUTPUTS]
         inputs = store.get_artifacts_by_id([e.artifact_id for e in events if e.type in _INPUTS])
-        examples_type = store.get_artifact_type("Examples").id
         examples = [a.id for a in inputs if a.type_id == examples_type]
         if outputs:
             return outputs[0], (examples[0] if examples else None)
