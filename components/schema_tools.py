@@ -1,9 +1,12 @@
-"""Reading the curated schema file, with errors a person can act on.
+"""Reading and checking the curated schema file, with errors a person can act on.
 
 Parsing needs only protobuf, not TensorFlow, so a broken file is reported in well under
 a second, before the pipeline starts any component.
 """
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import List, Optional
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
@@ -11,15 +14,36 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from pipeline.errors import SchemaError
 
 
-def load_schema(path: Path) -> schema_pb2.Schema:
-    """Parses a text-format schema; raises SchemaError as `file:line:col: message`."""
-    path = Path(path)
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self):
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class SchemaParseError(SchemaError):
+    """A schema file that cannot be read or parsed, with where."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
-        raise SchemaError(f"{path}: schema file not found") from None
+        raise SchemaParseError(Problem(str(path), 1, 1, "schema file not found")) from None
     except OSError as exc:
-        raise SchemaError(f"{path}: cannot read the schema file ({exc.strerror})") from None
+        raise SchemaParseError(
+            Problem(str(path), 1, 1, f"cannot read the schema file ({exc.strerror})")) from None
+
+
+def _parse(path: Path, text: str) -> schema_pb2.Schema:
     try:
         return text_format.Parse(text, schema_pb2.Schema())
     except text_format.ParseError as exc:
@@ -27,15 +51,17 @@ def load_schema(path: Path) -> schema_pb2.Schema:
         # protobuf prefixes "line:col : "; keep only the explanation after it.
         if exc.GetLine() is not None and " : " in message:
             message = message.split(" : ", 1)[1]
-        line, col = exc.GetLine() or 1, exc.GetColumn() or 1
-        raise SchemaError(f"{path}:{line}:{col}: {message}") from None
+        problem = Problem(str(path), exc.GetLine() or 1, exc.GetColumn() or 1, message)
+        raise SchemaParseError(problem) from None
+
+
+def load_schema(path: Path) -> schema_pb2.Schema:
+    """Parses a text-format schema; raises SchemaError as `file:line:col: message`."""
+    path = Path(path)
+    return _parse(path, _read(path))
 
 
 # --- checking a schema file ------------------------------------------------------------
-
-import re
-from dataclasses import dataclass, field
-from typing import List, Optional
 
 _TOKEN = re.compile(
     r'(?P<comment>#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
@@ -94,30 +120,16 @@ def locate(text: str) -> Node:
     return root
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    col: int
-    message: str
-
-    def __str__(self):
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
-
-
 def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
     """Every problem in a schema file, each at its line and column. `header`, when given,
     is the data's column list: features it lacks are reported."""
     path = Path(path)
     try:
-        schema = load_schema(path)
-    except SchemaError as exc:
-        text = str(exc)
-        match = re.match(rf"{re.escape(str(path))}:(\d+):(\d+): (.*)", text, re.S)
-        if match:
-            return [Problem(str(path), int(match.group(1)), int(match.group(2)), match.group(3))]
-        return [Problem(str(path), 1, 1, text.split(": ", 1)[-1])]
-    tree = locate(path.read_text())
+        text = _read(path)
+        schema = _parse(path, text)
+    except SchemaParseError as exc:
+        return [exc.problem]
+    tree = locate(text)
     problems = []
 
     def at(node, message):
