@@ -3,14 +3,14 @@
 Parsing needs only protobuf, not TensorFlow, so a broken file is reported in well under
 a second, before the pipeline starts any component.
 """
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.schema_text import locate
 from pipeline.errors import SchemaError
 
 
@@ -62,63 +62,6 @@ def load_schema(path: Path) -> schema_pb2.Schema:
 
 
 # --- checking a schema file ------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r'(?P<comment>#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
-    r"|(?P<open>[{<])|(?P<close>[}>])|(?P<colon>:)|(?P<word>[^\s{}<>:#\"']+)|(?P<space>\s+)"
-)
-
-
-@dataclass
-class Node:
-    """A field of a text-format proto with the position where it was written."""
-
-    name: str
-    line: int
-    col: int
-    value: Optional[str] = None
-    children: List["Node"] = field(default_factory=list)
-
-    def all(self, name):
-        return [c for c in self.children if c.name == name]
-
-    def first(self, name):
-        found = self.all(name)
-        return found[0] if found else None
-
-
-def locate(text: str) -> Node:
-    """A position tree of a text-format proto (which protobuf's Python parser does not
-    expose). Assumes the text already parsed: it is only asked where things are."""
-    root = Node("", 1, 1)
-    stack, pending = [root], None
-    line, line_start = 1, 0
-    for match in _TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
-        col = match.start() - line_start + 1
-        if kind in ("space", "comment"):
-            pass
-        elif kind == "word" and pending is None:
-            pending = Node(token, line, col)
-        elif kind == "colon":
-            pass
-        elif kind == "open" and pending is not None:
-            stack[-1].children.append(pending)
-            stack.append(pending)
-            pending = None
-        elif kind == "close":
-            if len(stack) > 1:
-                stack.pop()
-        elif pending is not None:  # a scalar value (word or string)
-            pending.value = token[1:-1] if kind == "string" else token
-            stack[-1].children.append(pending)
-            pending = None
-        newlines = token.count("\n")
-        if newlines:
-            line += newlines
-            line_start = match.start() + token.rfind("\n") + 1
-    return root
-
 
 def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
     """Every problem in a schema file, each at its line and column. `header`, when given,

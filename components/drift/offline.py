@@ -10,7 +10,7 @@ from components.schema_tools import load_schema
 from pipeline.errors import DataError
 
 
-def csv_statistics(span_dir: Path, schema):
+def csv_statistics(span_dir: Path, schema=None):
     import tensorflow_data_validation as tfdv
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -19,7 +19,8 @@ def csv_statistics(span_dir: Path, schema):
         raise DataError(f"{span_dir}: no CSV files")
     return tfdv.generate_statistics_from_csv(
         str(Path(span_dir) / "*.csv"),
-        stats_options=tfdv.StatsOptions(schema=schema),
+        # Without a schema TFDV sees categorical integers as plain numbers.
+        stats_options=tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions(),
         pipeline_options=PipelineOptions(["--direct_running_mode=in_memory"]),
     )
 
