@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.errors import ConfigError, DriftlineError, GateBlocked
+from pipeline.errors import ConfigError, DriftlineError, GateBlocked, SchemaError
 
 
 def _config_from(args):
@@ -88,6 +88,177 @@ def cmd_schema_check(args) -> int:
     return 0
 
 
+def cmd_schema_infer(args) -> int:
+    from pipeline import local
+    from pipeline.spans import resolve_span
+
+    config = _config_from(args)
+    span = resolve_span(config)
+    target = args.output or config.schema_file.parent / "inferred" / f"span-{span}.pbtxt"
+    span_dir = config.data_root / f"span-{span}"
+    with local.framework_output_to(config.output_dir / "logs" / "schema.log"):
+        from components import schema_infer
+
+        schema, statistics = schema_infer.infer(span_dir)
+        schema_infer.write(schema, statistics, target, config.schema_file, str(span_dir))
+    print(f"{target}: inferred from span {span} ({len(schema.feature)} features); "
+          f"compare with: driftline schema diff {config.schema_file} {target}")
+    return 0
+
+
+def _newest_inferred(config) -> Path:
+    inferred = sorted((config.schema_file.parent / "inferred").glob("*.pbtxt"),
+                      key=lambda p: p.stat().st_mtime)
+    if not inferred:
+        raise ConfigError(f"no inferred schema in {config.schema_file.parent / 'inferred'}: "
+                          "run `driftline schema infer` first, or name two files")
+    return inferred[-1]
+
+
+def cmd_schema_diff(args) -> int:
+    import json
+
+    from components import schema_diff
+    from components.schema_tools import load_schema
+
+    config = _config_from(args)
+    a = args.a or config.schema_file
+    b = args.b or _newest_inferred(config)
+    changes = schema_diff.diff(load_schema(a), load_schema(b))
+    if args.json:
+        print(json.dumps({"a": str(a), "b": str(b), "changes": schema_diff.to_json(changes)}, indent=2))
+    else:
+        print(schema_diff.render(changes, str(a), str(b)), end="")
+    # Like diff(1): 0 when equal, 1 when different, 2 for trouble.
+    return 1 if changes else 0
+
+
+def cmd_schema_update(args) -> int:
+    import json
+
+    from pipeline import local, metadata
+    from components import schema_diff
+    from components.schema_text import rewrite
+    from components.schema_tools import check_schema, load_schema
+
+    config = _config_from(args)
+    path = args.file or config.schema_file
+    problems = check_schema(path)
+    if problems:
+        raise SchemaError("\n".join(map(str, problems)))
+    text = path.read_text()
+    current = load_schema(path)
+    store = metadata.open_existing_sqlite(config.metadata_path)
+    with local.framework_output_to(config.output_dir / "logs" / "schema.log"):
+        from pipeline.schema_update import propose
+
+        proposal = propose(store, config.pipeline_name, args.from_run, current)
+    changes = schema_diff.diff(current, proposal.proposed)
+    updated = rewrite(text, current, proposal.proposed, str(path)) if changes else text
+    if args.json:
+        print(json.dumps({
+            "run": proposal.run_id, "schema": str(path), "statistics": proposal.statistics_uri,
+            "anomalies": proposal.anomalies, "drift": proposal.drift,
+            "changes": schema_diff.to_json(changes), "written": bool(args.write and changes),
+        }, indent=2))
+    else:
+        print(f"run {proposal.run_id}: statistics {proposal.statistics_uri}")
+        for name, text_ in proposal.anomalies:
+            print(f"  anomaly  {name}: {text_}")
+        for line in proposal.drift:
+            print(f"  drift    {line}")
+        print(schema_diff.render(changes, f"{path} (now)", f"{path} (accepting run {proposal.run_id})"),
+              end="")
+    if not changes:
+        return 0
+    if args.write:
+        path.write_text(updated)
+        if not args.json:
+            print(f"written to {path} (comments kept); check it with: driftline schema check {path}")
+    elif not args.json:
+        print("nothing written: add --write to apply these edits")
+    return 0
+
+
+def _lineage(args):
+    from pipeline import metadata
+    from pipeline.lineage import Lineage
+
+    config = _config_from(args)
+    store = metadata.open_store(config, args.store)
+    return config, Lineage(store, config.pipeline_name)
+
+
+def _print_json(data):
+    import json
+
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def cmd_lineage_runs(args) -> int:
+    from pipeline import lineage_views
+
+    _, lineage = _lineage(args)
+    runs = lineage.runs()
+    if args.limit:
+        runs = runs[: args.limit]
+    if args.json:
+        _print_json(runs)
+    else:
+        print(lineage_views.runs_table(runs), end="")
+    return 0
+
+
+def cmd_lineage_trace(args) -> int:
+    from pipeline import lineage_views
+
+    _, lineage = _lineage(args)
+    trace = lineage.trace(args.target)
+    if args.json:
+        _print_json(trace)
+    else:
+        print(lineage_views.trace_text(trace), end="")
+    return 0
+
+
+def cmd_lineage_diff(args) -> int:
+    from pipeline import lineage_views
+
+    _, lineage = _lineage(args)
+    diff = lineage.diff(args.run_a, args.run_b)
+    if args.json:
+        _print_json(diff)
+    else:
+        print(lineage_views.diff_table(diff), end="")
+    return 0
+
+
+def cmd_lineage_graph(args) -> int:
+    from pipeline import lineage_views, metadata
+
+    _, lineage = _lineage(args)
+    runs = {r.name for r in metadata.pipeline_runs(lineage.store)}
+    if args.target in runs or args.target == "latest":
+        graph = lineage.run_graph(args.target)
+        title = f"run {metadata.find_run(lineage.store, args.target).name}"
+    else:
+        graph = lineage.trace(args.target)
+        title = f"provenance of {args.target}"
+    dot_text = lineage_views.dot(graph, title)
+    mermaid_text = lineage_views.mermaid(graph, title)
+    if args.json:
+        _print_json({"dot": dot_text, "mermaid": mermaid_text, "nodes": graph["nodes"],
+                     "edges": graph["edges"]})
+    elif args.format == "mermaid":
+        print(mermaid_text, end="")
+    else:
+        print(dot_text, end="")
+    if args.output:
+        path = lineage_views.render_image(dot_text, args.output)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftline",
@@ -126,6 +297,54 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="report every problem as file:line:col (exit 2 if any)"))
     check.add_argument("file", nargs="?", type=Path, help="schema file (default: the config's)")
     check.set_defaults(func=cmd_schema_check)
+    infer = common(schema_sub.add_parser(
+        "infer", help="write the schema TFDV infers from a span to schemas/inferred/"))
+    infer.add_argument("--span", type=int, help="span to infer from (default: the latest)")
+    infer.add_argument("--output", type=Path, help="file to write (default: schemas/inferred/span-N.pbtxt)")
+    infer.add_argument("--output-dir", type=Path, help="where the log is written")
+    infer.set_defaults(func=cmd_schema_infer)
+    diff = common(schema_sub.add_parser(
+        "diff", help="feature-by-feature difference of two schemas (exit 1 if they differ)"))
+    diff.add_argument("a", nargs="?", type=Path, help="default: the curated schema")
+    diff.add_argument("b", nargs="?", type=Path, help="default: the newest file in schemas/inferred/")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=cmd_schema_diff)
+    update = common(schema_sub.add_parser(
+        "update", help="propose the edits that accept what a run reported; --write applies them"))
+    update.add_argument("--from-run", required=True, metavar="RUN_ID",
+                        help="a pipeline run id from the run summary or `driftline lineage runs`, or 'latest'")
+    update.add_argument("file", nargs="?", type=Path, help="schema file to edit (default: the config's)")
+    update.add_argument("--write", action="store_true", help="write the edits (comments are kept)")
+    update.add_argument("--output-dir", type=Path, help="the run's output directory (holds metadata.sqlite)")
+    update.add_argument("--json", action="store_true")
+    update.set_defaults(func=cmd_schema_update)
+    lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
+    lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
+
+    def store_args(p):
+        common(p)
+        p.add_argument("--output-dir", type=Path, help="the runs' output directory (holds metadata.sqlite)")
+        p.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    runs = store_args(lineage_sub.add_parser("runs", help="pipeline runs, newest first"))
+    runs.add_argument("--limit", type=int, help="show only the newest N runs")
+    runs.set_defaults(func=cmd_lineage_runs)
+    trace = store_args(lineage_sub.add_parser(
+        "trace", help="full upstream provenance of a model: data, schema, code, metrics, drift"))
+    trace.add_argument("target", help="a pushed model directory, an artifact id, a run id or 'latest'")
+    trace.set_defaults(func=cmd_lineage_trace)
+    ldiff = store_args(lineage_sub.add_parser("diff", help="what differs between two runs"))
+    ldiff.add_argument("run_a")
+    ldiff.add_argument("run_b")
+    ldiff.set_defaults(func=cmd_lineage_diff)
+    graph = store_args(lineage_sub.add_parser(
+        "graph", help="lineage graph as Graphviz DOT or Mermaid (PNG/SVG with Graphviz)"))
+    graph.add_argument("target", help="a run id ('latest') or anything `trace` accepts")
+    graph.add_argument("--format", choices=["dot", "mermaid"], default="dot")
+    graph.add_argument("--output", type=Path, help="also draw it to FILE.png or FILE.svg (needs Graphviz)")
+    graph.set_defaults(func=cmd_lineage_graph)
     return parser
 
 

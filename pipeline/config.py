@@ -60,6 +60,18 @@ class BeamConfig:
 
 
 @dataclass
+class MetadataConfig:
+    # Empty: the SQLite store under output_dir. Set a host to read a MySQL-backed MLMD,
+    # which is what Kubeflow Pipelines runs. The password comes from the environment
+    # variable named here, never from a file in the repository.
+    mysql_host: str = ""
+    mysql_port: int = 3306
+    mysql_database: str = "metadb"
+    mysql_user: str = "root"
+    mysql_password_env: str = "DRIFTLINE_MYSQL_PASSWORD"
+
+
+@dataclass
 class Config:
     pipeline_name: str = "driftline"
     model_name: str = "taxi_big_tipper"
@@ -76,6 +88,7 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
 
     @property
     def pipeline_root(self) -> Path:
@@ -131,6 +144,7 @@ _SECTIONS = {
     "evaluation": EvaluationConfig,
     "drift": DriftConfig,
     "beam": BeamConfig,
+    "metadata": MetadataConfig,
 }
 _PATHS = {"data_root", "output_dir", "schema_file"}
 

@@ -156,6 +156,8 @@ def run(config: Config):
                     f"{where}: {type(exc).__name__}: {_last_line(exc)}\n"
                     f"  full log: {config.log_file}"
                 ) from None
+            finally:
+                _record_run(config, result)
         from pipeline.summary import summarize
 
         run_summary = summarize(config, result)
@@ -165,6 +167,22 @@ def run(config: Config):
 
         raise GateBlocked(gate_block_message(run_summary))
     return result, run_summary
+
+
+def _record_run(config: Config, result: RunResult):
+    """Adds the run's code version and settings to MLMD, even for a failed run; a
+    failure here must not hide the run's own outcome, so it only goes to the log."""
+    if not result.run_id:
+        return
+    try:
+        import ml_metadata as mlmd
+
+        from pipeline import metadata, provenance
+
+        store = mlmd.MetadataStore(metadata.sqlite_config(config.metadata_path))
+        provenance.record_run(store, config, result.run_id, result.span, result.window)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
 
 
 def _last_line(exc: BaseException) -> str:

@@ -40,8 +40,11 @@ def sqlite_config(path: Path, readonly: bool = False) -> metadata_store_pb2.Conn
     return config
 
 
-def mysql_config(host: str, port: int, database: str, user: str, password: str = ""):
+def mysql_config(host: str, port: int, database: str, user: str, password: str = "",
+                 create: bool = False):
     config = metadata_store_pb2.ConnectionConfig()
+    # A reader must not create a database where a mistyped name points at none.
+    config.mysql.skip_db_creation = not create
     config.mysql.host = host
     config.mysql.port = port
     config.mysql.database = database
@@ -66,6 +69,24 @@ def open_existing_sqlite(path: Path) -> mlmd.MetadataStore:
         return mlmd.MetadataStore(sqlite_config(path, readonly=True))
     except Exception as exc:  # MLMD raises its own status errors for corrupt stores
         raise MetadataError(f"{path}: the MLMD store cannot be opened: {exc}") from None
+
+
+def open_store(config, sqlite_path: Path = None) -> mlmd.MetadataStore:
+    """The run's MLMD store for reading: `sqlite_path` when given, else the config's
+    MySQL connection when it names a host, else the SQLite file under output_dir."""
+    import os
+
+    m = config.metadata
+    if sqlite_path is None and m.mysql_host:
+        password = os.environ.get(m.mysql_password_env, "")
+        where = f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+        try:
+            return mlmd.MetadataStore(mysql_config(m.mysql_host, m.mysql_port, m.mysql_database,
+                                                   m.mysql_user, password))
+        except Exception as exc:  # MLMD raises its own status errors
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetadataError(f"{where}: cannot open the MLMD store: {first}") from None
+    return open_existing_sqlite(sqlite_path or config.metadata_path)
 
 
 def node_id_of(context_name: str, pipeline_name: str) -> str:
@@ -108,3 +129,24 @@ def custom_property(artifact, key, default=None):
     value = artifact.custom_properties[key]
     kind = value.WhichOneof("value")
     return getattr(value, kind) if kind else default
+
+
+def pipeline_runs(store) -> list:
+    """Every pipeline_run context, oldest first."""
+    return sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+def find_run(store, run_id: str):
+    """The pipeline_run context named `run_id` ("latest" for the newest); a clear error
+    naming the most recent runs when there is none."""
+    runs = pipeline_runs(store)
+    if not runs:
+        raise MetadataError("the MLMD store holds no pipeline runs yet")
+    if run_id == "latest":
+        return runs[-1]
+    for run in runs:
+        if run.name == run_id:
+            return run
+    recent = ", ".join(r.name for r in runs[-3:][::-1])
+    raise MetadataError(f"no pipeline run '{run_id}' in the MLMD store (most recent: {recent}; "
+                        "`driftline lineage runs` lists them all)")

@@ -6,7 +6,6 @@ import tensorflow_model_analysis as tfma
 # Components are imported from their modules: `tfx.v1` also imports the Google Cloud
 # extensions, which costs about 25 s of start-up on every run.
 from tfx.components import (
-    CsvExampleGen,
     Evaluator,
     ExampleValidator,
     Pusher,
@@ -15,7 +14,10 @@ from tfx.components import (
     Trainer,
     Transform,
 )
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.experimental.conditionals.conditional import Cond
 from tfx.orchestration import metadata as tfx_metadata
@@ -27,7 +29,7 @@ from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
 from components.drift.baseline import BlessedTrainingStatisticsStrategy
 from components.drift.component import DriftGate
-from pipeline.spans import previous_span, resolve_span, training_window
+from pipeline.spans import previous_span, resolve_span, sha256_of, training_window
 from pipeline.config import PROJECT_ROOT, Config
 
 PREPROCESSING_FN = "components.transform.preprocessing_fn"
@@ -73,8 +75,32 @@ def schema_snapshot(config: Config) -> Path:
     return target
 
 
+def source_files(config: Config, span: int) -> dict:
+    """{file name: sha256} of a span's CSV files, or {} when the data is not on this
+    machine (a bucket, when compiling for a cluster)."""
+    span_dir = Path(config.data_root) / f"span-{span}"
+    if not span_dir.is_dir():
+        return {}
+    return {p.name: sha256_of(p) for p in sorted(span_dir.glob("*.csv"))}
+
+
+def _source_config(config: Config, span: int) -> example_gen_pb2.CustomConfig:
+    from google.protobuf import struct_pb2
+
+    facts = struct_pb2.Struct()
+    facts.update({"span": span, "source_sha256": source_files(config, span)})
+    custom = example_gen_pb2.CustomConfig()
+    custom.custom_config.Pack(facts)
+    return custom
+
+
 def _example_gen(config: Config, span: int):
-    return CsvExampleGen(
+    # CsvExampleGen's executor behind FileBasedExampleGen, which takes a custom_config:
+    # the files' content hashes become an exec property, so MLMD records exactly which
+    # bytes were ingested and a changed file re-ingests even if its size and mtime match.
+    return FileBasedExampleGen(
+        custom_executor_spec=executor_spec.BeamExecutorSpec(csv_executor.Executor),
+        custom_config=_source_config(config, span),
         input_base=str(config.data_root),
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name="all", pattern=f"span-{{SPAN}}/*.csv")]

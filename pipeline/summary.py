@@ -179,6 +179,10 @@ def summarize(config: Config, run) -> Summary:
         if candidates:
             summary.weakest_slice = min(candidates, key=lambda item: item[1])
         summary.blessing_reasons = _validation_failures(uri)
+        from pipeline.provenance import record_metrics
+
+        record_metrics(store, evaluation["evaluation"][0],
+                       {k: v for k, v in by_slice.get("overall", {}).items() if not math.isnan(v)})
     if evaluation.get("blessing"):
         summary.blessed = metadata.custom_property(evaluation["blessing"][0], "blessed") == 1
 

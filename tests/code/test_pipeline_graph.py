@@ -53,3 +53,35 @@ def test_schema_snapshot_is_content_addressed(tmp_path, small_spans):
     schema.write_text('feature { name: "fare" type: INT }\n')
     second = schema_snapshot(config)
     assert second != first and second.read_text() == schema.read_text()
+
+
+def test_exactly_the_gated_nodes_sit_under_the_gate(tmp_path, small_spans):
+    from tfx.dsl.experimental.conditionals.conditional import get_predicates
+
+    from pipeline.lineage import GATED_NODES
+
+    pipeline = create_pipeline(_config(tmp_path, small_spans, span=3))
+    gated = {c.id for c in pipeline.components
+             if get_predicates(c, pipeline.dsl_context_registry)}
+    # `driftline lineage runs` reports these as skipped when the gate stops a run.
+    assert gated == set(GATED_NODES)
+
+
+def test_example_gens_record_the_hash_of_the_bytes_they_ingest(tmp_path, small_spans):
+    import hashlib
+    import json
+
+    from google.protobuf import json_format, struct_pb2
+    from tfx.proto import example_gen_pb2
+
+    pipeline = create_pipeline(_config(tmp_path, small_spans, span=3, window=2))
+    for span in (2, 3):
+        node = next(c for c in pipeline.components if c.id == f"CsvExampleGen_span{span}")
+        custom = node.exec_properties["custom_config"]
+        if isinstance(custom, str):
+            custom = json_format.Parse(custom, example_gen_pb2.CustomConfig())
+        facts = struct_pb2.Struct()
+        assert custom.custom_config.Unpack(facts)
+        data = (small_spans / f"span-{span}" / "data.csv").read_bytes()
+        assert json.loads(json_format.MessageToJson(facts)) == {
+            "span": span, "source_sha256": {"data.csv": hashlib.sha256(data).hexdigest()}}

@@ -1,70 +1,16 @@
-"""The whole pipeline, for real, through the `driftline` CLI, against one MLMD store.
-
-Four runs on a one-in-five sample of the taxi rows, with a training window of two spans:
-1. span 3 cold: every node executes once, the model is blessed and pushed;
-2. span 3 again: nothing but the resolvers execute, everything else is cached;
-3. span 4, with a quality bar no model meets: the nodes that depend on the new span
-   execute again, the model is not blessed and nothing is pushed;
-4. span 5, whose payment_type holds a value outside the schema's domain, with the gate
-   set to block: the run stops before Transform, nothing is trained or pushed, and the
-   baseline is the data of the serving model (span 3, from run 1).
-Runs 1-3 set the gate to warn: on a 166-row span, sampling noise alone can move an
-hour's share past its threshold, and drift is not what those runs are about.
-"""
+"""The whole pipeline, for real: what the four runs of tests/e2e/conftest.py did."""
 import csv
-import shutil
 from pathlib import Path
 
-import ml_metadata as mlmd
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from components import features as F
 from pipeline import metadata
+from tests.e2e.helpers import PIPELINE, pushed_dir as _pushed_dir
 
-PIPELINE = "driftline"
 RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver"}
-
-
-@pytest.fixture(scope="module")
-def runs(small_spans, tmp_path_factory, driftline):
-    work = tmp_path_factory.mktemp("e2e")
-    data_root = work / "taxi"
-    shutil.copytree(small_spans, data_root)
-    bad = (data_root / "span-4" / "data.csv").read_text().replace(",Cash,", ",Bitcoin,")
-    (data_root / "span-5").mkdir()
-    (data_root / "span-5" / "data.csv").write_text(bad)
-    settings = (
-        f'data_root = "{data_root}"\noutput_dir = "out"\nwindow = 2\n'
-        # Quality bars are not what this test is about: bless any model.
-        "[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nmax_auc_drop = 1.0\n"
-    )
-    config = work / "driftline.toml"
-    config.write_text(settings + '[drift]\ngate = "warn"\n')
-    strict = work / "strict.toml"
-    strict.write_text(settings.replace("min_auc = 0.0", "min_auc = 0.999") + '[drift]\ngate = "warn"\n')
-    blocking = work / "blocking.toml"
-    blocking.write_text(settings + '[drift]\ngate = "block"\n')
-    results = []
-    for span, cfg in ((3, config), (3, config), (4, strict)):
-        proc = driftline("run", "--fast", "--config", cfg, "--span", span, cwd=work)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        results.append(proc)
-    serving = work / "out" / "serving" / "taxi_big_tipper"
-    served_before = sorted(p.name for p in serving.iterdir())
-    results.append(driftline("run", "--fast", "--config", blocking, "--span", 5, cwd=work))
-    served_after = sorted(p.name for p in serving.iterdir())
-    store = mlmd.MetadataStore(metadata.sqlite_config(work / "out" / "metadata.sqlite", readonly=True))
-    run_ids = [c.name for c in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id)]
-    assert len(run_ids) == 4
-    states = [
-        {node: metadata.STATE_NAMES[e.last_known_state]
-         for node, e in metadata.run_executions(store, PIPELINE, run_id).items()}
-        for run_id in run_ids
-    ]
-    return {"work": work, "store": store, "run_ids": run_ids, "states": states, "procs": results,
-            "served": (served_before, served_after)}
 
 
 EXPECTED_NODES = {
@@ -94,14 +40,6 @@ def test_first_run_artifacts_all_exist(runs):
                      "Evaluator.evaluation", "Evaluator.blessing", "Pusher.pushed_model",
                      "ExampleValidator.anomalies", "ImportSchemaGen.schema"]:
         assert expected in keys
-
-
-def _pushed_dir(runs, run_index):
-    store = runs["store"]
-    executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][run_index])
-    pushed = metadata.output_artifacts(store, executions["Pusher"].id)["pushed_model"][0]
-    assert metadata.custom_property(pushed, "pushed") == 1
-    return Path(metadata.custom_property(pushed, "pushed_destination"))
 
 
 def _raw_examples(data_root, span, n):
@@ -217,3 +155,42 @@ def test_mlmd_records_why_the_gate_stopped(runs):
     assert {metadata.custom_property(report, "current_statistics_id"),
             metadata.custom_property(report, "baseline_statistics_id")} <= ids
     assert Path(metadata.custom_property(report, "report_html")).is_file()
+
+
+def test_schema_update_accepts_what_the_blocked_run_reported(runs, driftline):
+    import tensorflow_data_validation as tfdv
+
+    from components.drift.compare import compare, load_statistics
+    from components.schema_tools import load_schema
+    from pipeline.config import PROJECT_ROOT
+
+    work, run_id, store = runs["work"], runs["run_ids"][3], runs["store"]
+    curated = (PROJECT_ROOT / "schemas" / "schema.pbtxt").read_text()
+    schema = work / "schema-copy.pbtxt"
+    schema.write_text(curated)
+    args = ("schema", "update", "--from-run", run_id, schema, "--config", work / "blocking.toml")
+    dry = driftline(*args, cwd=work)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "anomaly  payment_type" in dry.stdout and "+ domain values: 'Bitcoin'" in dry.stdout
+    assert "nothing written: add --write" in dry.stdout
+    assert schema.read_text() == curated
+
+    wrote = driftline(*args, "--write", cwd=work)
+    assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+    text = schema.read_text()
+    assert text != curated
+    comments = [line for line in curated.splitlines() if line.lstrip().startswith("#")]
+    assert comments == [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+    # Re-validating the run's statistics against the updated schema: no anomaly, no drift.
+    updated = load_schema(schema)
+    executions = metadata.run_executions(store, PIPELINE, run_id)
+    statistics = metadata.output_artifacts(store, executions["StatisticsGen"].id)["statistics"][0]
+    current = load_statistics(statistics.uri)
+    for split in current:
+        assert dict(tfdv.validate_statistics(split, updated, environment="TRAINING").anomaly_info) == {}
+    report = metadata.output_artifacts(store, executions["DriftGate"].id)["report"][0]
+    baseline_id = metadata.custom_property(report, "baseline_statistics_id")
+    baseline = load_statistics(store.get_artifacts_by_id([baseline_id])[0].uri)
+    assert not compare(current, baseline, load_schema(PROJECT_ROOT / "schemas" / "schema.pbtxt")).passed
+    assert compare(current, baseline, updated).passed

@@ -1,0 +1,83 @@
+"""Facts about a run that TFX does not put in MLMD, written there after the run.
+
+TFX already records, per execution, what lineage needs most: each ExampleGen's span and
+the sha256 of its files (its custom_config), Transform's and Trainer's code fingerprint
+and hyperparameters (their custom_config), the schema file imported. Missing are the
+code version the whole run came from and the model's headline metrics as queryable
+values; this module adds them as custom properties, on the pipeline_run context and on
+the Evaluator's ModelEvaluation artifact.
+"""
+import subprocess
+
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import metadata
+from pipeline.config import PROJECT_ROOT, Config
+
+METRIC_PREFIX = "metric."
+
+
+def git_commit(root=PROJECT_ROOT) -> str:
+    """HEAD's commit, with "-dirty" when tracked files differ from it; "unknown" outside
+    a git checkout (an installed package, a container image)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _set(properties, key, value):
+    if isinstance(value, bool):
+        properties[key].int_value = int(value)
+    elif isinstance(value, int):
+        properties[key].int_value = value
+    elif isinstance(value, float):
+        properties[key].double_value = value
+    else:
+        properties[key].string_value = str(value)
+
+
+def record_run(store, config: Config, run_id: str, span: int, window: list):
+    """The run's code version and settings, on its pipeline_run context."""
+    import json
+
+    context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id)
+    if context is None:  # nothing ran: there is no run to annotate
+        return
+    facts = {
+        "git_commit": git_commit(),
+        "span": span,
+        "window": json.dumps(window),
+        "schema_file": str(config.schema_file),
+        "drift_gate": config.drift.gate,
+        "drift_baseline": config.drift.baseline,
+        "runner": "local",
+    }
+    for key, value in facts.items():
+        _set(context.custom_properties, key, value)
+    store.put_contexts([context])
+
+
+def record_metrics(store, evaluation, metrics: dict):
+    """Overall-slice metrics of the candidate on its ModelEvaluation artifact, once: a
+    cached evaluation already carries them."""
+    if any(k.startswith(METRIC_PREFIX) for k in evaluation.custom_properties):
+        return
+    for name, value in metrics.items():
+        evaluation.custom_properties[METRIC_PREFIX + name].double_value = float(value)
+    store.put_artifacts([evaluation])
+
+
+def metrics_of(evaluation: metadata_store_pb2.Artifact) -> dict:
+    return {k[len(METRIC_PREFIX):]: v.double_value for k, v in evaluation.custom_properties.items()
+            if k.startswith(METRIC_PREFIX)}
+
+
+def metrics_of_properties(properties: dict) -> dict:
+    return {k[len(METRIC_PREFIX):]: v for k, v in properties.items() if k.startswith(METRIC_PREFIX)}
