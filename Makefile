@@ -6,12 +6,14 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test lock clean distclean help schema-check
+.PHONY: setup data run-local test lock clean distclean help schema-check kubeflow-compile kubeflow-submit
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
 	@echo "make test        run the test suite (installs first)"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
+	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
+	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
 	@echo "make setup | data | lock | clean"
 
 # The venv is rebuilt only when the lock or the package metadata changes.
@@ -36,6 +38,17 @@ run-local: data
 
 schema-check: setup
 	@$(VENV)/bin/driftline schema check
+
+# A Kubeflow config file names the image, bucket URLs and Beam args (README: "Deploy to
+# Kubeflow"); without one the command lists what is missing.
+CONFIG ?=
+SPAN ?=
+HOST ?=
+kubeflow-compile: setup
+	@$(VENV)/bin/driftline kubeflow compile $(if $(CONFIG),--config $(CONFIG)) $(if $(SPAN),--span $(SPAN))
+
+kubeflow-submit: setup
+	@$(VENV)/bin/driftline kubeflow submit $(if $(CONFIG),--config $(CONFIG)) $(if $(HOST),--host $(HOST))
 
 test: data
 	@$(PY) -m pytest -q tests

@@ -259,6 +259,39 @@ def cmd_lineage_graph(args) -> int:
     return 0
 
 
+def cmd_kubeflow_compile(args) -> int:
+    from pipeline import kubeflow, local
+
+    config = _config_from(args)
+    kubeflow.check(config)  # before the TFX import: a config mistake costs no time
+    with local.framework_output_to(config.output_dir / "logs" / "kubeflow.log"):
+        path = kubeflow.compile_spec(config, args.output)
+    print(f"compiled span {config.span} for {config.kubeflow.image} -> {path}")
+    if config.drift.baseline == "blessed":
+        print("note: on Kubeflow the drift baseline is the previous span and the Evaluator's "
+              "baseline is TFX's latest blessed model (KFP v2 resolvers run only TFX's own "
+              "strategies)")
+    print(f"submit it with: driftline kubeflow submit --host URL --spec {path}")
+    return 0
+
+
+def cmd_kubeflow_submit(args) -> int:
+    from pipeline import kubeflow
+
+    config = _config_from(args)
+    host = args.host or config.kubeflow.host
+    if not host:
+        raise ConfigError("driftline kubeflow submit needs --host URL (or kubeflow.host in the config)")
+    spec = args.spec or Path(config.kubeflow.output)
+    if not spec.is_absolute() and not spec.exists():
+        from pipeline.config import PROJECT_ROOT
+
+        spec = PROJECT_ROOT / spec
+    result = kubeflow.submit(spec, host, args.experiment or config.kubeflow.experiment, config)
+    print(f"run {result['run_id']} started in experiment {result['experiment']}: {result['url']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftline",
@@ -318,6 +351,20 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--output-dir", type=Path, help="the run's output directory (holds metadata.sqlite)")
     update.add_argument("--json", action="store_true")
     update.set_defaults(func=cmd_schema_update)
+    kfp = sub.add_parser("kubeflow", help="compile the pipeline for Kubeflow Pipelines, or submit it")
+    kfp_sub = kfp.add_subparsers(dest="kubeflow_command", required=True)
+    kcompile = common(kfp_sub.add_parser(
+        "compile", help="KFP v2 pipeline spec (YAML) of create_pipeline(config), under build/"))
+    kcompile.add_argument("--span", type=int, help="the span the cluster run is for")
+    kcompile.add_argument("--output", type=Path, help="spec file (default: kubeflow.output)")
+    kcompile.add_argument("--output-dir", type=Path, help="where the compile log is written")
+    kcompile.set_defaults(func=cmd_kubeflow_compile)
+    ksubmit = common(kfp_sub.add_parser("submit", help="upload the compiled spec and start a run"))
+    ksubmit.add_argument("--host", help="the Kubeflow Pipelines API endpoint, e.g. http://localhost:8080")
+    ksubmit.add_argument("--experiment", help="experiment name (default: kubeflow.experiment)")
+    ksubmit.add_argument("--spec", type=Path, help="compiled spec (default: kubeflow.output)")
+    ksubmit.set_defaults(func=cmd_kubeflow_submit)
+
     lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
 

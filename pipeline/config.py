@@ -72,6 +72,24 @@ class MetadataConfig:
 
 
 @dataclass
+class KubeflowConfig:
+    # What `driftline kubeflow compile` and `submit` need; every location is a URL the
+    # cluster's pods can read (gs://, s3://, a MinIO endpoint), never this machine's disk.
+    image: str = ""
+    pipeline_root: str = ""
+    data_root: str = ""
+    serving_dir: str = ""
+    # Beam arguments for every Beam component, e.g. ["--runner=DataflowRunner",
+    # "--project=P", "--region=R", "--temp_location=gs://..."] or a Flink master.
+    beam_args: list = field(default_factory=list)
+    # Per node: {cpu_limit = CPUs, memory_limit = GB}, e.g. [kubeflow.resources.Trainer].
+    resources: dict = field(default_factory=dict)
+    output: str = "build/driftline-kubeflow.yaml"
+    host: str = ""
+    experiment: str = "driftline"
+
+
+@dataclass
 class Config:
     pipeline_name: str = "driftline"
     model_name: str = "taxi_big_tipper"
@@ -89,17 +107,32 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
+    # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
+    # set by `driftline kubeflow compile`): where the data, artifacts and models live.
+    target: str = "local"
 
     @property
-    def pipeline_root(self) -> Path:
-        return self.output_dir / "pipeline"
+    def on_cluster(self) -> bool:
+        return self.target == "kubeflow"
+
+    @property
+    def pipeline_root(self):
+        return self.kubeflow.pipeline_root if self.on_cluster else self.output_dir / "pipeline"
+
+    @property
+    def data_uri(self) -> str:
+        """Where ExampleGen reads span-N/ directories from."""
+        return self.kubeflow.data_root if self.on_cluster else str(self.data_root)
 
     @property
     def metadata_path(self) -> Path:
         return self.output_dir / "metadata.sqlite"
 
     @property
-    def serving_dir(self) -> Path:
+    def serving_dir(self):
+        if self.on_cluster:
+            return f"{self.kubeflow.serving_dir.rstrip('/')}/{self.model_name}"
         return self.output_dir / "serving" / self.model_name
 
     @property
@@ -120,6 +153,8 @@ class Config:
             )
         if self.drift.baseline not in ("blessed", "previous"):
             raise ConfigError(f"drift.baseline must be blessed or previous, got {self.drift.baseline!r}")
+        if self.target not in ("local", "kubeflow"):
+            raise ConfigError(f"target must be local or kubeflow, got {self.target!r}")
         if self.drift.gate not in ("block", "warn"):
             raise ConfigError(f"drift.gate must be block or warn, got {self.drift.gate!r}")
         t = self.training
@@ -145,6 +180,7 @@ _SECTIONS = {
     "drift": DriftConfig,
     "beam": BeamConfig,
     "metadata": MetadataConfig,
+    "kubeflow": KubeflowConfig,
 }
 _PATHS = {"data_root", "output_dir", "schema_file"}
 

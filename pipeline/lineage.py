@@ -380,7 +380,7 @@ class Lineage:
             summary["blessed"] = n["properties"].get("blessed") == 1
         gates = [n for n in nodes.values() if n.get("node") == "DriftGate"
                  and (trainer is None or n["run"] == trainer["run"])]
-        for n in produced_by(max(gates, key=lambda g: g["id"]) if gates else None, "DriftReport"):
+        for n in produced_by(max(gates, key=lambda g: g["id"]) if gates else None, metadata.DRIFT_REPORT_TYPE):
             summary["drift"] = {k: n["properties"].get(k) for k in
                                 ("passed", "clean", "gate", "baseline_kind", "baseline_span",
                                  "current_span", "offending")}

@@ -4,11 +4,12 @@ import subprocess
 from pathlib import Path
 
 from pipeline.errors import DriftlineError
+from pipeline.metadata import DRIFT_REPORT_TYPE
 
 HEADLINE = ["auc", "f1_score"]
 # The artifact properties a reader of a provenance tree wants, by artifact type.
 SHOWN = {"Examples": ["span"], "PushedModel": ["pushed_version"], "ModelBlessing": ["blessed"],
-         "DriftReport": ["passed", "offending"]}
+         DRIFT_REPORT_TYPE: ["passed", "offending"]}
 # Inputs whose own history is another model's: named in the tree, traced on request.
 NOT_EXPANDED = {"baseline_model"}
 

@@ -13,6 +13,8 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline.errors import DriftlineError
 
 RUN_CONTEXT = "pipeline_run"
+# The drift gate's artifact type. KFP v2 needs custom type names as `namespace.Name`.
+DRIFT_REPORT_TYPE = "driftline.DriftReport"
 NODE_CONTEXT = "node"
 
 STATE_NAMES = {

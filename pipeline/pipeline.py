@@ -31,6 +31,7 @@ from components.drift.baseline import BlessedTrainingStatisticsStrategy
 from components.drift.component import DriftGate
 from pipeline.spans import previous_span, resolve_span, sha256_of, training_window
 from pipeline.config import PROJECT_ROOT, Config
+from pipeline.errors import ConfigError
 
 PREPROCESSING_FN = "components.transform.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
@@ -78,10 +79,22 @@ def schema_snapshot(config: Config) -> Path:
 def source_files(config: Config, span: int) -> dict:
     """{file name: sha256} of a span's CSV files, or {} when the data is not on this
     machine (a bucket, when compiling for a cluster)."""
+    if config.on_cluster:
+        return {}
     span_dir = Path(config.data_root) / f"span-{span}"
     if not span_dir.is_dir():
         return {}
     return {p.name: sha256_of(p) for p in sorted(span_dir.glob("*.csv"))}
+
+
+def schema_location(config: Config) -> str:
+    """The curated schema as the executor will read it: a content-addressed copy, on this
+    machine or (for a cluster) inside the image, where the Dockerfile puts it."""
+    if config.on_cluster:
+        from pipeline.kubeflow import image_schema_path
+
+        return image_schema_path(config.schema_file)
+    return str(schema_snapshot(config))
 
 
 def _source_config(config: Config, span: int) -> example_gen_pb2.CustomConfig:
@@ -101,7 +114,7 @@ def _example_gen(config: Config, span: int):
     return FileBasedExampleGen(
         custom_executor_spec=executor_spec.BeamExecutorSpec(csv_executor.Executor),
         custom_config=_source_config(config, span),
-        input_base=str(config.data_root),
+        input_base=config.data_uri,
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name="all", pattern=f"span-{{SPAN}}/*.csv")]
         ),
@@ -168,14 +181,52 @@ def eval_config(config: Config) -> tfma.EvalConfig:
     )
 
 
+def _baseline_model_resolver(config: Config, trainer):
+    if config.on_cluster:
+        # KFP v2 resolver tasks implement only TFX's own strategies: the newest blessed
+        # model, which on an unchanged re-run is the candidate itself.
+        from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+            LatestBlessedModelStrategy,
+        )
+
+        return Resolver(
+            strategy_class=LatestBlessedModelStrategy,
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+        ).with_id("baseline_model_resolver")
+    return Resolver(
+        strategy_class=PreviousBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+        candidate=trainer.outputs["model"],
+    ).with_id("baseline_model_resolver")
+
+
+def _with_resources(config: Config, components: list) -> list:
+    """Per-node CPU and memory limits for a cluster (KFP reads them from platform_config)."""
+    if not config.on_cluster or not config.kubeflow.resources:
+        return components
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+    for component in components:
+        limits = config.kubeflow.resources.get(component.id)
+        if limits:
+            component.with_platform_config(spec(**{k: float(v) for k, v in limits.items()}))
+    return components
+
+
 def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
+    if config.on_cluster and config.drift.baseline == "blessed":
+        raise ConfigError("on Kubeflow the drift baseline is the previous span: KFP v2 "
+                          "resolvers cannot run driftline's blessed-statistics strategy")
     span = resolve_span(config)
     window = training_window(config, span)
     fingerprint = code_fingerprint()
 
     example_gens = {s: _example_gen(config, s) for s in window}
     current = example_gens[span]
-    curated_schema = ImportSchemaGen(schema_file=str(schema_snapshot(config)))
+    curated_schema = ImportSchemaGen(schema_file=schema_location(config))
     # With the schema, integer features it marks categorical get value counts, which the
     # drift gate compares as categories.
     statistics_gen = StatisticsGen(
@@ -262,12 +313,7 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
                 },
             },
         )
-        baseline = Resolver(
-            strategy_class=PreviousBlessedModelStrategy,
-            model=Channel(type=standard_artifacts.Model),
-            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-            candidate=trainer.outputs["model"],
-        ).with_id("baseline_model_resolver")
+        baseline = _baseline_model_resolver(config, trainer)
         evaluator = Evaluator(
             examples=current.outputs["examples"],
             model=trainer.outputs["model"],
@@ -291,7 +337,7 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=str(config.pipeline_root),
-        components=[
+        components=_with_resources(config, [
             *example_gens.values(),
             statistics_gen,
             schema_gen,
@@ -304,10 +350,10 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
             baseline,
             evaluator,
             pusher,
-        ],
+        ]),
         enable_cache=True,
-        metadata_connection_config=tfx_metadata.sqlite_metadata_connection_config(
-            str(config.metadata_path)
-        ),
-        beam_pipeline_args=config.beam.args(),
+        # On a cluster, Kubeflow connects every task to its own MLMD.
+        metadata_connection_config=None if config.on_cluster else
+        tfx_metadata.sqlite_metadata_connection_config(str(config.metadata_path)),
+        beam_pipeline_args=list(config.kubeflow.beam_args) if config.on_cluster else config.beam.args(),
     )

@@ -182,6 +182,10 @@ def read_provenance(data_root: Path, span: int) -> dict:
 
 def resolve_span(config) -> int:
     """The span a run is for: the configured one, or the latest under data_root."""
+    if config.on_cluster:  # a bucket is not listed from here: the span is named
+        if config.span is None:
+            raise DataError("compiling for a cluster needs the span to run for (--span N)")
+        return config.span
     available = find_spans(config.data_root)
     if not available:
         raise DataError(
@@ -200,11 +204,16 @@ def resolve_span(config) -> int:
 
 def training_window(config, span: int) -> list:
     """Spans the model trains on: the last `window` available spans up to `span`."""
+    if config.on_cluster:  # spans on a cluster are numbered 1..span without gaps
+        start = 1 if config.window is None else max(1, span - config.window + 1)
+        return list(range(start, span + 1))
     upto = [s for s in find_spans(config.data_root) if s <= span]
     return upto if config.window is None else upto[-config.window:]
 
 
 def previous_span(config, span: int):
     """The latest span before `span` under data_root, or None."""
+    if config.on_cluster:
+        return span - 1 if span > 1 else None
     earlier = [s for s in find_spans(config.data_root) if s < span]
     return earlier[-1] if earlier else None

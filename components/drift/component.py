@@ -16,6 +16,7 @@ from tfx.types.standard_artifacts import ExampleAnomalies, Examples, ExampleStat
 
 from components.drift import compare as drift_compare
 from components.drift import report as drift_report
+from pipeline.metadata import DRIFT_REPORT_TYPE
 
 BLOCK, WARN = "block", "warn"
 BLESSED, PREVIOUS = "blessed", "previous"
@@ -24,7 +25,7 @@ BLESSED, PREVIOUS = "blessed", "previous"
 class DriftReport(artifact.Artifact):
     """Outcome of a drift gate: per-feature distances, thresholds and verdicts."""
 
-    TYPE_NAME = "DriftReport"
+    TYPE_NAME = DRIFT_REPORT_TYPE
 
 
 def read_anomalies(uri: str) -> list:

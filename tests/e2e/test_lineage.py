@@ -78,7 +78,7 @@ def test_trace_reaches_the_source_csv_hash_through_every_link(runs, driftline):
         assert _reaches(trace, summary["target"], f"e{source['execution']}")
     kinds = {n["type"] if n["kind"] == "artifact" else n["node"] for n in nodes.values()}
     assert {"Model", "Trainer", "TransformGraph", "Transform", "Examples", "Schema",
-            "ImportSchemaGen", "ModelBlessing", "Evaluator", "ModelEvaluation", "DriftReport",
+            "ImportSchemaGen", "ModelBlessing", "Evaluator", "ModelEvaluation", "driftline.DriftReport",
             "DriftGate", "ExampleStatistics", "StatisticsGen"} <= kinds
     trainer = summary["trainer"]
     assert trainer["train_steps"] == 50 and trainer["hparams"]["hidden_units"] == [16]
