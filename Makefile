@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test lock clean distclean help schema-check kubeflow-compile kubeflow-submit
+.PHONY: setup data run-local test lock clean distclean help schema-check kubeflow-compile kubeflow-submit bench bench-quick
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -14,6 +14,8 @@ help:
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
+	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 2 h)"
+	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
 	@echo "make setup | data | lock | clean"
 
 # The venv is rebuilt only when the lock or the package metadata changes.
@@ -49,6 +51,14 @@ kubeflow-compile: setup
 
 kubeflow-submit: setup
 	@$(VENV)/bin/driftline kubeflow submit $(if $(CONFIG),--config $(CONFIG)) $(if $(HOST),--host $(HOST))
+
+# Results land in bench/results/<timestamp>.{json,md}; scratch data and runs in bench/work/.
+REPEATS ?= 3
+bench: setup
+	@$(PY) bench/run.py --scales 1 10 100 --repeats $(REPEATS)
+
+bench-quick: setup
+	@$(PY) bench/run.py --scales 1 --repeats $(REPEATS)
 
 test: data
 	@$(PY) -m pytest -q tests

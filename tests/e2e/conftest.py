@@ -19,7 +19,7 @@ import pytest
 
 from pipeline import metadata
 
-from tests.e2e.helpers import PIPELINE
+from e2e_helpers import PIPELINE
 
 
 @pytest.fixture(scope="session")

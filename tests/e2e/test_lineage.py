@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import metadata
 from pipeline.provenance import git_commit
-from tests.e2e.helpers import PIPELINE, pushed_dir as _pushed_dir
+from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
 
 
 def _lineage(runs, driftline, *args):

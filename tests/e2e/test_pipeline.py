@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from components import features as F
 from pipeline import metadata
-from tests.e2e.helpers import PIPELINE, pushed_dir as _pushed_dir
+from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
 
 RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver"}
 
