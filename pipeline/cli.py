@@ -195,42 +195,35 @@ def _print_json(data):
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def _emit(args, data, render) -> int:
+    """JSON for scripts with --json, else the human view."""
+    if args.json:
+        _print_json(data)
+    else:
+        print(render(data), end="")
+    return 0
+
+
 def cmd_lineage_runs(args) -> int:
     from pipeline import lineage_views
 
     _, lineage = _lineage(args)
     runs = lineage.runs()
-    if args.limit:
-        runs = runs[: args.limit]
-    if args.json:
-        _print_json(runs)
-    else:
-        print(lineage_views.runs_table(runs), end="")
-    return 0
+    return _emit(args, runs[: args.limit] if args.limit else runs, lineage_views.runs_table)
 
 
 def cmd_lineage_trace(args) -> int:
     from pipeline import lineage_views
 
     _, lineage = _lineage(args)
-    trace = lineage.trace(args.target)
-    if args.json:
-        _print_json(trace)
-    else:
-        print(lineage_views.trace_text(trace), end="")
-    return 0
+    return _emit(args, lineage.trace(args.target), lineage_views.trace_text)
 
 
 def cmd_lineage_diff(args) -> int:
     from pipeline import lineage_views
 
     _, lineage = _lineage(args)
-    diff = lineage.diff(args.run_a, args.run_b)
-    if args.json:
-        _print_json(diff)
-    else:
-        print(lineage_views.diff_table(diff), end="")
-    return 0
+    return _emit(args, lineage.diff(args.run_a, args.run_b), lineage_views.diff_table)
 
 
 def cmd_lineage_graph(args) -> int:

@@ -1,0 +1,294 @@
+"""`make bench`: driftline against the official TFX taxi example, on this machine.
+
+For each scale (1x, 10x, 100x the embedded sample's rows) driftline's whole pipeline runs
+cold (fresh pipeline root and MLMD) and then again with nothing changed; at 1x the
+official example runs in both DirectRunner modes. Each run is a subprocess whose whole
+process tree is sampled for resident memory (Beam workers included); per-component
+seconds come from MLMD execution timestamps, the same source for both pipelines.
+
+Scaling: every span of the embedded sample is resampled with replacement (seeded) to k
+times its rows, so the yearly spans keep their size ratios and their distributions.
+Results: bench/results/<timestamp>.json and .md.
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+
+# driftline node -> the official example's stage it corresponds to.
+STAGES = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+          "Trainer", "Evaluator", "Pusher"]
+
+
+def stage_of(node: str):
+    if node.startswith("CsvExampleGen"):
+        return "CsvExampleGen"
+    if node.startswith("StatisticsGen"):
+        return "StatisticsGen"
+    return node if node in STAGES else None
+
+
+# --- data ----------------------------------------------------------------------------------
+
+def scaled_data(scale: int, work: Path = WORK) -> Path:
+    from pipeline.spans import prepare_spans
+
+    base = work / "data-1"
+    if not base.is_dir():
+        prepare_spans(base)
+    if scale == 1:
+        return base
+    target = work / f"data-{scale}"
+    if target.is_dir():
+        return target
+    tmp = work / f"data-{scale}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    rng = random.Random(scale)
+    for span_dir in sorted(base.glob("span-*")):
+        lines = (span_dir / "data.csv").read_bytes().splitlines(keepends=True)
+        header, rows = lines[0], lines[1:]
+        (tmp / span_dir.name).mkdir(parents=True)
+        with open(tmp / span_dir.name / "data.csv", "wb") as f:
+            f.write(header)
+            f.writelines(rng.choices(rows, k=len(rows) * scale))
+    tmp.rename(target)
+    return target
+
+
+def row_count(data_root: Path) -> int:
+    return sum(sum(1 for _ in open(p, "rb")) - 1 for p in sorted(data_root.glob("span-*/*.csv")))
+
+
+# --- measuring one run ---------------------------------------------------------------------
+
+def measure(cmd, env=None, cwd=ROOT, log: Path = None) -> dict:
+    """Wall time, exit status and peak RSS of the whole process tree of `cmd`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            root = psutil.Process(proc.pid)
+            while not done.is_set():
+                try:
+                    tree = [root] + root.children(recursive=True)
+                    total = 0
+                    for p in tree:
+                        try:
+                            total += p.memory_info().rss
+                        except psutil.Error:
+                            pass
+                    peak[0] = max(peak[0], total)
+                except psutil.Error:
+                    pass
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = proc.wait()
+        wall = time.monotonic() - start
+        done.set()
+        sampler.join()
+    return {"wall_s": round(wall, 2), "exit": code, "peak_rss_mb": round(peak[0] / 2**20, 1),
+            "log": str(log.relative_to(ROOT))}
+
+
+def mlmd_seconds(db: Path) -> dict:
+    """node id -> seconds of its execution in the newest run, from the MLMD tables (read
+    with sqlite3: importing ml_metadata here would not change the figures, only slow)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        run = con.execute("SELECT c.id FROM Context c JOIN Type t ON c.type_id = t.id "
+                          "WHERE t.name = 'pipeline_run' ORDER BY c.id DESC LIMIT 1").fetchone()
+        if run is None:
+            return {}
+        rows = con.execute(
+            "SELECT nc.name, e.create_time_since_epoch, e.last_update_time_since_epoch, e.last_known_state "
+            "FROM Association a JOIN Execution e ON a.execution_id = e.id "
+            "JOIN Association an ON an.execution_id = e.id JOIN Context nc ON an.context_id = nc.id "
+            "JOIN Type nt ON nc.type_id = nt.id "
+            "WHERE a.context_id = ? AND nt.name = 'node'", (run[0],)).fetchall()
+    result = {}
+    for name, created, updated, _state in rows:
+        node = name.split(".", 1)[1] if "." in name else name
+        result[node] = round((updated - created) / 1000, 2)
+    return result
+
+
+def by_stage(seconds: dict) -> dict:
+    stages = {}
+    for node, s in seconds.items():
+        stage = stage_of(node)
+        if stage:
+            stages[stage] = round(stages.get(stage, 0.0) + s, 2)
+    return stages
+
+
+# --- the two pipelines ---------------------------------------------------------------------
+
+def driftline_runs(scale: int, repeats: int) -> dict:
+    data = scaled_data(scale)
+    rows = row_count(data)
+    cold, rerun = [], []
+    for i in range(repeats):
+        out = WORK / f"driftline-{scale}x-{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [str(ROOT / ".venv" / "bin" / "driftline"), "run", "--data-root", str(data),
+               "--output-dir", str(out)]
+        for kind, bucket in (("cold", cold), ("rerun", rerun)):
+            result = measure(cmd, log=WORK / "logs" / f"driftline-{scale}x-{i}-{kind}.log")
+            result["nodes"] = mlmd_seconds(out / "metadata.sqlite")
+            result["stages"] = by_stage(result["nodes"])
+            result["rows_per_s"] = round(rows / result["wall_s"], 1)
+            bucket.append(result)
+            print(f"  driftline {scale}x #{i + 1} {kind}: {result['wall_s']:.1f} s, "
+                  f"peak {result['peak_rss_mb']:.0f} MB, exit {result['exit']}", flush=True)
+    return {"rows": rows, "cold": summarize(cold), "rerun": summarize(rerun)}
+
+
+def official_runs(mode: str, repeats: int) -> dict:
+    import tfx.examples.chicago_taxi_pipeline as examples
+
+    from pipeline.spans import embedded_source
+
+    runs = []
+    for i in range(repeats):
+        home = WORK / f"official-{mode}-{i}"
+        shutil.rmtree(home, ignore_errors=True)
+        (home / "taxi" / "data" / "simple").mkdir(parents=True)
+        shutil.copy(embedded_source(), home / "taxi" / "data" / "simple" / "data.csv")
+        shutil.copy(Path(examples.__file__).parent / "taxi_utils_native_keras.py", home / "taxi")
+        env = dict(os.environ, HOME=str(home), TF_USE_LEGACY_KERAS="1")
+        result = measure([PY, str(ROOT / "bench" / "official.py"), mode], env=env,
+                         log=WORK / "logs" / f"official-{mode}-{i}.log")
+        db = home / "tfx" / "metadata" / "chicago_taxi_native_keras" / "metadata.db"
+        result["nodes"] = mlmd_seconds(db) if db.exists() else {}
+        result["stages"] = by_stage(result["nodes"])
+        runs.append(result)
+        print(f"  official {mode} #{i + 1}: {result['wall_s']:.1f} s, peak "
+              f"{result['peak_rss_mb']:.0f} MB, exit {result['exit']}", flush=True)
+    return summarize(runs)
+
+
+def summarize(runs: list) -> dict:
+    ok = [r for r in runs if r["exit"] == 0] or runs
+    stages = {}
+    for stage in STAGES:
+        values = [r["stages"][stage] for r in ok if stage in r["stages"]]
+        if values:
+            stages[stage] = round(statistics.median(values), 2)
+    return {
+        "runs": runs,
+        "wall_s": round(statistics.median(r["wall_s"] for r in ok), 2),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in ok),
+        "stages": stages,
+        "failed": sum(r["exit"] != 0 for r in runs),
+    }
+
+
+# --- report --------------------------------------------------------------------------------
+
+def report(result: dict) -> str:
+    lines = [f"# driftline benchmark, {result['started']}", "",
+             f"Machine: {result['machine']}. Command: `{result['command']}`. Medians of "
+             f"{result['repeats']} runs at 1x/10x, one at 100x; peak RSS of the whole process tree.", "",
+             "| pipeline | scale | rows | cold s | re-run s | rows/s (cold) | peak RSS MB |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for scale, d in sorted(result["driftline"].items(), key=lambda kv: int(kv[0])):
+        lines.append(f"| driftline | {scale}x | {d['rows']:,} | {d['cold']['wall_s']:.1f} | "
+                     f"{d['rerun']['wall_s']:.1f} | {d['rows'] / d['cold']['wall_s']:,.0f} | "
+                     f"{max(d['cold']['peak_rss_mb'], d['rerun']['peak_rss_mb']):,.0f} |")
+    for mode, o in result.get("official", {}).items():
+        lines.append(f"| official example ({mode}) | 1x | 15,002 | {o['wall_s']:.1f} | — | "
+                     f"{15002 / o['wall_s']:,.0f} | {o['peak_rss_mb']:,.0f} |")
+    if result.get("official"):
+        one = result["driftline"].get("1")
+        lines += ["", f"**ratio_cold_vs_best_official** = {result['ratio_cold_vs_best_official']:.2f} "
+                  "(driftline cold 1x / the faster official mode; target <= 0.5)", "",
+                  "Seconds per stage (MLMD execution times), driftline cold 1x vs the official example:", "",
+                  "| stage | driftline | " + " | ".join(f"official {m}" for m in result["official"]) +
+                  " | ratio (vs faster) |",
+                  "| --- | ---: | " + " | ".join("---:" for _ in result["official"]) + " | ---: |"]
+        for stage in STAGES:
+            ours = one["cold"]["stages"].get(stage) if one else None
+            theirs = [o["stages"].get(stage) for o in result["official"].values()]
+            best = min((t for t in theirs if t), default=None)
+            ratio = f"{ours / best:.2f}" if ours and best else "—"
+            lines.append(f"| {stage} | {ours if ours is not None else '—'} | " +
+                         " | ".join("—" if t is None else str(t) for t in theirs) + f" | {ratio} |")
+    lines += ["", "Targets (issue 7): cold 1x ratio <= 0.5; re-run <= 10 s; 10x cold <= 1.5x the 1x "
+              "cold; 100x peak RSS <= 4096 MB; `driftline drift` at 1x <= 10 s.", ""]
+    if "drift_command" in result:
+        lines.append(f"`driftline drift --baseline-span 1 --span 3` at 1x: "
+                     f"{result['drift_command']['wall_s']:.1f} s (median)")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement at 1x and 10x")
+    parser.add_argument("--no-official", action="store_true", help="skip the official example")
+    args = parser.parse_args(argv)
+
+    started = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    result = {
+        "started": started,
+        "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{platform.node()}, {os.cpu_count()} CPUs, "
+                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
+        "repeats": args.repeats,
+        "driftline": {},
+    }
+    for scale in args.scales:
+        repeats = 1 if scale >= 100 else args.repeats
+        print(f"driftline at {scale}x ({repeats} run(s))", flush=True)
+        result["driftline"][str(scale)] = driftline_runs(scale, repeats)
+
+    if 1 in args.scales:
+        data = scaled_data(1)
+        drift = [measure([str(ROOT / ".venv" / "bin" / "driftline"), "drift", "--data-root", str(data),
+                          "--baseline-span", "1", "--span", "3", "--output-dir", str(WORK / "drift")],
+                         log=WORK / "logs" / f"drift-{i}.log") for i in range(args.repeats)]
+        result["drift_command"] = {"runs": drift, "wall_s": statistics.median(r["wall_s"] for r in drift)}
+        print(f"driftline drift: {result['drift_command']['wall_s']:.1f} s", flush=True)
+
+    if not args.no_official and 1 in args.scales:
+        result["official"] = {}
+        for mode in ("multi_processing", "in_memory"):
+            print(f"official example, {mode}", flush=True)
+            result["official"][mode] = official_runs(mode, args.repeats)
+        best = min(o["wall_s"] for o in result["official"].values())
+        result["ratio_cold_vs_best_official"] = round(result["driftline"]["1"]["cold"]["wall_s"] / best, 3)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{started}.json").write_text(json.dumps(result, indent=2))
+    text = report(result)
+    (RESULTS / f"{started}.md").write_text(text)
+    print(text)
+    print(f"results: {RESULTS / (started + '.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
