@@ -221,7 +221,7 @@ def report(result: dict) -> str:
     for mode, o in result.get("official", {}).items():
         lines.append(f"| official example ({mode}) | 1x | 15,002 | {o['wall_s']:.1f} | — | "
                      f"{15002 / o['wall_s']:,.0f} | {o['peak_rss_mb']:,.0f} |")
-    if result.get("official"):
+    if result.get("ratio_cold_vs_best_official") is not None:
         one = result["driftline"].get("1")
         lines += ["", f"**ratio_cold_vs_best_official** = {result['ratio_cold_vs_best_official']:.2f} "
                   "(driftline cold 1x / the faster official mode; target <= 0.5)", "",
@@ -260,10 +260,20 @@ def main(argv=None) -> int:
         "repeats": args.repeats,
         "driftline": {},
     }
+    def save(final=False):
+        # Written after every measurement, so an interrupted bench keeps what it measured.
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        result["complete"] = final
+        (RESULTS / f"{started}.json").write_text(json.dumps(result, indent=2))
+        text = report(result)
+        (RESULTS / f"{started}.md").write_text(text)
+        return text
+
     for scale in args.scales:
         repeats = 1 if scale >= 100 else args.repeats
         print(f"driftline at {scale}x ({repeats} run(s))", flush=True)
         result["driftline"][str(scale)] = driftline_runs(scale, repeats)
+        save()
 
     if 1 in args.scales:
         data = scaled_data(1)
@@ -278,13 +288,11 @@ def main(argv=None) -> int:
         for mode in ("multi_processing", "in_memory"):
             print(f"official example, {mode}", flush=True)
             result["official"][mode] = official_runs(mode, args.repeats)
+            save()
         best = min(o["wall_s"] for o in result["official"].values())
         result["ratio_cold_vs_best_official"] = round(result["driftline"]["1"]["cold"]["wall_s"] / best, 3)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{started}.json").write_text(json.dumps(result, indent=2))
-    text = report(result)
-    (RESULTS / f"{started}.md").write_text(text)
+    text = save(final=True)
     print(text)
     print(f"results: {RESULTS / (started + '.json')}")
     return 0
