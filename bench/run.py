@@ -17,7 +17,6 @@ import os
 import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -114,25 +113,17 @@ def measure(cmd, env=None, cwd=ROOT, log: Path = None) -> dict:
             "log": str(log.relative_to(ROOT))}
 
 
-def mlmd_seconds(db: Path) -> dict:
-    """node id -> seconds of its execution in the newest run, from the MLMD tables (read
-    with sqlite3: importing ml_metadata here would not change the figures, only slow)."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        run = con.execute("SELECT c.id FROM Context c JOIN Type t ON c.type_id = t.id "
-                          "WHERE t.name = 'pipeline_run' ORDER BY c.id DESC LIMIT 1").fetchone()
-        if run is None:
-            return {}
-        rows = con.execute(
-            "SELECT nc.name, e.create_time_since_epoch, e.last_update_time_since_epoch, e.last_known_state "
-            "FROM Association a JOIN Execution e ON a.execution_id = e.id "
-            "JOIN Association an ON an.execution_id = e.id JOIN Context nc ON an.context_id = nc.id "
-            "JOIN Type nt ON nc.type_id = nt.id "
-            "WHERE a.context_id = ? AND nt.name = 'node'", (run[0],)).fetchall()
-    result = {}
-    for name, created, updated, _state in rows:
-        node = name.split(".", 1)[1] if "." in name else name
-        result[node] = round((updated - created) / 1000, 2)
-    return result
+def mlmd_seconds(db: Path, pipeline_name: str) -> dict:
+    """node id -> seconds of its execution in the newest run, from MLMD."""
+    from pipeline import metadata
+
+    store = metadata.open_existing_sqlite(db)
+    runs = metadata.pipeline_runs(store)
+    if not runs:
+        return {}
+    executions = metadata.run_executions(store, pipeline_name, runs[-1].name)
+    return {node: round((e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000, 2)
+            for node, e in executions.items()}
 
 
 def by_stage(seconds: dict) -> dict:
@@ -157,7 +148,7 @@ def driftline_runs(scale: int, repeats: int) -> dict:
                "--output-dir", str(out)]
         for kind, bucket in (("cold", cold), ("rerun", rerun)):
             result = measure(cmd, log=WORK / "logs" / f"driftline-{scale}x-{i}-{kind}.log")
-            result["nodes"] = mlmd_seconds(out / "metadata.sqlite")
+            result["nodes"] = mlmd_seconds(out / "metadata.sqlite", "driftline")
             result["stages"] = by_stage(result["nodes"])
             result["rows_per_s"] = round(rows / result["wall_s"], 1)
             bucket.append(result)
@@ -182,7 +173,7 @@ def official_runs(mode: str, repeats: int) -> dict:
         result = measure([PY, str(ROOT / "bench" / "official.py"), mode], env=env,
                          log=WORK / "logs" / f"official-{mode}-{i}.log")
         db = home / "tfx" / "metadata" / "chicago_taxi_native_keras" / "metadata.db"
-        result["nodes"] = mlmd_seconds(db) if db.exists() else {}
+        result["nodes"] = mlmd_seconds(db, "chicago_taxi_native_keras") if db.exists() else {}
         result["stages"] = by_stage(result["nodes"])
         runs.append(result)
         print(f"  official {mode} #{i + 1}: {result['wall_s']:.1f} s, peak "

@@ -19,9 +19,6 @@ class Change:
     after: str
     values: tuple = ()  # the domain values added or removed
 
-    def __str__(self):
-        return f"{self.feature}: {self.what}: {self.before} -> {self.after}"
-
 
 def _num(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)

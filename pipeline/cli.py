@@ -148,7 +148,7 @@ def cmd_schema_update(args) -> int:
         raise SchemaError("\n".join(map(str, problems)))
     text = path.read_text()
     current = load_schema(path)
-    store = metadata.open_existing_sqlite(config.metadata_path)
+    store = metadata.open_store(config)
     with local.framework_output_to(config.output_dir / "logs" / "schema.log"):
         from pipeline.schema_update import propose
 
@@ -227,13 +227,13 @@ def cmd_lineage_diff(args) -> int:
 
 
 def cmd_lineage_graph(args) -> int:
-    from pipeline import lineage_views, metadata
+    from pipeline import lineage_views
 
     _, lineage = _lineage(args)
-    runs = {r.name for r in metadata.pipeline_runs(lineage.store)}
-    if args.target in runs or args.target == "latest":
-        graph = lineage.run_graph(args.target)
-        title = f"run {metadata.find_run(lineage.store, args.target).name}"
+    run = lineage.run_named(args.target)
+    if run is not None:
+        graph = lineage.run_graph(run.name)
+        title = f"run {run.name}"
     else:
         graph = lineage.trace(args.target)
         title = f"provenance of {args.target}"

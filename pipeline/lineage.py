@@ -124,6 +124,14 @@ class Lineage:
     def outputs(self, execution_id: int) -> dict:
         return metadata.output_artifacts(self.store, execution_id)
 
+    def run_named(self, target: str):
+        """The pipeline_run context `target` names ("latest" for the newest), or None
+        when it names no run (it may still be an artifact id or a path)."""
+        runs = metadata.pipeline_runs(self.store)
+        if target == "latest":
+            return runs[-1] if runs else None
+        return next((r for r in runs if r.name == target), None)
+
     def run_nodes(self, run_id: str) -> dict:
         return metadata.run_executions(self.store, self.pipeline_name, run_id)
 
@@ -160,8 +168,8 @@ class Lineage:
 
     # --- runs ------------------------------------------------------------------------
 
-    def run_record(self, run) -> dict:
-        executions = self.run_nodes(run.name)
+    def run_record(self, run, executions: dict = None) -> dict:
+        executions = self.run_nodes(run.name) if executions is None else executions
         states = {node: metadata.STATE_NAMES.get(e.last_known_state, "?")
                   for node, e in sorted(executions.items())}
         report = self.run_output(executions, "DriftGate", "report")
@@ -187,7 +195,7 @@ class Lineage:
             "window": context_props.get("window"),
             "git_commit": context_props.get("git_commit", "unknown"),
             "nodes": states,
-            "metrics": provenance.metrics_of(evaluation) if evaluation is not None else {},
+            "metrics": provenance.metrics_of(_props(evaluation)) if evaluation is not None else {},
             "blessed": None if blessing is None else metadata.custom_property(blessing, "blessed") == 1,
             "pushed_version": (metadata.custom_property(pushed, "pushed_version")
                                if pushed is not None and metadata.custom_property(pushed, "pushed") == 1
@@ -202,8 +210,8 @@ class Lineage:
     def facts(self, run_id: str) -> dict:
         """What a run was made of, for `diff`: data, schema, code, settings, results."""
         run = metadata.find_run(self.store, run_id)
-        record = self.run_record(run)
         executions = self.run_nodes(run.name)
+        record = self.run_record(run, executions)
         facts = {
             "span": record["span"],
             "window": record["window"],
@@ -271,9 +279,8 @@ class Lineage:
                         return a
             raise MetadataError(f"{target}: not a pushed model or model directory recorded in "
                                 "this MLMD store")
-        runs = {r.name for r in metadata.pipeline_runs(self.store)}
-        if target in runs or target == "latest":
-            run = metadata.find_run(self.store, target)
+        run = self.run_named(target)
+        if run is not None:
             executions = self.run_nodes(run.name)
             pushed = self.run_output(executions, "Pusher", "pushed_model")
             if pushed is not None and metadata.custom_property(pushed, "pushed") == 1:
@@ -375,7 +382,7 @@ class Lineage:
             for n in produced_by(imported, "Schema")]
         evaluator = pick("Evaluator", primary)
         for n in produced_by(evaluator, "ModelEvaluation"):
-            summary["metrics"] = provenance.metrics_of_properties(n["properties"])
+            summary["metrics"] = provenance.metrics_of(n["properties"])
         for n in produced_by(evaluator, "ModelBlessing"):
             summary["blessed"] = n["properties"].get("blessed") == 1
         gates = [n for n in nodes.values() if n.get("node") == "DriftGate"
@@ -454,16 +461,5 @@ def _steps(args) -> Optional[int]:
 def _drift(report) -> Optional[dict]:
     if report is None:
         return None
-    prop = lambda key, default=None: metadata.custom_property(report, key, default)  # noqa: E731
-    offending = prop("offending") or ""
-    return {
-        "passed": prop("passed") == 1,
-        "clean": prop("clean") == 1,
-        "gate": prop("gate"),
-        "current_span": prop("current_span"),
-        "baseline_span": prop("baseline_span"),
-        "baseline_kind": prop("baseline_kind"),
-        "offending": [f for f in offending.split(",") if f],
-        "anomalies": [name for name, _ in json.loads(prop("anomalies") or "[]")],
-        "report_id": report.id,
-    }
+    verdict = metadata.drift_verdict(report)
+    return {**verdict, "anomalies": [name for name, _ in verdict["anomalies"]]}

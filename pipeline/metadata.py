@@ -133,6 +133,28 @@ def custom_property(artifact, key, default=None):
     return getattr(value, kind) if kind else default
 
 
+def drift_verdict(report) -> dict:
+    """The DriftGate's verdict as its DriftReport artifact records it (the properties
+    components/drift/component.py sets)."""
+    import json
+
+    def prop(key):
+        return custom_property(report, key)
+
+    return {
+        "passed": prop("passed") == 1,
+        "clean": prop("clean") == 1,
+        "gate": prop("gate"),
+        "current_span": prop("current_span"),
+        "baseline_span": prop("baseline_span"),
+        "baseline_kind": prop("baseline_kind"),
+        "offending": [f for f in (prop("offending") or "").split(",") if f],
+        "anomalies": json.loads(prop("anomalies") or "[]"),
+        "report": prop("report_html"),
+        "report_id": report.id,
+    }
+
+
 def pipeline_runs(store) -> list:
     """Every pipeline_run context, oldest first."""
     return sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: (c.create_time_since_epoch, c.id))

@@ -189,16 +189,14 @@ def _baseline_model_resolver(config: Config, trainer):
             LatestBlessedModelStrategy,
         )
 
-        return Resolver(
-            strategy_class=LatestBlessedModelStrategy,
-            model=Channel(type=standard_artifacts.Model),
-            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-        ).with_id("baseline_model_resolver")
+        strategy, extra = LatestBlessedModelStrategy, {}
+    else:
+        strategy, extra = PreviousBlessedModelStrategy, {"candidate": trainer.outputs["model"]}
     return Resolver(
-        strategy_class=PreviousBlessedModelStrategy,
+        strategy_class=strategy,
         model=Channel(type=standard_artifacts.Model),
         model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-        candidate=trainer.outputs["model"],
+        **extra,
     ).with_id("baseline_model_resolver")
 
 

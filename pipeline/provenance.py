@@ -9,8 +9,6 @@ the Evaluator's ModelEvaluation artifact.
 """
 import subprocess
 
-from ml_metadata.proto import metadata_store_pb2
-
 from pipeline import metadata
 from pipeline.config import PROJECT_ROOT, Config
 
@@ -74,10 +72,6 @@ def record_metrics(store, evaluation, metrics: dict):
     store.put_artifacts([evaluation])
 
 
-def metrics_of(evaluation: metadata_store_pb2.Artifact) -> dict:
-    return {k[len(METRIC_PREFIX):]: v.double_value for k, v in evaluation.custom_properties.items()
-            if k.startswith(METRIC_PREFIX)}
-
-
-def metrics_of_properties(properties: dict) -> dict:
+def metrics_of(properties: dict) -> dict:
+    """{metric: value} from an artifact's properties as plain values."""
     return {k[len(METRIC_PREFIX):]: v for k, v in properties.items() if k.startswith(METRIC_PREFIX)}

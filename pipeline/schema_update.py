@@ -21,7 +21,6 @@ from pipeline.errors import DataError
 @dataclass
 class Proposal:
     run_id: str
-    current: schema_pb2.Schema
     proposed: schema_pb2.Schema
     statistics_uri: str
     anomalies: List[list] = field(default_factory=list)
@@ -42,7 +41,7 @@ def _only(outputs: dict, key: str, node: str, run_id: str):
 def propose(store, pipeline_name: str, run_id: str, schema: schema_pb2.Schema) -> Proposal:
     import tensorflow_data_validation as tfdv
 
-    from components.drift.compare import load_statistics
+    from components.drift.compare import OVER, load_statistics
 
     run = metadata.find_run(store, run_id)
     executions = metadata.run_executions(store, pipeline_name, run.name)
@@ -54,12 +53,12 @@ def propose(store, pipeline_name: str, run_id: str, schema: schema_pb2.Schema) -
     proposed.CopyFrom(schema)
     for split_statistics in load_statistics(statistics.uri):
         proposed = tfdv.update_schema(proposed, split_statistics, infer_feature_shape=False)
-    result = Proposal(run.name, schema, proposed, statistics.uri)
+    result = Proposal(run.name, proposed, statistics.uri)
 
     if "DriftGate" in executions:
         report = _only(metadata.output_artifacts(store, executions["DriftGate"].id),
                        "report", "DriftGate", run.name)
-        result.anomalies = json.loads(metadata.custom_property(report, "anomalies") or "[]")
+        result.anomalies = metadata.drift_verdict(report)["anomalies"]
         with open(os.path.join(report.uri, "drift.json")) as f:
             comparison = json.load(f)
         by_name = {f.name: f for f in proposed.feature}
@@ -70,7 +69,7 @@ def propose(store, pipeline_name: str, run_id: str, schema: schema_pb2.Schema) -
                 result.drift.append(f"{item['name']}: distance {item['distance']:.4f} > "
                                     f"{item['threshold']:.4f}; threshold raised to {threshold:g}")
         ratio = comparison.get("examples_ratio")
-        if comparison.get("examples_verdict") == "over threshold" and ratio:
+        if comparison.get("examples_verdict") == OVER and ratio:
             bounds = proposed.dataset_constraints.num_examples_drift_comparator
             if bounds.HasField("min_fraction_threshold") and ratio < bounds.min_fraction_threshold:
                 bounds.min_fraction_threshold = math.floor(ratio * 100) / 100

@@ -37,13 +37,13 @@ def read_drift(report_artifact) -> dict:
     """The DriftGate's verdict, from its artifact's properties and the JSON beside it."""
     import json
 
-    prop = lambda key, default=None: metadata.custom_property(report_artifact, key, default)  # noqa: E731
+    verdict = metadata.drift_verdict(report_artifact)
     with open(os.path.join(report_artifact.uri, "drift.json")) as f:
         comparison = json.load(f)
     return {
-        "passed": prop("passed") == 1,
-        "clean": prop("clean") == 1,
-        "gate": prop("gate"),
+        "passed": verdict["passed"],
+        "clean": verdict["clean"],
+        "gate": verdict["gate"],
         "baseline": comparison["baseline_label"],
         "current": comparison["current_label"],
         "features": comparison["features"],
@@ -51,8 +51,8 @@ def read_drift(report_artifact) -> dict:
         "examples_verdict": comparison["examples_verdict"],
         "examples_ratio": comparison["examples_ratio"],
         "examples_bounds": comparison["examples_bounds"],
-        "anomalies": json.loads(prop("anomalies") or "[]"),
-        "report": prop("report_html"),
+        "anomalies": verdict["anomalies"],
+        "report": verdict["report"],
     }
 
 
