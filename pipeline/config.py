@@ -102,6 +102,10 @@ class Config:
     window: Optional[int] = None
     # Percent of each span's rows (by hash) kept for evaluation.
     eval_percent: int = 20
+    # How ExampleGen reads CSV: "arrow" (in process, C++ reader and encoder) or "beam"
+    # (TFX's CsvExampleGen executor, for spans that need a distributed runner). Both
+    # write the same bytes into the same splits.
+    example_gen: str = "arrow"
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
@@ -151,6 +155,8 @@ class Config:
                 "beam.direct_running_mode must be in_memory, multi_threading or "
                 f"multi_processing, got {self.beam.direct_running_mode!r}"
             )
+        if self.example_gen not in ("arrow", "beam"):
+            raise ConfigError(f"example_gen must be arrow or beam, got {self.example_gen!r}")
         if self.drift.baseline not in ("blessed", "previous"):
             raise ConfigError(f"drift.baseline must be blessed or previous, got {self.drift.baseline!r}")
         if self.target not in ("local", "kubeflow"):

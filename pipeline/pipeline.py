@@ -25,6 +25,7 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2
 from tfx.types import Channel, channel_utils, standard_artifacts
 
+from components import csv_examples
 from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
 from components.drift.baseline import BlessedTrainingStatisticsStrategy
@@ -108,11 +109,15 @@ def _source_config(config: Config, span: int) -> example_gen_pb2.CustomConfig:
 
 
 def _example_gen(config: Config, span: int):
-    # CsvExampleGen's executor behind FileBasedExampleGen, which takes a custom_config:
-    # the files' content hashes become an exec property, so MLMD records exactly which
-    # bytes were ingested and a changed file re-ingests even if its size and mtime match.
+    # A CSV executor behind FileBasedExampleGen, which takes a custom_config: the files'
+    # content hashes become an exec property, so MLMD records exactly which bytes were
+    # ingested and a changed file re-ingests even if its size and mtime match.
+    if config.example_gen == "beam":
+        spec = executor_spec.BeamExecutorSpec(csv_executor.Executor)
+    else:
+        spec = executor_spec.ExecutorClassSpec(csv_examples.Executor)
     return FileBasedExampleGen(
-        custom_executor_spec=executor_spec.BeamExecutorSpec(csv_executor.Executor),
+        custom_executor_spec=spec,
         custom_config=_source_config(config, span),
         input_base=config.data_uri,
         input_config=example_gen_pb2.Input(
