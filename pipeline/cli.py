@@ -31,7 +31,14 @@ def cmd_run(args) -> int:
     from pipeline import local, summary
 
     config = _config_from(args)
-    result, run_summary = local.run(config)
+    result, run_summary = local.run(config, force=args.force)
+    if result.reused_summary:
+        print(f"driftline: span {result.span} is up to date ({result.seconds:.1f} s): data, schema, "
+              f"code, config and dependencies\n  are those of run {result.run_id}, the newest in "
+              f"{config.metadata_path},\n  and its outputs are all there, so nothing was started. "
+              "`driftline run --force` runs it anyway.")
+        print(result.reused_summary, end="")
+        return 0
     print(summary.render(run_summary, result.seconds), end="")
     return 0
 
@@ -305,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--span", type=int, help="span to run for (default: the latest)")
     run.add_argument("--output-dir", type=Path, help="where the run writes everything")
     run.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    run.add_argument("--force", action="store_true",
+                     help="run even when nothing changed since the newest run (TFX's cache still applies)")
     run.set_defaults(func=cmd_run)
 
     drift = common(sub.add_parser(

@@ -30,7 +30,7 @@ from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
 from components.drift.baseline import BlessedTrainingStatisticsStrategy
 from components.drift.component import DriftGate
-from pipeline.spans import previous_span, resolve_span, sha256_of, training_window
+from pipeline.spans import previous_span, resolve_span, source_files, training_window
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.errors import ConfigError
 
@@ -75,17 +75,6 @@ def schema_snapshot(config: Config) -> Path:
         tmp.write_bytes(content)
         tmp.replace(target)
     return target
-
-
-def source_files(config: Config, span: int) -> dict:
-    """{file name: sha256} of a span's CSV files, or {} when the data is not on this
-    machine (a bucket, when compiling for a cluster)."""
-    if config.on_cluster:
-        return {}
-    span_dir = Path(config.data_root) / f"span-{span}"
-    if not span_dir.is_dir():
-        return {}
-    return {p.name: sha256_of(p) for p in sorted(span_dir.glob("*.csv"))}
 
 
 def schema_location(config: Config) -> str:

@@ -217,3 +217,14 @@ def previous_span(config, span: int):
         return span - 1 if span > 1 else None
     earlier = [s for s in find_spans(config.data_root) if s < span]
     return earlier[-1] if earlier else None
+
+
+def source_files(config, span: int) -> dict:
+    """{file name: sha256} of a span's CSV files, or {} when the data is not on this
+    machine (a bucket, when compiling for a cluster)."""
+    if config.on_cluster:
+        return {}
+    span_dir = Path(config.data_root) / f"span-{span}"
+    if not span_dir.is_dir():
+        return {}
+    return {p.name: sha256_of(p) for p in sorted(span_dir.glob("*.csv"))}

@@ -2,7 +2,8 @@
 runs of the pipeline through the `driftline` CLI against one MLMD store.
 
 1. span 3 cold: every node executes once, the model is blessed and pushed;
-2. span 3 again: nothing but the resolvers execute, everything else is cached;
+   then span 3 again: nothing changed, so nothing starts (up to date, no new run);
+2. span 3 again with --force: nothing but the resolvers execute, everything else is cached;
 3. span 4, with a quality bar no model meets: the nodes that depend on the new span
    execute again, the model is not blessed and nothing is pushed;
 4. span 5, whose payment_type holds a value outside the schema's domain, with the gate
@@ -42,8 +43,8 @@ def runs(small_spans, tmp_path_factory, driftline):
     blocking = work / "blocking.toml"
     blocking.write_text(settings + '[drift]\ngate = "block"\n')
     results = []
-    for span, cfg in ((3, config), (3, config), (4, strict)):
-        proc = driftline("run", "--fast", "--config", cfg, "--span", span, cwd=work)
+    for span, cfg, extra in ((3, config, []), (3, config, []), (3, config, ["--force"]), (4, strict, [])):
+        proc = driftline("run", "--fast", "--config", cfg, "--span", span, *extra, cwd=work)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results.append(proc)
     serving = work / "out" / "serving" / "taxi_big_tipper"
@@ -58,5 +59,6 @@ def runs(small_spans, tmp_path_factory, driftline):
          for node, e in metadata.run_executions(store, PIPELINE, run_id).items()}
         for run_id in run_ids
     ]
+    # procs: cold, up to date, forced re-run, strict span 4, blocked span 5
     return {"work": work, "store": store, "run_ids": run_ids, "states": states, "procs": results,
             "served": (served_before, served_after)}

@@ -107,7 +107,7 @@ def test_cli_prints_progress_and_an_actionable_summary(runs):
 
 
 def test_unblessed_model_is_not_pushed(runs):
-    out = runs["procs"][2].stdout
+    out = runs["procs"][3].stdout
     assert "blessed         NO" in out and "auc:" in out and "lower bound 0.999" in out
     assert "pushed          nothing: the serving model is unchanged" in out
     store = runs["store"]
@@ -119,7 +119,7 @@ def test_unblessed_model_is_not_pushed(runs):
 
 
 def test_gate_blocks_a_span_outside_the_schema(runs):
-    proc = runs["procs"][3]
+    proc = runs["procs"][4]
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "the drift gate stopped span 5 before Transform and Trainer" in proc.stderr
     assert "schema anomaly in payment_type" in proc.stderr and "Bitcoin" in proc.stderr
