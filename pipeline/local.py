@@ -172,18 +172,20 @@ def run(config: Config, force: bool = False):
         from pipeline.summary import summarize
 
         run_summary = summarize(config, result)
-    result.seconds = time.monotonic() - start
+        result.seconds = time.monotonic() - start
+        if not run_summary.gate_blocked:
+            # A blocked run is not remembered: running it again re-checks the data.
+            try:
+                from pipeline.summary import render
+
+                up_to_date.remember(config, result.run_id, fingerprint,
+                                    render(run_summary, result.seconds))
+            except Exception:  # noqa: BLE001 - only costs the next run its shortcut
+                traceback.print_exc()  # into the log file
     if run_summary.gate_blocked:
         from pipeline.summary import gate_block_message
 
         raise GateBlocked(gate_block_message(run_summary))
-    try:
-        from pipeline.summary import render
-
-        up_to_date.remember(config, result.run_id, fingerprint, render(run_summary, result.seconds))
-    except Exception:  # noqa: BLE001 - only costs the next run its shortcut
-        with open(config.log_file, "a") as log:
-            traceback.print_exc(file=log)
     return result, run_summary
 
 

@@ -28,6 +28,7 @@ from tfx.types import Channel, channel_utils, standard_artifacts
 from components import csv_examples
 from components import features as F
 from components.baseline import PreviousBlessedModelStrategy
+from components.transform_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
 from components.drift.baseline import BlessedTrainingStatisticsStrategy
 from components.drift.component import DriftGate
 from pipeline.spans import previous_span, resolve_span, source_files, training_window
@@ -194,6 +195,21 @@ def _baseline_model_resolver(config: Config, trainer):
     ).with_id("baseline_model_resolver")
 
 
+def _analyzer_cache_resolver(config: Config, example_gens: dict):
+    """The analyzer cache of the run before, for a multi-span window on this machine.
+
+    On a cluster the window is one span (nothing to reuse) and KFP v2 resolvers run
+    only TFX's own strategies, so there is none.
+    """
+    if config.on_cluster or len(example_gens) == 1:
+        return None
+    return Resolver(
+        strategy_class=PreviousAnalysisCacheStrategy,
+        **{CACHE_KEY: Channel(type=standard_artifacts.TransformCache)},
+        **{f"{EXAMPLES_PREFIX}{s}": g.outputs["examples"] for s, g in example_gens.items()},
+    ).with_id("analyzer_cache_resolver")
+
+
 def _with_resources(config: Config, components: list) -> list:
     """Per-node CPU and memory limits for a cluster (KFP reads them from platform_config)."""
     if not config.on_cluster or not config.kubeflow.resources:
@@ -271,6 +287,10 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
         **gate_inputs,
     )
 
+    cache_resolver = _analyzer_cache_resolver(config, example_gens)
+    if cache_resolver is not None:
+        data_nodes.append(cache_resolver)
+
     # The gate: nothing below runs unless the drift gate passed this span.
     with Cond(drift_gate.outputs["report"].future()[0].custom_property("passed") == 1):
         window_examples = (
@@ -283,6 +303,8 @@ def create_pipeline(config: Config) -> tfx_pipeline.Pipeline:
             schema=curated_schema.outputs["schema"],
             preprocessing_fn=PREPROCESSING_FN,
             custom_config={"code_fingerprint": fingerprint},
+            # Analyses of the spans the previous run's window shared with this one.
+            analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
             # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
             disable_statistics=True,
             # Graph mode skips tf.function tracing of the preprocessing_fn per input span.

@@ -3,9 +3,11 @@
 That is the StatisticsGen output of the pipeline run whose Trainer produced the model,
 i.e. the newest span of its training window, together with the Examples it was computed
 from (which carry the span number). Everything is read from MLMD events, never from
-paths. If it is this run's own statistics (a re-run of the same span), there is nothing
-to compare: the drift gate falls back to the previous span, which also keeps an
-unchanged re-run fully cached.
+paths. A model trained up to this run's own statistics (this span, run before) has
+nothing to be compared with: the model blessed before it is taken instead, and without
+one the drift gate falls back to the previous span. Either way a re-run resolves what
+the first run of the span resolved, so an unchanged re-run stays fully cached even after
+the span's own model was blessed.
 """
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.components.common import resolver
@@ -21,12 +23,6 @@ STATISTICS_NODE = "StatisticsGen"
 
 _OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _INPUTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
-
-
-def latest_blessed_model(models, blessings):
-    blessed = blessings_by_model(blessings)
-    candidates = [m for m in models if m.id in blessed]
-    return max(candidates, key=lambda m: m.id) if candidates else None
 
 
 def _first_run_producing(store, artifact_id):
@@ -66,15 +62,17 @@ class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
     def resolve_artifacts(self, store, input_dict):
         result = {key: [] for key in input_dict}
         result[CURRENT_KEY] = list(input_dict.get(CURRENT_KEY, []))
-        model = latest_blessed_model(input_dict.get(MODEL_KEY, []), input_dict.get(BLESSING_KEY, []))
-        if model is None:
+        current = {a.id for a in input_dict.get(CURRENT_KEY, [])}
+        blessed = blessings_by_model(input_dict.get(BLESSING_KEY, []))
+        models = [m for m in input_dict.get(MODEL_KEY, []) if m.id in blessed]
+        for model in sorted(models, key=lambda m: m.id, reverse=True):
+            run = _first_run_producing(store, model.id)
+            if run is None:
+                continue
+            stats_id, examples_id = statistics_of_run(store, run)
+            if stats_id is None or stats_id in current:
+                continue
+            result[STATISTICS_KEY] = [a for a in input_dict.get(STATISTICS_KEY, []) if a.id == stats_id]
+            result[EXAMPLES_KEY] = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]
             return result
-        run = _first_run_producing(store, model.id)
-        if run is None:
-            return result
-        stats_id, examples_id = statistics_of_run(store, run)
-        if stats_id is None or stats_id in {a.id for a in input_dict.get(CURRENT_KEY, [])}:
-            return result
-        result[STATISTICS_KEY] = [a for a in input_dict.get(STATISTICS_KEY, []) if a.id == stats_id]
-        result[EXAMPLES_KEY] = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]
         return result

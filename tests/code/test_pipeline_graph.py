@@ -33,6 +33,28 @@ def test_training_waits_for_the_gate_and_pushing_for_the_blessing(tmp_path, smal
     assert "Evaluator" in {n.id for n in nodes["Pusher"].upstream_nodes}
 
 
+def test_transform_reads_the_analyzer_cache_only_for_a_multi_span_window(tmp_path, small_spans):
+    nodes = {c.id: c for c in create_pipeline(_config(tmp_path, small_spans, span=3, window=2)).components}
+    assert "analyzer_cache_resolver" in {n.id for n in nodes["Transform"].upstream_nodes}
+    resolver_inputs = set(nodes["analyzer_cache_resolver"].inputs)
+    assert resolver_inputs == {"cache", "examples_2", "examples_3"}
+    single = _ids(create_pipeline(_config(tmp_path, small_spans, span=3, window=1)))
+    assert "analyzer_cache_resolver" not in single
+
+
+def test_example_gen_engine_is_a_choice(tmp_path, small_spans):
+    from components import csv_examples
+
+    def executor(engine):
+        config = _config(tmp_path, small_spans, span=2, window=1)
+        config.example_gen = engine
+        gen = {c.id: c for c in create_pipeline(config).components}["CsvExampleGen_span2"]
+        return gen.executor_spec.executor_class
+
+    assert executor("arrow") is csv_examples.Executor
+    assert executor("beam").__module__ == "tfx.components.example_gen.csv_example_gen.executor"
+
+
 def test_first_span_has_no_previous_statistics(tmp_path, small_spans):
     ids = _ids(create_pipeline(_config(tmp_path, small_spans, span=1)))
     assert "StatisticsGen_previous" not in ids

@@ -5,18 +5,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from ml_metadata.proto import metadata_store_pb2
 
 from components import features as F
 from pipeline import metadata
 from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
 
-RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver"}
+RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver", "analyzer_cache_resolver"}
 
 
 EXPECTED_NODES = {
     "CsvExampleGen_span2", "CsvExampleGen_span3", "StatisticsGen", "StatisticsGen_previous",
     "SchemaGen", "ImportSchemaGen", "ExampleValidator", "blessed_statistics_resolver",
     "DriftGate", "Transform", "Trainer", "baseline_model_resolver", "Evaluator", "Pusher",
+    "analyzer_cache_resolver",
 }
 
 
@@ -93,6 +95,30 @@ def test_new_span_reruns_the_data_dependent_nodes(runs):
     assert states["CsvExampleGen_span3"] == "cached"
     assert "CsvExampleGen_span2" not in states
     assert states["ImportSchemaGen"] == "cached"
+
+
+def test_new_span_reads_the_analyzer_cache_of_the_run_before(runs):
+    store = runs["store"]
+
+    def transform_io(run_index):
+        execution = metadata.run_executions(store, PIPELINE, runs["run_ids"][run_index])["Transform"]
+        events = store.get_events_by_execution_ids([execution.id])
+        by_key = {}
+        for e in events:
+            by_key.setdefault((e.type, e.path.steps[0].key), set()).add(e.artifact_id)
+        return by_key
+
+    INPUT, OUTPUT = metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.OUTPUT
+    first, forced, new_span = transform_io(0), transform_io(1), transform_io(2)
+    # The first run had nothing to read and wrote its cache (spans 2 and 3).
+    assert (INPUT, "analyzer_cache") not in first
+    written = first[(OUTPUT, "updated_analyzer_cache")]
+    # The unchanged re-run resolved the same (no) cache, so Transform stayed cached.
+    assert (INPUT, "analyzer_cache") not in forced
+    # Span 4's window (3, 4) shares span 3 with the first run's: its cache is read.
+    assert new_span[(INPUT, "analyzer_cache")] == written
+    shared = first[(INPUT, "examples")] & new_span[(INPUT, "examples")]
+    assert len(shared) == 1
 
 
 def test_cli_prints_progress_and_an_actionable_summary(runs):
