@@ -14,7 +14,7 @@ help:
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
-	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 2 h)"
+	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
 	@echo "make setup | data | lock | clean"
 
