@@ -55,7 +55,7 @@ def read_span(files: List[str]) -> pa.Table:
     tables, header = [], None
     for path in files:
         try:
-            first = pacsv.read_csv(
+            table = pacsv.read_csv(
                 path,
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
@@ -70,12 +70,12 @@ def read_span(files: List[str]) -> pa.Table:
         except pa.ArrowInvalid as e:
             raise DataError(f"{path}: {e}") from None
         if header is None:
-            header = first.column_names
-        elif first.column_names != header:
+            header = table.column_names
+        elif table.column_names != header:
             raise DataError(
-                f"{path}: columns {first.column_names} differ from {files[0]}'s {header}"
+                f"{path}: columns {table.column_names} differ from {files[0]}'s {header}"
             )
-        tables.append(first)
+        tables.append(table)
     return pa.concat_tables(tables)
 
 
@@ -88,7 +88,7 @@ def _all_strings(path: str) -> Dict[str, pa.DataType]:
     return {name: pa.string() for name in names}
 
 
-def typed_column(name: str, column: pa.ChunkedArray) -> pa.Array:
+def typed_column(column: pa.ChunkedArray) -> pa.Array:
     """The column as a list array of int64, float32 or bytes values, CsvExampleGen's way."""
     column = column.combine_chunks()
     present = column.drop_null()
@@ -168,7 +168,7 @@ def encode(table: pa.Table):
     """Serialized tf.Examples of the table's rows, in order, BATCH_ROWS at a time."""
     names = sorted(table.column_names)
     batch = pa.RecordBatch.from_arrays(
-        [typed_column(n, table.column(n)) for n in names], names
+        [typed_column(table.column(n)) for n in names], names
     )
     rewrite = canonical_bytes([n for n in names if table.column(n).null_count == len(table)])
     encoder = example_coder.RecordBatchToExamplesEncoder()
