@@ -9,33 +9,34 @@ writes what CsvExampleGen writes, so every downstream component reads it unchang
   all of the span's files) is an integer, else FLOAT if every one is a number, else
   STRING; a column with no value at all is written as a feature with no kind;
 - an empty cell is a feature with an empty value list, not an absent feature;
-- the bytes are those of CsvExampleGen's deterministic serialization and the split is
-  the same hash of them (sha256 modulo the bucket total), so a row lands in the same
-  split;
+- the bytes are those of CsvExampleGen's deterministic serialization, and the split is
+  TFX's own partition function applied to them, so a row lands in the same split;
 - gzipped TFRecord files under Split-<name>/, payload and file format recorded.
 
 It runs in the executor's own process, one span at a time, and holds one span in memory:
 for spans far beyond what one machine holds, CsvExampleGen on a distributed Beam runner is
-the tool (`[example_gen] engine = "beam"`).
+the tool (`example_gen = "beam"` in the config).
 """
-import bisect
-import csv
 import glob
-import hashlib
 import os
 from typing import Any, Dict, List
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import tensorflow as tf
 from tfx import types
 from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.example_gen import write_split
+from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
+from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 from tfx_bsl.coders import example_coder
 
+from components.schema_tools import csv_header
 from pipeline.errors import DataError
 
 # Rows per encoded and written batch: bounds the serialized copies held at once.
@@ -80,9 +81,7 @@ def read_span(files: List[str]) -> pa.Table:
 
 
 def _all_strings(path: str) -> Dict[str, pa.DataType]:
-    with open(path, newline="") as f:
-        header = f.readline()
-    names = next(csv.reader([header]), [])
+    names = csv_header(path)
     if not names:
         raise DataError(f"{path}: the file is empty (no header row)")
     return {name: pa.string() for name in names}
@@ -92,10 +91,8 @@ def typed_column(column: pa.ChunkedArray) -> pa.Array:
     """The column as a list array of int64, float32 or bytes values, CsvExampleGen's way."""
     column = column.combine_chunks()
     present = column.drop_null()
-    if len(present) == 0:
-        values = None
-    else:
-        values = None
+    values = None
+    if len(present):
         for target in (pa.int64(), pa.float64()):
             try:
                 values = pc.cast(present, target)
@@ -176,11 +173,6 @@ def encode(table: pa.Table):
         yield from map(rewrite, encoder.encode(batch.slice(start, BATCH_ROWS)))
 
 
-def split_index(serialized: bytes, boundaries: List[int]) -> int:
-    bucket = int(hashlib.sha256(serialized).hexdigest(), 16) % boundaries[-1]
-    return bisect.bisect(boundaries, bucket)
-
-
 class Executor(base_executor.BaseExecutor):
     def Do(
         self,
@@ -188,8 +180,6 @@ class Executor(base_executor.BaseExecutor):
         output_dict: Dict[str, List[types.Artifact]],
         exec_properties: Dict[str, Any],
     ) -> None:
-        import tensorflow as tf
-
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
         output_config = example_gen_pb2.Output()
@@ -197,8 +187,9 @@ class Executor(base_executor.BaseExecutor):
         if len(input_config.splits) != 1 or not output_config.split_config.splits:
             raise ValueError("driftline's CSV executor takes one input split and hash-split outputs")
         split_names = example_gen_utils.generate_output_split_names(input_config, output_config)
+        split_config = output_config.split_config
         boundaries, total = [], 0
-        for split in output_config.split_config.splits:
+        for split in split_config.splits:
             total += split.hash_buckets
             boundaries.append(total)
 
@@ -224,13 +215,11 @@ class Executor(base_executor.BaseExecutor):
             )
         try:
             for serialized in examples:
-                writers[split_index(serialized, boundaries)].write(serialized)
+                index = _PartitionFn(serialized, len(boundaries), boundaries, split_config)
+                writers[index].write(serialized)
         finally:
             for writer in writers:
                 writer.close()
-
-        from tfx.components.example_gen import write_split
-        from tfx.components.util import examples_utils
 
         examples_utils.set_payload_format(examples_artifact, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(

@@ -125,12 +125,17 @@ def _excluded(feature, env: str) -> bool:
     return bool(feature.in_environment) and env not in feature.in_environment
 
 
-def data_header(data_root: Path) -> Optional[List[str]]:
-    """Column names of the first span's first CSV file under data_root, if there is one."""
+def csv_header(path: Path) -> Optional[List[str]]:
+    """Column names in a CSV file's first row; None for an empty file."""
     import csv
 
+    with open(path, newline="") as f:
+        return next(csv.reader(f), None)
+
+
+def data_header(data_root: Path) -> Optional[List[str]]:
+    """Column names of the first span's first CSV file under data_root, if there is one."""
     for span_dir in sorted(Path(data_root).glob("span-*")):
         for csv_file in sorted(span_dir.glob("*.csv")):
-            with open(csv_file, newline="") as f:
-                return next(csv.reader(f), None)
+            return csv_header(csv_file)
     return None

@@ -137,7 +137,8 @@ def run(config: Config, force: bool = False):
             + "\n".join(f"  {p}" for p in problems)
         )
     result = RunResult(run_id="", span=span, window=training_window(config, span), seconds=0.0)
-    fingerprint = up_to_date.fingerprint(config, result.window + [previous_span(config, span) or span])
+    before = previous_span(config, span)
+    fingerprint = up_to_date.fingerprint(config, result.window + ([] if before is None else [before]))
     reused = None if force else up_to_date.last_result(config, fingerprint)
     if reused:
         result.run_id, result.reused_summary = reused
