@@ -1,7 +1,7 @@
 # The image every Kubeflow task runs: TFX 1.16.0 plus driftline's package, its schema
 # and its component code. The compiled spec names code by import path
-# (components.transform.preprocessing_fn, components.drift.component.DriftGate, ...),
-# which resolves here because the package is installed, not by a path on a laptop.
+# (components.model.preprocessing.preprocessing_fn, components.drift_gate.component.DriftGate,
+# ...), which resolves here because the package is installed, not by a path on a laptop.
 #
 #   docker build -t REGISTRY/driftline:TAG .
 #   docker push REGISTRY/driftline:TAG
@@ -18,13 +18,14 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir -c requirements.lock tomli matplotlib
 
 COPY pyproject.toml README.md ./
-COPY pipeline/ pipeline/
 COPY components/ components/
+COPY pipeline/ pipeline/
+COPY driftline/ driftline/
 COPY schemas/ schemas/
 RUN pip install --no-cache-dir --no-deps .
 
 # The schema at the content-addressed path the compiled spec names
-# (pipeline/kubeflow.py: IMAGE_SCHEMA_DIR / first 16 hex digits of its sha256): a spec
+# (pipeline/inputs.py: IMAGE_SCHEMA_DIR / first 16 hex digits of its sha256): a spec
 # compiled against another schema fails loudly instead of validating with this one.
 RUN digest="$(sha256sum schemas/schema.pbtxt | cut -c1-16)" \
  && mkdir -p "/driftline/schema-snapshots/${digest}" \

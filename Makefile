@@ -6,11 +6,12 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test lock clean distclean help schema-check kubeflow-compile kubeflow-submit bench bench-quick
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-submit bench bench-quick
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
-	@echo "make test        run the test suite (installs first)"
+	@echo "make test        run the whole test suite (installs first)"
+	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
@@ -62,6 +63,10 @@ bench-quick: setup
 
 test: data
 	@$(PY) -m pytest -q tests
+
+# The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
+test-fast: setup
+	@$(PY) -m pytest -q tests/unit
 
 # Regenerates the lock from pyproject.toml; commit the result.
 lock:

@@ -48,7 +48,7 @@ def stage_of(node: str):
 # --- data ----------------------------------------------------------------------------------
 
 def scaled_data(scale: int, work: Path = WORK) -> Path:
-    from pipeline.spans import prepare_spans
+    from driftline.sample_data import prepare_spans
 
     base = work / "data-1"
     if not base.is_dir():
@@ -115,9 +115,10 @@ def measure(cmd, env=None, cwd=ROOT, log: Path = None) -> dict:
 
 def mlmd_seconds(db: Path, pipeline_name: str) -> dict:
     """node id -> seconds of its execution in the newest run, from MLMD."""
+    from driftline.mlmd.store import open_existing_sqlite
     from pipeline import metadata
 
-    store = metadata.open_existing_sqlite(db)
+    store = open_existing_sqlite(db)
     runs = metadata.pipeline_runs(store)
     if not runs:
         return {}
@@ -164,7 +165,7 @@ def driftline_runs(scale: int, repeats: int) -> dict:
 def official_runs(mode: str, repeats: int) -> dict:
     import tfx.examples.chicago_taxi_pipeline as examples
 
-    from pipeline.spans import embedded_source
+    from driftline.sample_data import embedded_source
 
     runs = []
     for i in range(repeats):

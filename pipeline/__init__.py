@@ -1,5 +1,4 @@
-"""The driftline pipeline as a whole: config, graph, runners and CLI."""
-import os
-
-# See components/__init__.py: every entry point must agree on tf.keras 2.
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+"""The graph and its runners: one create_pipeline(config, inputs) for every runner."""
+# Imported first so that tf.keras resolves to tf-keras in every process that runs the
+# graph (components/__init__.py says why).
+import components  # noqa: F401

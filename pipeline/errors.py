@@ -1,37 +1,10 @@
-"""Errors written for the person who hit them; the CLI prints them without a traceback."""
-
-
-class DriftlineError(Exception):
-    """Base of every error driftline reports as a readable message."""
-
-    exit_code = 1
-
-
-class DataError(DriftlineError):
-    """Input data is missing, malformed or not where the config says."""
-
-    exit_code = 2
+"""Errors in describing a run: a config that cannot be used."""
+from components.errors import DriftlineError
 
 
 class ConfigError(DriftlineError):
-    """A config file or flag is invalid."""
-
-    exit_code = 2
-
-
-class SchemaError(DriftlineError):
-    """The curated schema file cannot be used."""
-
-    exit_code = 2
+    """A config file, a config value or a command-line flag is invalid."""
 
 
 class PipelineFailed(DriftlineError):
-    """A component of the pipeline failed while running."""
-
-    exit_code = 1
-
-
-class GateBlocked(DriftlineError):
-    """Validation stopped the run before training: nothing was trained or pushed."""
-
-    exit_code = 3
+    """A component failed while the pipeline ran."""

@@ -10,10 +10,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Each test directory is a speed class: the marker follows from where a test lives.
+SPEED_CLASSES = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts and parts[0] in SPEED_CLASSES:
+            item.add_marker(parts[0])
+    config._driftline_only_unit = bool(items) and all(
+        Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0] == "unit" for item in items)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The fast loop's promise: unit tests never import TensorFlow (directly or through
+    TFX, TFDV, Beam), so `make test-fast` stays fast. Checked after the whole run."""
+    if getattr(session.config, "_driftline_only_unit", False) and "tensorflow" in sys.modules:
+        sys.stderr.write("\nFAILED: the unit tests imported tensorflow; move the test that "
+                         "needs it to tests/integration/ or keep the import out of its path\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 def write_sample_source(target: Path, every: int) -> Path:
     """Every `every`-th row of the embedded taxi sample, byte for byte, header kept."""
-    from pipeline.spans import embedded_source
+    from driftline.sample_data import embedded_source
 
     lines = embedded_source().read_bytes().splitlines(keepends=True)
     target.write_bytes(b"".join([lines[0]] + lines[1::every]))
@@ -23,7 +44,7 @@ def write_sample_source(target: Path, every: int) -> Path:
 @pytest.fixture(scope="session")
 def embedded_spans(tmp_path_factory):
     """The embedded sample split into its four yearly spans."""
-    from pipeline.spans import prepare_spans
+    from driftline.sample_data import prepare_spans
 
     root = tmp_path_factory.mktemp("taxi")
     prepare_spans(root)
@@ -33,7 +54,7 @@ def embedded_spans(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_spans(tmp_path_factory):
     """A one-in-five sample of the rows, split into the same four yearly spans."""
-    from pipeline.spans import prepare_spans
+    from driftline.sample_data import prepare_spans
 
     work = tmp_path_factory.mktemp("small")
     source = write_sample_source(work / "sample.csv", every=5)
@@ -46,10 +67,10 @@ def driftline():
     """Runs the real `driftline` CLI in a subprocess and returns the CompletedProcess."""
     import subprocess
 
-    def run(*args, cwd=ROOT, timeout=900):
+    def run(*args, cwd=ROOT, timeout=900, env=None):
         return subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-            cwd=cwd, capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "-m", "driftline", *map(str, args)],
+            cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
         )
 
     return run

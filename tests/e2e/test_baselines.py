@@ -1,8 +1,9 @@
 """The drift gate's blessed-statistics resolver on the e2e session's real MLMD store."""
 from tfx.types import artifact_utils
 
-from components.drift.baseline import BlessedTrainingStatisticsStrategy
-from pipeline import metadata
+from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
+from driftline.mlmd.store import output_artifacts
+from pipeline import metadata, nodes
 from e2e_helpers import PIPELINE
 
 
@@ -14,7 +15,7 @@ def _artifacts(store, type_name):
 
 def _statistics_of(store, runs, run_index):
     execution = metadata.run_executions(store, PIPELINE, runs["run_ids"][run_index])["StatisticsGen"]
-    return metadata.output_artifacts(store, execution.id)["statistics"][0].id
+    return output_artifacts(store, execution.id)["statistics"][0].id
 
 
 def _resolve(store, current_id):
@@ -25,7 +26,7 @@ def _resolve(store, current_id):
         "model_blessing": _artifacts(store, "ModelBlessing"),
     }
     inputs["current"] = [a for a in inputs["statistics"] if a.id == current_id]
-    return BlessedTrainingStatisticsStrategy().resolve_artifacts(store, inputs)
+    return BlessedTrainingStatisticsStrategy(statistics_node=nodes.STATISTICS_GEN).resolve_artifacts(store, inputs)
 
 
 def test_the_serving_models_training_statistics_for_a_new_span(runs):
@@ -58,7 +59,7 @@ def test_when_the_spans_own_model_was_blessed_the_one_before_is_the_baseline(run
     shutil.copy(runs["work"] / "out" / "metadata.sqlite", db)
     store = mlmd.MetadataStore(metadata.sqlite_config(db))
     execution = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])["Evaluator"]
-    blessing = metadata.output_artifacts(store, execution.id)["blessing"][0]
+    blessing = output_artifacts(store, execution.id)["blessing"][0]
     blessing.custom_properties["blessed"].int_value = 1
     store.put_artifacts([blessing])
 

@@ -7,7 +7,6 @@ import pydot
 import pytest
 
 from pipeline import metadata
-from pipeline.provenance import git_commit
 from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
 
 
@@ -20,6 +19,20 @@ def _json(runs, driftline, *args):
     proc = _lineage(runs, driftline, *args, "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout)
+
+
+def _checkout_commit():
+    """The checkout's commit as git itself says it, independently of driftline's code:
+    HEAD, marked dirty when a tracked file differs from it."""
+    import subprocess
+
+    from pipeline.config import PROJECT_ROOT
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert len(head) == 40
+    clean = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=PROJECT_ROOT).returncode == 0
+    return head if clean else head + "-dirty"
 
 
 def test_runs_lists_every_run_newest_first(runs, driftline):
@@ -36,7 +49,7 @@ def test_runs_lists_every_run_newest_first(runs, driftline):
     for node in ["Transform", "Trainer", "Evaluator", "Pusher"]:
         assert blocked["nodes"][node] == "skipped by gate"
     for r in listed:
-        assert r["git_commit"] == git_commit() and r["seconds"] >= 0
+        assert r["git_commit"] == _checkout_commit() and r["seconds"] >= 0
 
     table = _lineage(runs, driftline, "runs")
     assert table.returncode == 0
@@ -87,7 +100,7 @@ def test_trace_reaches_the_source_csv_hash_through_every_link(runs, driftline):
     from pipeline.config import PROJECT_ROOT
     assert schema["sha256"] == _sha256(PROJECT_ROOT / "schemas" / "schema.pbtxt")
     assert summary["blessed"] is True and "auc" in summary["metrics"]
-    assert summary["drift"]["current_span"] == 3 and summary["git_commit"] == git_commit()
+    assert summary["drift"]["current_span"] == 3 and summary["git_commit"] == _checkout_commit()
     assert summary["run"] == runs["run_ids"][0]
 
     text = _lineage(runs, driftline, "trace", pushed)

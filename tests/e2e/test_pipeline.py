@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
-from components import features as F
+from components.model import features
+from driftline.mlmd.store import custom_property, output_artifacts
 from pipeline import metadata
 from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
 
@@ -34,7 +35,7 @@ def test_first_run_artifacts_all_exist(runs):
     executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][0])
     keys = set()
     for node, execution in executions.items():
-        for key, artifacts in metadata.output_artifacts(store, execution.id).items():
+        for key, artifacts in output_artifacts(store, execution.id).items():
             keys.add(f"{node}.{key}")
             for artifact in artifacts:
                 assert Path(artifact.uri).exists(), f"{node}.{key}: {artifact.uri} missing"
@@ -46,7 +47,7 @@ def test_first_run_artifacts_all_exist(runs):
 
 def _raw_examples(data_root, span, n):
     """Serving requests: raw tf.Examples of model inputs only, no tips and no label."""
-    serving = set(F.serving_inputs())
+    serving = set(features.serving_inputs())
     examples = []
     with open(Path(data_root) / f"span-{span}" / "data.csv") as f:
         for row in list(csv.DictReader(f))[:n]:
@@ -54,9 +55,9 @@ def _raw_examples(data_root, span, n):
             for key, text in row.items():
                 if key not in serving or text == "":
                     continue
-                if key in F.VOCAB_FEATURES:
+                if key in features.VOCAB_FEATURES:
                     value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
-                elif key in F.DENSE_FLOAT and key != "trip_seconds" or key in F.BUCKET_FEATURES:
+                elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
                     value = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
                 else:
                     value = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
@@ -71,7 +72,7 @@ def test_pushed_model_scores_raw_serving_examples(runs, small_spans):
     model = tf.saved_model.load(str(pushed))
     serve = model.signatures["serving_default"]
     examples = _raw_examples(small_spans, 3, 25)
-    assert all(F.OUTCOME_KEY not in e.features.feature for e in examples)
+    assert all(features.OUTCOME_KEY not in e.features.feature for e in examples)
     out = serve(examples=tf.constant([e.SerializeToString() for e in examples]))
     probabilities = out["probabilities"].numpy()
     assert probabilities.shape == (25, 1)
@@ -138,8 +139,8 @@ def test_unblessed_model_is_not_pushed(runs):
     assert "pushed          nothing: the serving model is unchanged" in out
     store = runs["store"]
     executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])
-    pushed = metadata.output_artifacts(store, executions["Pusher"].id)["pushed_model"][0]
-    assert metadata.custom_property(pushed, "pushed") == 0
+    pushed = output_artifacts(store, executions["Pusher"].id)["pushed_model"][0]
+    assert custom_property(pushed, "pushed") == 0
     before, _ = runs["served"]
     assert before == [_pushed_dir(runs, 0).name]
 
@@ -163,14 +164,14 @@ def test_gate_blocks_a_span_outside_the_schema(runs):
 def test_mlmd_records_why_the_gate_stopped(runs):
     store = runs["store"]
     gate = metadata.run_executions(store, PIPELINE, runs["run_ids"][3])["DriftGate"]
-    report = metadata.output_artifacts(store, gate.id)["report"][0]
-    assert metadata.custom_property(report, "passed") == 0
-    assert "payment_type" in metadata.custom_property(report, "anomalies")
-    assert metadata.custom_property(report, "baseline_kind") == "blessed"
-    assert metadata.custom_property(report, "current_span") == 5
-    assert metadata.custom_property(report, "baseline_span") == 3
-    assert metadata.custom_property(report, "threshold.payment_type") == pytest.approx(0.1)
-    assert 0.0 <= metadata.custom_property(report, "distance.payment_type") <= 1.0
+    report = output_artifacts(store, gate.id)["report"][0]
+    assert custom_property(report, "passed") == 0
+    assert "payment_type" in custom_property(report, "anomalies")
+    assert custom_property(report, "baseline_kind") == "blessed"
+    assert custom_property(report, "current_span") == 5
+    assert custom_property(report, "baseline_span") == 3
+    assert custom_property(report, "threshold.payment_type") == pytest.approx(0.1)
+    assert 0.0 <= custom_property(report, "distance.payment_type") <= 1.0
     # Linked to both statistics artifacts it compared.
     inputs = [e for e in store.get_events_by_execution_ids([gate.id])
               if e.type == e.INPUT]
@@ -178,16 +179,16 @@ def test_mlmd_records_why_the_gate_stopped(runs):
     linked = [a for a in store.get_artifacts_by_id([e.artifact_id for e in inputs])
               if a.type_id == stats_type]
     ids = {a.id for a in linked}
-    assert {metadata.custom_property(report, "current_statistics_id"),
-            metadata.custom_property(report, "baseline_statistics_id")} <= ids
-    assert Path(metadata.custom_property(report, "report_html")).is_file()
+    assert {custom_property(report, "current_statistics_id"),
+            custom_property(report, "baseline_statistics_id")} <= ids
+    assert Path(custom_property(report, "report_html")).is_file()
 
 
 def test_schema_update_accepts_what_the_blocked_run_reported(runs, driftline):
     import tensorflow_data_validation as tfdv
 
-    from components.drift.compare import compare, load_statistics
-    from components.schema_tools import load_schema
+    from components.drift_gate.comparison import compare, load_statistics
+    from driftline.schema.check import load_schema
     from pipeline.config import PROJECT_ROOT
 
     work, run_id, store = runs["work"], runs["run_ids"][3], runs["store"]
@@ -211,12 +212,12 @@ def test_schema_update_accepts_what_the_blocked_run_reported(runs, driftline):
     # Re-validating the run's statistics against the updated schema: no anomaly, no drift.
     updated = load_schema(schema)
     executions = metadata.run_executions(store, PIPELINE, run_id)
-    statistics = metadata.output_artifacts(store, executions["StatisticsGen"].id)["statistics"][0]
+    statistics = output_artifacts(store, executions["StatisticsGen"].id)["statistics"][0]
     current = load_statistics(statistics.uri)
     for split in current:
         assert dict(tfdv.validate_statistics(split, updated, environment="TRAINING").anomaly_info) == {}
-    report = metadata.output_artifacts(store, executions["DriftGate"].id)["report"][0]
-    baseline_id = metadata.custom_property(report, "baseline_statistics_id")
+    report = output_artifacts(store, executions["DriftGate"].id)["report"][0]
+    baseline_id = custom_property(report, "baseline_statistics_id")
     baseline = load_statistics(store.get_artifacts_by_id([baseline_id])[0].uri)
     assert not compare(current, baseline, load_schema(PROJECT_ROOT / "schemas" / "schema.pbtxt")).passed
     assert compare(current, baseline, updated).passed

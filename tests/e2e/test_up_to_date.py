@@ -5,9 +5,11 @@ import shutil
 
 import ml_metadata as mlmd
 
-from pipeline import metadata, up_to_date
+from driftline.mlmd.store import output_artifacts
+from driftline import up_to_date
+from pipeline import metadata
 from pipeline.config import load_config
-from pipeline.spans import previous_span, training_window
+from pipeline.inputs import gather
 
 
 def test_unchanged_second_run_starts_nothing_and_reprints_the_summary(runs):
@@ -32,8 +34,7 @@ def _copy(runs, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(runs["work"], work)
     config = _load(work)
-    spans = training_window(config, 4) + [previous_span(config, 4)]
-    return work, config, spans
+    return work, config
 
 
 def _newest_gets(config, fp):
@@ -46,8 +47,8 @@ def _newest_gets(config, fp):
 
 
 def test_a_match_needs_the_newest_run_and_all_its_outputs(runs, tmp_path):
-    work, config, spans = _copy(runs, tmp_path)
-    fp = up_to_date.fingerprint(config, spans)
+    work, config = _copy(runs, tmp_path)
+    fp = up_to_date.fingerprint(config, gather(config))
     newest = _newest_gets(config, fp)
     assert up_to_date.last_result(config, fp) == (newest, "the summary\n")
     assert up_to_date.last_result(config, "0" * 64) is None
@@ -55,20 +56,20 @@ def test_a_match_needs_the_newest_run_and_all_its_outputs(runs, tmp_path):
     # An output of that run gone from disk: the run is no longer the answer.
     store = mlmd.MetadataStore(metadata.sqlite_config(config.metadata_path, readonly=True))
     executions = metadata.run_executions(store, config.pipeline_name, newest)
-    stats = metadata.output_artifacts(store, executions["StatisticsGen"].id)["statistics"][0]
+    stats = output_artifacts(store, executions["StatisticsGen"].id)["statistics"][0]
     shutil.rmtree(stats.uri)
     assert up_to_date.last_result(config, fp) is None
 
 
 def test_each_input_changes_the_fingerprint(runs, tmp_path):
-    work, config, spans = _copy(runs, tmp_path)
-    base = up_to_date.fingerprint(config, spans)
-    assert up_to_date.fingerprint(config, spans) == base
+    work, config = _copy(runs, tmp_path)
+    base = up_to_date.fingerprint(config, gather(config))
+    assert up_to_date.fingerprint(config, gather(config)) == base
 
     data = work / "taxi" / "span-3" / "data.csv"
     original = data.read_bytes()
     data.write_bytes(original.replace(b",Cash,", b",Cash ,", 1))
-    assert up_to_date.fingerprint(config, spans) != base
+    assert up_to_date.fingerprint(config, gather(config)) != base
     data.write_bytes(original)
 
     schema = tmp_path / "schema.pbtxt"
@@ -78,14 +79,14 @@ def test_each_input_changes_the_fingerprint(runs, tmp_path):
     moved = tmp_path / "same.pbtxt"
     moved.write_bytes(config.schema_file.read_bytes())
     same = _load(work, schema_file=moved)
-    assert up_to_date.fingerprint(edited, spans) != up_to_date.fingerprint(same, spans)
+    assert up_to_date.fingerprint(edited, gather(edited)) != up_to_date.fingerprint(same, gather(same))
 
     config.training.learning_rate *= 2
-    assert up_to_date.fingerprint(config, spans) != base
+    assert up_to_date.fingerprint(config, gather(config)) != base
     config.training.learning_rate /= 2
-    assert up_to_date.fingerprint(config, spans) == base
+    assert up_to_date.fingerprint(config, gather(config)) == base
 
     # A span outside the window (spans 3-4) and the baseline (3) is not an input.
     outside = work / "taxi" / "span-1" / "data.csv"
     outside.write_bytes(outside.read_bytes() + outside.read_bytes().splitlines(True)[1])
-    assert up_to_date.fingerprint(config, spans) == base
+    assert up_to_date.fingerprint(config, gather(config)) == base

@@ -1,0 +1,1 @@
+"""The DriftGate component: L-infinity distances, the comparison against the schema, report files."""

@@ -1,0 +1,49 @@
+"""The properties the DriftGate writes on its DriftReport artifact, and how to read them back.
+
+The writer (component.py) and every reader (the run summary, lineage, schema update) use
+these names, so a property cannot be renamed on one side only.
+"""
+import json
+
+# KFP v2 needs a custom artifact type's name as `namespace.Name`.
+DRIFT_REPORT_TYPE = "driftline.DriftReport"
+
+PASSED = "passed"          # 1 when the gated nodes may run (clean, or gate = warn)
+CLEAN = "clean"            # 1 when nothing was over a threshold and no anomaly was found
+GATE = "gate"              # "block" or "warn"
+BASELINE_KIND = "baseline_kind"    # "blessed", "previous" or "none"
+BASELINE_SPAN = "baseline_span"
+CURRENT_SPAN = "current_span"
+BASELINE_STATISTICS_ID = "baseline_statistics_id"
+CURRENT_STATISTICS_ID = "current_statistics_id"
+OFFENDING = "offending"    # comma-separated feature names over their threshold
+ANOMALIES = "anomalies"    # JSON list of [feature, description]
+REPORT_HTML = "report_html"
+DISTANCE = "distance."     # + feature name
+THRESHOLD = "threshold."
+VERDICT = "verdict."
+
+
+def _property(artifact, key):
+    """A custom property of an MLMD Artifact proto as a plain value (None when unset)."""
+    if key not in artifact.custom_properties:
+        return None
+    value = artifact.custom_properties[key]
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
+
+
+def read(artifact) -> dict:
+    """The gate's verdict as recorded on a DriftReport (an MLMD Artifact proto)."""
+    return {
+        "passed": _property(artifact, PASSED) == 1,
+        "clean": _property(artifact, CLEAN) == 1,
+        "gate": _property(artifact, GATE),
+        "current_span": _property(artifact, CURRENT_SPAN),
+        "baseline_span": _property(artifact, BASELINE_SPAN),
+        "baseline_kind": _property(artifact, BASELINE_KIND),
+        "offending": [f for f in (_property(artifact, OFFENDING) or "").split(",") if f],
+        "anomalies": json.loads(_property(artifact, ANOMALIES) or "[]"),
+        "report": _property(artifact, REPORT_HTML),
+        "report_id": artifact.id,
+    }

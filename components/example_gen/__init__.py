@@ -1,0 +1,1 @@
+"""ExampleGen's CSV executor (byte-identical to CsvExampleGen) and the one CSV reading path."""

@@ -1,0 +1,1 @@
+"""The model: every feature named once, tf.Transform's preprocessing_fn, the Trainer's run_fn."""

@@ -1,0 +1,145 @@
+"""The `driftline` command line: argument parsing only. Each command lives in its own
+module under driftline/commands/ and is imported when it runs, so a command pays only
+for the imports it needs."""
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from components.errors import DriftlineError
+from driftline import errors
+
+
+def commands(module: str, function: str):
+    """The function that runs a command, imported only when that command runs."""
+    def run(args):
+        return getattr(importlib.import_module(f"driftline.commands.{module}"), function)(args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftline",
+        description="A TFX pipeline that validates data and models before they serve.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--config", type=Path, help="TOML config file (see README)")
+        p.add_argument("--data-root", type=Path, help="directory holding span-N/ CSV directories")
+        return p
+
+    data = common(sub.add_parser("data", help="write the embedded taxi sample as yearly spans"))
+    data.add_argument("--source", type=Path, help="a CSV to split instead of the embedded sample")
+    data.set_defaults(func=commands("data", "data"))
+
+    run = common(sub.add_parser("run", help="run the whole pipeline locally"))
+    run.add_argument("--span", type=int, help="span to run for (default: the latest)")
+    run.add_argument("--output-dir", type=Path, help="where the run writes everything")
+    run.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    run.add_argument("--force", action="store_true",
+                     help="run even when nothing changed since the newest run (TFX's cache still applies)")
+    run.set_defaults(func=commands("run", "run"))
+
+    drift = common(sub.add_parser(
+        "drift", help="compare two spans' distributions without training (exit 3 if over threshold)"))
+    drift.add_argument("--baseline-span", type=int, help="the span to compare against")
+    drift.add_argument("--span", type=int, required=True)
+    drift.add_argument("--serving-data", type=Path,
+                       help="a directory of serving CSV logs: measure skew against --span instead")
+    drift.add_argument("--output-dir", type=Path, help="where the report is written")
+    drift.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    drift.set_defaults(func=commands("drift", "drift"))
+
+    schema = sub.add_parser("schema", help="work with the curated schema file")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    check = common(schema_sub.add_parser(
+        "check", help="report every problem as file:line:col (exit 2 if any)"))
+    check.add_argument("file", nargs="?", type=Path, help="schema file (default: the config's)")
+    check.set_defaults(func=commands("schema", "check"))
+    infer = common(schema_sub.add_parser(
+        "infer", help="write the schema TFDV infers from a span to schemas/inferred/"))
+    infer.add_argument("--span", type=int, help="span to infer from (default: the latest)")
+    infer.add_argument("--output", type=Path, help="file to write (default: schemas/inferred/span-N.pbtxt)")
+    infer.add_argument("--output-dir", type=Path, help="where the log is written")
+    infer.set_defaults(func=commands("schema", "infer"))
+    diff = common(schema_sub.add_parser(
+        "diff", help="feature-by-feature difference of two schemas (exit 1 if they differ)"))
+    diff.add_argument("a", nargs="?", type=Path, help="default: the curated schema")
+    diff.add_argument("b", nargs="?", type=Path, help="default: the newest file in schemas/inferred/")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=commands("schema", "diff"))
+    update = common(schema_sub.add_parser(
+        "update", help="propose the edits that accept what a run reported; --write applies them"))
+    update.add_argument("--from-run", required=True, metavar="RUN_ID",
+                        help="a pipeline run id from the run summary or `driftline lineage runs`, or 'latest'")
+    update.add_argument("file", nargs="?", type=Path, help="schema file to edit (default: the config's)")
+    update.add_argument("--write", action="store_true", help="write the edits (comments are kept)")
+    update.add_argument("--output-dir", type=Path, help="the run's output directory (holds metadata.sqlite)")
+    update.add_argument("--json", action="store_true")
+    update.set_defaults(func=commands("schema", "update"))
+    kfp = sub.add_parser("kubeflow", help="compile the pipeline for Kubeflow Pipelines, or submit it")
+    kfp_sub = kfp.add_subparsers(dest="kubeflow_command", required=True)
+    kcompile = common(kfp_sub.add_parser(
+        "compile", help="KFP v2 pipeline spec (YAML) of create_pipeline(config), under build/"))
+    kcompile.add_argument("--span", type=int, help="the span the cluster run is for")
+    kcompile.add_argument("--output", type=Path, help="spec file (default: kubeflow.output)")
+    kcompile.add_argument("--output-dir", type=Path, help="where the compile log is written")
+    kcompile.set_defaults(func=commands("kubeflow", "compile_spec"))
+    ksubmit = common(kfp_sub.add_parser("submit", help="upload the compiled spec and start a run"))
+    ksubmit.add_argument("--host", help="the Kubeflow Pipelines API endpoint, e.g. http://localhost:8080")
+    ksubmit.add_argument("--experiment", help="experiment name (default: kubeflow.experiment)")
+    ksubmit.add_argument("--spec", type=Path, help="compiled spec (default: kubeflow.output)")
+    ksubmit.set_defaults(func=commands("kubeflow", "submit"))
+
+    lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
+    lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
+
+    def store_args(p):
+        common(p)
+        p.add_argument("--output-dir", type=Path, help="the runs' output directory (holds metadata.sqlite)")
+        p.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    runs = store_args(lineage_sub.add_parser("runs", help="pipeline runs, newest first"))
+    runs.add_argument("--limit", type=int, help="show only the newest N runs")
+    runs.set_defaults(func=commands("lineage", "runs"))
+    trace = store_args(lineage_sub.add_parser(
+        "trace", help="full upstream provenance of a model: data, schema, code, metrics, drift"))
+    trace.add_argument("target", help="a pushed model directory, an artifact id, a run id or 'latest'")
+    trace.set_defaults(func=commands("lineage", "trace"))
+    ldiff = store_args(lineage_sub.add_parser("diff", help="what differs between two runs"))
+    ldiff.add_argument("run_a")
+    ldiff.add_argument("run_b")
+    ldiff.set_defaults(func=commands("lineage", "diff"))
+    graph = store_args(lineage_sub.add_parser(
+        "graph", help="lineage graph as Graphviz DOT or Mermaid (PNG/SVG with Graphviz)"))
+    graph.add_argument("target", help="a run id ('latest') or anything `trace` accepts")
+    graph.add_argument("--format", choices=["dot", "mermaid"], default="dot")
+    graph.add_argument("--output", type=Path, help="also draw it to FILE.png or FILE.svg (needs Graphviz)")
+    graph.set_defaults(func=commands("lineage", "graph"))
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DriftlineError as exc:
+        print(f"driftline: {exc}", file=sys.stderr)
+        return errors.exit_code(exc)
+    except KeyboardInterrupt:
+        print("driftline: interrupted", file=sys.stderr)
+        return errors.INTERRUPTED
+    except Exception as exc:  # a bug of ours: still one readable line, details below it
+        print(f"driftline: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return errors.INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""`driftline drift`: two spans' distributions compared without training, or skew of
+serving logs against a training span."""
+import json
+
+from driftline.commands.common import config_from
+from driftline import errors
+from pipeline.errors import ConfigError
+
+
+def drift(args) -> int:
+    from pipeline import framework_output
+
+    config = config_from(args)
+    if not args.serving_data and args.baseline_span is None:
+        raise ConfigError("driftline drift needs --baseline-span (or --serving-data for skew)")
+    with framework_output.to_log_file(config.output_dir / "logs" / "drift.log", "driftline drift"):
+        from components.drift_gate import report_files
+        from driftline.span_drift import compare_skew, compare_spans
+
+        if args.serving_data:
+            comparison = compare_skew(config.data_root, args.span, args.serving_data, config.schema_file)
+            directory = config.output_dir / "skew" / f"span-{args.span}_vs_serving"
+        else:
+            comparison = compare_spans(config.data_root, args.baseline_span, args.span, config.schema_file)
+            directory = config.output_dir / "drift" / f"span-{args.baseline_span}_vs_span-{args.span}"
+        html_path = report_files.write(comparison, str(directory))
+    if args.json:
+        data = comparison.to_json()
+        data["report"] = html_path
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{comparison.comparator.split('_')[0]} of {comparison.current_label} against "
+              f"{comparison.baseline_label} (Chebyshev / L-infinity distance)")
+        print(f"  {'feature':<26} {'kind':<12} {'distance':>9} {'threshold':>10}  verdict")
+        for f in sorted(comparison.features, key=lambda f: f.name):
+            distance = "—" if f.distance is None else f"{f.distance:.4f}"
+            threshold = "—" if f.threshold is None else f"{f.threshold:.3f}"
+            print(f"  {f.name:<26} {f.kind:<12} {distance:>9} {threshold:>10}  {f.verdict}")
+        print(("PASSED" if comparison.passed else
+               f"OVER THRESHOLD: {', '.join(f.name for f in comparison.offending)}"))
+        print(f"report: {html_path}")
+    return 0 if comparison.passed else errors.BLOCKED

@@ -1,0 +1,20 @@
+"""`driftline run`: the whole pipeline on this machine."""
+from driftline.commands.common import config_from
+
+
+def run(args) -> int:
+    from driftline import pipeline_run
+    from driftline.run_summary import store_label
+    from driftline.views.run_summary import render
+
+    config = config_from(args)
+    outcome = pipeline_run.run(config, force=args.force)
+    if outcome.reused_summary:
+        print(f"driftline: span {outcome.inputs.span} is up to date ({outcome.seconds:.1f} s): data, "
+              f"schema, code, config and dependencies\n  are those of run {outcome.run_id}, the "
+              f"newest in {store_label(config)},\n  and its outputs are all there, so nothing was "
+              "started. `driftline run --force` runs it anyway.")
+        print(outcome.reused_summary, end="")
+        return 0
+    print(render(outcome.summary, outcome.seconds), end="")
+    return 0

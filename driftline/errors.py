@@ -1,0 +1,38 @@
+"""Every error driftline reports, and the exit code each one means.
+
+This table is the one place exit codes are decided; the README's bad-input section
+lists the same classes. Errors raised lower in the stack (components, pipeline) are
+defined there and only mapped here.
+"""
+from components.errors import DataError, DriftlineError, SchemaError
+from pipeline.errors import ConfigError, PipelineFailed
+
+
+class MetadataError(DriftlineError):
+    """The MLMD store cannot be opened, or does not hold what was asked for."""
+
+
+class GateBlocked(DriftlineError):
+    """Validation stopped the run before training: nothing was trained or pushed."""
+
+
+FAILED = 1        # a component or command failed (also an unexpected error of ours)
+BAD_INPUT = 2     # data, config, schema or a store that cannot be used; nothing was run
+BLOCKED = 3       # the data is over a drift/skew threshold or breaks the schema
+INTERRUPTED = 130  # Ctrl-C (SIGINT) or SIGTERM
+INTERNAL = FAILED  # an unexpected error: a bug of ours
+
+# Most specific first: the first class an error is an instance of decides its code.
+EXIT_CODES = [
+    (GateBlocked, BLOCKED),
+    (DataError, BAD_INPUT),
+    (SchemaError, BAD_INPUT),
+    (ConfigError, BAD_INPUT),
+    (MetadataError, BAD_INPUT),
+    (PipelineFailed, FAILED),
+    (DriftlineError, FAILED),
+]
+
+
+def exit_code(error: DriftlineError) -> int:
+    return next(code for cls, code in EXIT_CODES if isinstance(error, cls))

@@ -1,0 +1,1 @@
+"""Reading MLMD: opening a store without creating one, provenance, lineage queries."""

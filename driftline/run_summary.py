@@ -1,0 +1,169 @@
+"""The end-of-run summary, read back from MLMD and the artifacts it points to.
+
+Reading only: what a run adds to MLMD afterwards is written by driftline/mlmd/provenance.py.
+"""
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from components.drift_gate import report_files, verdict
+from driftline.mlmd.store import custom_property, output_artifacts
+from pipeline import metadata, nodes
+from pipeline.config import Config
+
+HEADLINE_METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy"]
+# Slices smaller than this are too noisy to call "weakest".
+MIN_SLICE_EXAMPLES = 30
+
+
+@dataclass
+class Summary:
+    run_id: str
+    span: int
+    window: list
+    rows: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    weakest_slice: Optional[tuple] = None
+    blessed: Optional[bool] = None
+    blessing_reasons: list = field(default_factory=list)
+    pushed_path: Optional[str] = None
+    metadata_path: str = ""
+    node_states: dict = field(default_factory=dict)
+    drift: Optional[dict] = None
+    # Every overall metric of the candidate (the headline ones are in `metrics`).
+    overall_metrics: dict = field(default_factory=dict)
+
+    @property
+    def gate_blocked(self) -> bool:
+        return self.drift is not None and not self.drift["passed"]
+
+
+def read_drift(report_artifact) -> dict:
+    """The DriftGate's verdict, from its artifact's properties and the JSON beside it."""
+    found = verdict.read(report_artifact)
+    comparison = report_files.read_comparison(report_artifact.uri)
+    return {
+        "passed": found["passed"],
+        "clean": found["clean"],
+        "gate": found["gate"],
+        "baseline": comparison["baseline_label"],
+        "current": comparison["current_label"],
+        "features": comparison["features"],
+        "offending": [f for f in comparison["features"] if f["name"] in comparison["offending"]],
+        "examples_verdict": comparison["examples_verdict"],
+        "examples_ratio": comparison["examples_ratio"],
+        "examples_bounds": comparison["examples_bounds"],
+        "anomalies": found["anomalies"],
+        "report": found["report"],
+    }
+
+
+def _stats_rows(uri: str) -> dict:
+    import tensorflow_data_validation as tfdv
+
+    rows = {}
+    for split in ("train", "eval"):
+        path = os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
+        if os.path.exists(path):
+            stats = tfdv.load_stats_binary(path)
+            rows[split] = stats.datasets[0].num_examples
+    return rows
+
+
+def _slice_metrics(eval_uri: str) -> dict:
+    """slice name ('overall' or 'feature=value') -> {metric: value} for the candidate."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_eval_result(eval_uri)
+    by_slice = {}
+    for slice_key, metrics in result.slicing_metrics:
+        name = "overall" if not slice_key else ", ".join(f"{k}={v}" for k, v in slice_key)
+        values = {}
+        for output in metrics.values():
+            for sub in output.values():
+                for metric, value in sub.items():
+                    if isinstance(value, dict) and "doubleValue" in value:
+                        # TFMA writes NaN (e.g. F1 of a slice with no positives) as text.
+                        values[metric] = float(value["doubleValue"])
+        by_slice[name] = values
+    return by_slice
+
+
+def _validation_failures(eval_uri: str) -> list:
+    import tensorflow_model_analysis as tfma
+
+    try:
+        validation = tfma.load_validation_result(eval_uri)
+    except Exception:  # no validation file: nothing to explain
+        return []
+    reasons = []
+    for per_slice in validation.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            reasons.append(
+                f"{failure.metric_key.name}: {failure.metric_value.double_value.value:.4f} "
+                f"fails {_threshold_text(failure.metric_threshold)}"
+                + (" (vs. serving model)" if failure.metric_key.is_diff else "")
+            )
+    return reasons
+
+
+def _threshold_text(threshold) -> str:
+    if threshold.HasField("value_threshold"):
+        return f"lower bound {threshold.value_threshold.lower_bound.value}"
+    if threshold.HasField("change_threshold"):
+        return f"allowed change {threshold.change_threshold.absolute.value}"
+    return str(threshold).replace("\n", " ")
+
+
+def summarize(store, config: Config, run_id: str, span: int, window: list) -> Summary:
+    executions = metadata.run_executions(store, config.pipeline_name, run_id)
+    summary = Summary(run_id, span, window, metadata_path=store_label(config))
+    summary.node_states = {
+        node: metadata.STATE_NAMES.get(e.last_known_state, "?") for node, e in executions.items()
+    }
+
+    def outputs(node):
+        return output_artifacts(store, executions[node].id) if node in executions else {}
+
+    report = outputs(nodes.DRIFT_GATE).get(nodes.REPORT)
+    if report:
+        summary.drift = read_drift(report[0])
+
+    stats = outputs(nodes.STATISTICS_GEN).get(nodes.STATISTICS)
+    if stats:
+        summary.rows = _stats_rows(stats[0].uri)
+
+    evaluation = outputs(nodes.EVALUATOR)
+    if evaluation.get(nodes.EVALUATION):
+        uri = evaluation[nodes.EVALUATION][0].uri
+        by_slice = _slice_metrics(uri)
+        summary.metrics = {k: v for k, v in by_slice.get("overall", {}).items() if k in HEADLINE_METRICS}
+        candidates = [
+            (name, values["f1_score"])
+            for name, values in by_slice.items()
+            if name != "overall" and not math.isnan(values.get("f1_score", math.nan))
+            and values.get("example_count", 0) >= MIN_SLICE_EXAMPLES
+        ]
+        if candidates:
+            summary.weakest_slice = min(candidates, key=lambda item: item[1])
+        summary.blessing_reasons = _validation_failures(uri)
+        summary.overall_metrics = {k: v for k, v in by_slice.get("overall", {}).items()
+                                   if not math.isnan(v)}
+    if evaluation.get(nodes.BLESSING):
+        summary.blessed = custom_property(evaluation[nodes.BLESSING][0], "blessed") == 1
+
+    pushed = outputs(nodes.PUSHER).get(nodes.PUSHED_MODEL)
+    if pushed and custom_property(pushed[0], "pushed") == 1:
+        summary.pushed_path = custom_property(pushed[0], "pushed_destination")
+    return summary
+
+
+def store_label(config: Config) -> str:
+    """Where a run's lineage lives, as a person would name it."""
+    m = config.metadata
+    if m.mysql_host:
+        return f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+    return str(config.metadata_path)
+
+

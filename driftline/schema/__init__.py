@@ -1,0 +1,1 @@
+"""The curated schema file: checks, comment-keeping edits, diff, inference, updates from a run."""

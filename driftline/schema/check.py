@@ -1,0 +1,134 @@
+"""Reading and checking the curated schema file, with errors a person can act on.
+
+Parsing needs only protobuf, not TensorFlow, so a broken file is reported in well under
+a second, before the pipeline starts any component.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from components.errors import SchemaError
+from components.example_gen.csv_reader import csv_header
+from driftline.schema.text_edit import locate
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self):
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class SchemaParseError(SchemaError):
+    """A schema file that cannot be read or parsed, with where."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise SchemaParseError(Problem(str(path), 1, 1, "schema file not found")) from None
+    except OSError as exc:
+        raise SchemaParseError(
+            Problem(str(path), 1, 1, f"cannot read the schema file ({exc.strerror})")) from None
+
+
+def _parse(path: Path, text: str) -> schema_pb2.Schema:
+    try:
+        return text_format.Parse(text, schema_pb2.Schema())
+    except text_format.ParseError as exc:
+        message = str(exc)
+        # protobuf prefixes "line:col : "; keep only the explanation after it.
+        if exc.GetLine() is not None and " : " in message:
+            message = message.split(" : ", 1)[1]
+        problem = Problem(str(path), exc.GetLine() or 1, exc.GetColumn() or 1, message)
+        raise SchemaParseError(problem) from None
+
+
+def load_schema(path: Path) -> schema_pb2.Schema:
+    """Parses a text-format schema; raises SchemaError as `file:line:col: message`."""
+    path = Path(path)
+    return _parse(path, _read(path))
+
+
+# --- checking a schema file ------------------------------------------------------------
+
+def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
+    """Every problem in a schema file, each at its line and column. `header`, when given,
+    is the data's column list: features it lacks are reported."""
+    path = Path(path)
+    try:
+        text = _read(path)
+        schema = _parse(path, text)
+    except SchemaParseError as exc:
+        return [exc.problem]
+    tree = locate(text)
+    problems = []
+
+    def at(node, message):
+        problems.append(Problem(str(path), node.line, node.col, message))
+
+    domains = {d.first("name").value for d in tree.all("string_domain") if d.first("name")}
+    environments = [n.value for n in tree.all("default_environment")]
+    seen = {}
+    for feature in tree.all("feature"):
+        name_node = feature.first("name") or feature
+        name = name_node.value or "?"
+        if name in seen:
+            at(name_node, f"duplicate feature '{name}' (first defined on line {seen[name]})")
+        else:
+            seen[name] = name_node.line
+        if header is not None and name not in header:
+            at(name_node, f"feature '{name}' is not a column of the data ({', '.join(header)})")
+        domain = feature.first("domain")
+        if domain is not None and domain.value not in domains:
+            at(domain, f"feature '{name}' uses domain '{domain.value}', which no string_domain defines")
+        for comparator in ("drift_comparator", "skew_comparator"):
+            for block in feature.all(comparator):
+                for norm in block.children:
+                    threshold = norm.first("threshold")
+                    if threshold is None:
+                        continue
+                    try:
+                        value = float(threshold.value)
+                    except (TypeError, ValueError):
+                        continue
+                    if not 0.0 <= value <= 1.0:
+                        at(threshold, f"{comparator} threshold {value:g} of '{name}' is outside [0, 1]: "
+                                      "an L-infinity distance cannot exceed 1")
+        for key in ("in_environment", "not_in_environment"):
+            for env in feature.all(key):
+                if environments and env.value not in environments:
+                    at(env, f"feature '{name}' names environment '{env.value}', which is not a "
+                            f"default_environment ({', '.join(environments)})")
+
+    for env_node in tree.all("default_environment"):
+        env = env_node.value
+        if schema.feature and all(_excluded(f, env) for f in schema.feature):
+            at(env_node, f"environment '{env}' excludes every feature")
+    return sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def _excluded(feature, env: str) -> bool:
+    if env in feature.not_in_environment:
+        return True
+    return bool(feature.in_environment) and env not in feature.in_environment
+
+
+def data_header(data_root: Path) -> Optional[List[str]]:
+    """Column names of the first span's first CSV file under data_root, if there is one."""
+    for span_dir in sorted(Path(data_root).glob("span-*")):
+        for csv_file in sorted(span_dir.glob("*.csv")):
+            return csv_header(csv_file)
+    return None

@@ -1,0 +1,1 @@
+"""How results look to a person: terminal text, tables, graphs and HTML."""

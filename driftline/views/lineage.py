@@ -1,0 +1,185 @@
+"""How lineage looks to a person: tables, a provenance tree, Graphviz DOT and Mermaid."""
+import shutil
+import subprocess
+from pathlib import Path
+
+from components.drift_gate.verdict import DRIFT_REPORT_TYPE
+from components.errors import DriftlineError
+
+HEADLINE = ["auc", "f1_score"]
+# The artifact properties a reader of a provenance tree wants, by artifact type.
+SHOWN = {"Examples": ["span"], "PushedModel": ["pushed_version"], "ModelBlessing": ["blessed"],
+         DRIFT_REPORT_TYPE: ["passed", "offending"]}
+# Inputs whose own history is another model's: named in the tree, traced on request.
+NOT_EXPANDED = {"baseline_model"}
+
+
+def _short(value, width=12):
+    text = "—" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def runs_table(runs: list) -> str:
+    if not runs:
+        return "no pipeline runs in this MLMD store\n"
+    header = (f"{'run id':<28} {'started (UTC)':<19} {'secs':>6} {'span':>4}  {'auc':>6} {'f1':>6}  "
+              f"{'blessed':<7}  {'pushed':<14}  nodes")
+    lines = [header, "-" * len(header)]
+    for r in runs:
+        metrics = [f"{r['metrics'][m]:.3f}" if m in r["metrics"] else "—" for m in HEADLINE]
+        blessed = {True: "yes", False: "NO", None: "—"}[r["blessed"]]
+        counts = {}
+        for state in r["nodes"].values():
+            counts[state] = counts.get(state, 0) + 1
+        nodes = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        lines.append(f"{r['run_id']:<28} {r['started']:<19} {r['seconds']:>6.1f} {_short(r['span'], 4):>4}  "
+                     f"{metrics[0]:>6} {metrics[1]:>6}  {blessed:<7}  {_short(r['pushed_version'], 14):<14}  "
+                     f"{nodes}")
+        unusual = {n: s for n, s in r["nodes"].items() if s not in ("complete", "cached")}
+        if unusual:
+            groups = {}
+            for node, state in unusual.items():
+                groups.setdefault(state, []).append(node)
+            lines.append("    " + "; ".join(f"{s}: {', '.join(sorted(n))}" for s, n in sorted(groups.items())))
+        if r["drift"] is not None and not r["drift"]["clean"]:
+            d = r["drift"]
+            found = d["offending"] + [f"{a} (schema anomaly)" for a in d["anomalies"]]
+            lines.append(f"    drift gate ({d['gate']}): {', '.join(found) or 'example count'}")
+    return "\n".join(lines) + "\n"
+
+
+def trace_text(trace: dict) -> str:
+    nodes, summary = trace["nodes"], trace["summary"]
+    parents = {}
+    for edge in trace["edges"]:
+        parents.setdefault(edge["to"], []).append((edge["from"], edge["label"]))
+    lines, seen = [], set()
+
+    def label(key):
+        n = nodes[key]
+        if n["kind"] == "artifact":
+            props = n["properties"]
+            extra = [f"{k}={props[k]}" for k in SHOWN.get(n["type"], ()) if k in props]
+            if n.get("schema_sha256"):
+                extra.append(f"sha256={n['schema_sha256'][:16]}")
+            return f"{n['type']} #{n['id']} {' '.join(extra)}  {n['uri']}".rstrip()
+        text = f"{n['node']} (execution {n['id']}, {n['state']}, run {n['run']})"
+        if "source" in n:
+            hashes = ", ".join(f"{f} sha256={d[:16]}…" for f, d in sorted(n["source"]["sha256"].items()))
+            text += f"  span {n['source']['span']}: {n['properties'].get('input_base')} [{hashes}]"
+        return text
+
+    def walk(key, depth, via):
+        prefix = "  " * depth + (f"[{via}] " if via else "")
+        if key in seen:
+            lines.append(f"{prefix}{nodes[key]['kind']} {key[1:]} (shown above)")
+            return
+        seen.add(key)
+        lines.append(prefix + label(key))
+        if via in NOT_EXPANDED:
+            lines.append("  " * (depth + 1) + f"(its own lineage: driftline lineage trace {key[1:]})")
+            return
+        for parent, edge_label in sorted(parents.get(key, [])):
+            walk(parent, depth + 1, edge_label if nodes[key]["kind"] == "execution" else "")
+
+    walk(summary["target"], 0, "")
+    lines.append("")
+    lines += _summary_lines(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _summary_lines(s: dict) -> list:
+    lines = [f"run             {s.get('run')}", f"git commit      {s.get('git_commit')}"]
+    t = s.get("trainer")
+    if t:
+        lines.append(f"trainer         execution {t['execution']}: {t['train_steps']} train / "
+                     f"{t['eval_steps']} eval steps, code {(t['code_fingerprint'] or '?')[:16]}")
+        lines.append(f"hyperparameters {t['hparams']}")
+    for src in s.get("sources", []):
+        for name, digest in sorted(src["sha256"].items()):
+            lines.append(f"data            span {src['span']}: {src['input_base']}/span-{src['span']}/{name} "
+                         f"sha256 {digest}")
+    for schema in s.get("schema", []):
+        lines.append(f"schema          {schema['file']} sha256 {schema['sha256']}")
+    if "metrics" in s:
+        shown = {k: v for k, v in s["metrics"].items() if not k.endswith("_diff")}
+        lines.append("metrics         " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(shown.items())))
+    if "blessed" in s:
+        lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
+    if "drift" in s:
+        d = s["drift"]
+        lines.append(f"drift           {'passed' if d['clean'] == 1 else 'NOT clean'} (span {d['current_span']} "
+                     f"vs span {d['baseline_span']}, {d['baseline_kind']}; offending: {d['offending'] or 'none'})")
+    return lines
+
+
+def diff_table(diff: dict) -> str:
+    rows = diff["differences"]
+    if not rows:
+        return f"runs {diff['a']} and {diff['b']} do not differ in any recorded fact\n"
+    width = max(len(r["fact"]) for r in rows)
+    lines = [f"{'':<{width}}  {'A ' + diff['a']:<30}  {'B ' + diff['b']:<30}  delta",
+             f"{'':-<{width + 72}}"]
+    for r in rows:
+        delta = f"{r['delta']:+.4f}" if "delta" in r else ""
+        a = f"{r['a']:.4f}" if isinstance(r["a"], float) else _short(r["a"], 30)
+        b = f"{r['b']:.4f}" if isinstance(r["b"], float) else _short(r["b"], 30)
+        lines.append(f"{r['fact']:<{width}}  {a:<30}  {b:<30}  {delta}")
+    lines.append(f"{len(rows)} differences; {len(diff['same'])} facts the same")
+    return "\n".join(lines) + "\n"
+
+
+def _node_label(n: dict) -> str:
+    if n["kind"] == "artifact":
+        span = n["properties"].get("span") if n["type"] == "Examples" else None
+        extra = "" if span is None else f"\\nspan {span}"
+        return f"{n['type']} #{n['id']}{extra}"
+    extra = f"\\nspan {n['source']['span']}" if "source" in n else ""
+    return f"{n['node']}\\n{n['state']}{extra}"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\\\\n", "\\n") + '"'
+
+
+def dot(graph: dict, title: str) -> str:
+    lines = [f"digraph lineage {{", f"  label={_quote(title)};", "  rankdir=LR;",
+             "  node [fontname=Helvetica fontsize=10];"]
+    for key, n in sorted(graph["nodes"].items()):
+        shape = "note" if n["kind"] == "artifact" else "box"
+        style = "filled" if n["kind"] == "execution" else "solid"
+        lines.append(f"  {key} [label={_quote(_node_label(n))} shape={shape} style={style} "
+                     f"fillcolor=\"#e8eef8\"];")
+    for e in graph["edges"]:
+        lines.append(f"  {e['from']} -> {e['to']} [label={_quote(e['label'])}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def mermaid(graph: dict, title: str) -> str:
+    lines = ["---", f"title: {title}", "---", "flowchart LR"]
+    for key, n in sorted(graph["nodes"].items()):
+        text = _node_label(n).replace("\\n", "<br/>").replace('"', "'")
+        lines.append(f'  {key}["{text}"]' if n["kind"] == "execution" else f'  {key}[/"{text}"/]')
+    for e in graph["edges"]:
+        lines.append(f"  {e['from']} -->|{e['label'] or ' '}| {e['to']}")
+    return "\n".join(lines) + "\n"
+
+
+def render_image(dot_text: str, target: Path) -> Path:
+    """PNG or SVG through Graphviz's `dot`, by the target's suffix."""
+    fmt = target.suffix.lstrip(".").lower()
+    if fmt not in ("png", "svg"):
+        raise DriftlineError(f"{target}: write .png or .svg (or omit --output for DOT text)")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise DriftlineError(
+            "Graphviz is not installed, so no image was drawn: install it (Debian/Ubuntu: "
+            "`sudo apt-get install graphviz`, macOS: `brew install graphviz`), or paste the "
+            "DOT from `driftline lineage graph` into any Graphviz viewer")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([exe, f"-T{fmt}", "-o", str(target)], input=dot_text, text=True,
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise DriftlineError(f"dot failed: {proc.stderr.strip()}")
+    return target

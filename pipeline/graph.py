@@ -1,0 +1,326 @@
+"""create_pipeline(config, inputs): the only definition of driftline's graph, used by
+every runner. It describes nodes and does no I/O: what it needs to know about files
+(the span window, their hashes, the schema's location, code fingerprints) comes in
+`inputs` (pipeline/inputs.py)."""
+import tensorflow_model_analysis as tfma
+# Components are imported from their modules: `tfx.v1` also imports the Google Cloud
+# extensions, which costs about 25 s of start-up on every run.
+from tfx.components import (
+    Evaluator,
+    ExampleValidator,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.components.example_gen.csv_example_gen import executor as csv_executor
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.experimental.conditionals.conditional import Cond
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2
+from tfx.types import Channel, channel_utils, standard_artifacts
+
+from components.drift_gate import verdict
+from components.drift_gate.component import DriftGate
+from components.example_gen import executor as csv_examples
+from components.model import features
+from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
+from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
+from components.resolvers.serving_model import PreviousBlessedModelStrategy
+from pipeline import metadata, nodes
+from pipeline.config import Config
+from pipeline.errors import ConfigError
+from pipeline.inputs import PipelineInputs
+from pipeline.spans import SPAN_PATTERN
+
+# The model code by import path: installed in the image, so a cluster resolves it too.
+PREPROCESSING_FN = "components.model.preprocessing.preprocessing_fn"
+RUN_FN = "components.model.trainer.run_fn"
+
+
+def _source_config(span: int, sha256: dict) -> example_gen_pb2.CustomConfig:
+    from google.protobuf import struct_pb2
+
+    facts = struct_pb2.Struct()
+    facts.update({"span": span, "source_sha256": sha256})
+    custom = example_gen_pb2.CustomConfig()
+    custom.custom_config.Pack(facts)
+    return custom
+
+
+def _example_gen(config: Config, inputs: PipelineInputs, span: int):
+    # A CSV executor behind FileBasedExampleGen, which takes a custom_config: the files'
+    # content hashes become an exec property, so MLMD records exactly which bytes were
+    # ingested and a changed file re-ingests even if its size and mtime match.
+    if config.example_gen == "beam":
+        spec = executor_spec.BeamExecutorSpec(csv_executor.Executor)
+    else:
+        spec = executor_spec.ExecutorClassSpec(csv_examples.Executor)
+    return FileBasedExampleGen(
+        custom_executor_spec=spec,
+        custom_config=_source_config(span, inputs.source_sha256.get(span, {})),
+        input_base=config.data_uri,
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name="all", pattern=SPAN_PATTERN)]
+        ),
+        output_config=example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
+                splits=[
+                    example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - config.eval_percent),
+                    example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=config.eval_percent),
+                ]
+            )
+        ),
+        range_config=range_config_pb2.RangeConfig(
+            static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
+        ),
+    ).with_id(nodes.example_gen(span))
+
+
+def eval_config(config: Config) -> tfma.EvalConfig:
+    """Metrics on every slice; the blessing thresholds judge the overall slice only,
+    since a slice with no positive trips has no AUC to speak of."""
+    e = config.evaluation
+    overall = [tfma.SlicingSpec()]
+    auc = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_auc}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -e.max_auc_drop},
+        ),
+    )
+    f1 = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_f1})
+    )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=features.LABEL_KEY,
+                preprocessing_function_names=["transform_features"],
+            )
+        ],
+        slicing_specs=overall + [tfma.SlicingSpec(feature_keys=[key]) for key in e.slice_features],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=auc)
+                        ],
+                    ),
+                    tfma.MetricConfig(
+                        class_name="F1Score",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=f1)
+                        ],
+                    ),
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                ]
+            )
+        ],
+    )
+
+
+def _baseline_model_resolver(config: Config, trainer):
+    if config.on_cluster:
+        # KFP v2 resolver tasks implement only TFX's own strategies: the newest blessed
+        # model, which on an unchanged re-run is the candidate itself.
+        from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+            LatestBlessedModelStrategy,
+        )
+
+        strategy, extra = LatestBlessedModelStrategy, {}
+    else:
+        strategy, extra = PreviousBlessedModelStrategy, {"candidate": trainer.outputs[nodes.MODEL]}
+    return Resolver(
+        strategy_class=strategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+        **extra,
+    ).with_id(nodes.BASELINE_MODEL_RESOLVER)
+
+
+def _analyzer_cache_resolver(config: Config, example_gens: dict):
+    """The analyzer cache of the run before, for a multi-span window on this machine.
+
+    On a cluster the window is one span (nothing to reuse) and KFP v2 resolvers run
+    only TFX's own strategies, so there is none.
+    """
+    if config.on_cluster or len(example_gens) == 1:
+        return None
+    return Resolver(
+        strategy_class=PreviousAnalysisCacheStrategy,
+        **{CACHE_KEY: Channel(type=standard_artifacts.TransformCache)},
+        **{f"{EXAMPLES_PREFIX}{s}": g.outputs[nodes.EXAMPLES] for s, g in example_gens.items()},
+    ).with_id(nodes.ANALYZER_CACHE_RESOLVER)
+
+
+def _with_resources(config: Config, components: list) -> list:
+    """Per-node CPU and memory limits for a cluster (KFP reads them from platform_config)."""
+    if not config.on_cluster or not config.kubeflow.resources:
+        return components
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+    for component in components:
+        limits = config.kubeflow.resources.get(component.id)
+        if limits:
+            component.with_platform_config(spec(**{k: float(v) for k, v in limits.items()}))
+    return components
+
+
+def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipeline:
+    if config.on_cluster and config.drift.baseline == "blessed":
+        raise ConfigError("on Kubeflow the drift baseline is the previous span: KFP v2 "
+                          "resolvers cannot run driftline's blessed-statistics strategy")
+    span = inputs.span
+    fingerprint = inputs.model_code_fingerprint
+
+    example_gens = {s: _example_gen(config, inputs, s) for s in inputs.window}
+    current = example_gens[span]
+    curated_schema = ImportSchemaGen(schema_file=inputs.schema_uri)
+    # With the schema, integer features it marks categorical get value counts, which the
+    # drift gate compares as categories.
+    statistics_gen = StatisticsGen(
+        examples=current.outputs[nodes.EXAMPLES], schema=curated_schema.outputs[nodes.SCHEMA]
+    )
+    # Inferred schema: kept for comparison with the curated contract, never used to validate.
+    schema_gen = SchemaGen(
+        statistics=statistics_gen.outputs[nodes.STATISTICS], infer_feature_shape=True
+    )
+    example_validator = ExampleValidator(
+        statistics=statistics_gen.outputs[nodes.STATISTICS],
+        schema=curated_schema.outputs[nodes.SCHEMA],
+    )
+
+    # Baselines for the drift gate: the previous span's statistics (computed in-graph, so
+    # even a first run has one) and, when asked for, those of the blessed model's data.
+    data_nodes = []
+    gate_inputs = {}
+    before = inputs.previous_span
+    if before is not None:
+        previous_gen = example_gens.get(before) or _example_gen(config, inputs, before)
+        previous_stats = StatisticsGen(
+            examples=previous_gen.outputs[nodes.EXAMPLES], schema=curated_schema.outputs[nodes.SCHEMA]
+        ).with_id(nodes.STATISTICS_GEN_PREVIOUS)
+        if before not in example_gens:
+            data_nodes.append(previous_gen)
+        data_nodes.append(previous_stats)
+        gate_inputs["previous_statistics"] = previous_stats.outputs[nodes.STATISTICS]
+    if config.drift.baseline == "blessed":
+        blessed_stats = Resolver(
+            strategy_class=BlessedTrainingStatisticsStrategy,
+            config={"statistics_node": nodes.STATISTICS_GEN},
+            statistics=Channel(type=standard_artifacts.ExampleStatistics),
+            examples=Channel(type=standard_artifacts.Examples),
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+            current=statistics_gen.outputs[nodes.STATISTICS],
+        ).with_id(nodes.BLESSED_STATISTICS_RESOLVER)
+        data_nodes.append(blessed_stats)
+        gate_inputs["blessed_statistics"] = blessed_stats.outputs[nodes.STATISTICS]
+        gate_inputs["blessed_examples"] = blessed_stats.outputs[nodes.EXAMPLES]
+    drift_gate = DriftGate(
+        statistics=statistics_gen.outputs[nodes.STATISTICS],
+        schema=curated_schema.outputs[nodes.SCHEMA],
+        anomalies=example_validator.outputs[nodes.ANOMALIES],
+        baseline=config.drift.baseline,
+        gate=config.drift.gate,
+        current_span=span,
+        previous_span=-1 if before is None else before,
+        code_fingerprint=inputs.drift_code_fingerprint,
+        **gate_inputs,
+    )
+
+    cache_resolver = _analyzer_cache_resolver(config, example_gens)
+    if cache_resolver is not None:
+        data_nodes.append(cache_resolver)
+
+    # The gate: nothing below runs unless the drift gate passed this span.
+    with Cond(drift_gate.outputs[nodes.REPORT].future()[0].custom_property(verdict.PASSED) == 1):
+        window_examples = (
+            current.outputs[nodes.EXAMPLES]
+            if len(example_gens) == 1
+            else channel_utils.union([g.outputs[nodes.EXAMPLES] for g in example_gens.values()])
+        )
+        transform = Transform(
+            examples=window_examples,
+            schema=curated_schema.outputs[nodes.SCHEMA],
+            preprocessing_fn=PREPROCESSING_FN,
+            custom_config={"code_fingerprint": fingerprint},
+            # Analyses of the spans the previous run's window shared with this one.
+            analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
+            # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
+            disable_statistics=True,
+            # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
+            force_tf_compat_v1=True,
+        )
+        training = config.training
+        trainer = Trainer(
+            run_fn=RUN_FN,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=curated_schema.outputs[nodes.SCHEMA],
+            train_args=trainer_pb2.TrainArgs(num_steps=training.train_steps),
+            eval_args=trainer_pb2.EvalArgs(num_steps=training.eval_steps),
+            custom_config={
+                "code_fingerprint": fingerprint,
+                "hparams": {
+                    "hidden_units": list(training.hidden_units),
+                    "learning_rate": training.learning_rate,
+                    "batch_size": training.batch_size,
+                },
+            },
+        )
+        baseline = _baseline_model_resolver(config, trainer)
+        evaluator = Evaluator(
+            examples=current.outputs[nodes.EXAMPLES],
+            model=trainer.outputs[nodes.MODEL],
+            baseline_model=baseline.outputs[nodes.MODEL],
+            eval_config=eval_config(config),
+        )
+        # The Pusher pushes only a blessed model: it reads the blessing itself and records
+        # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
+        # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
+        # reads a blessing that does not exist) whenever the gate skipped the Evaluator.
+        pusher = Pusher(
+            model=trainer.outputs[nodes.MODEL],
+            model_blessing=evaluator.outputs[nodes.BLESSING],
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(
+                    base_directory=str(config.serving_dir)
+                )
+            ),
+        )
+
+    return tfx_pipeline.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=str(config.pipeline_root),
+        components=_with_resources(config, [
+            *example_gens.values(),
+            statistics_gen,
+            schema_gen,
+            curated_schema,
+            example_validator,
+            *data_nodes,
+            drift_gate,
+            transform,
+            trainer,
+            baseline,
+            evaluator,
+            pusher,
+        ]),
+        enable_cache=True,
+        # On a cluster, Kubeflow connects every task to its own MLMD.
+        metadata_connection_config=None if config.on_cluster else metadata.connection_config(config),
+        beam_pipeline_args=list(config.kubeflow.beam_args) if config.on_cluster else config.beam.args(),
+    )

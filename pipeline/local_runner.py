@@ -1,0 +1,104 @@
+"""Runs create_pipeline(config, inputs) on this machine with TFX's LocalDagRunner,
+printing one line per node with its state and seconds."""
+import contextlib
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from components.errors import DriftlineError
+from pipeline import metadata
+from pipeline.config import Config
+from pipeline.errors import PipelineFailed
+from pipeline.inputs import PipelineInputs, write_schema_snapshot
+
+
+@dataclass
+class NodeResult:
+    node_id: str
+    state: str
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    """Filled in while the run goes: a failed run still has its id and finished nodes."""
+    run_id: str = ""
+    nodes: list = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _progress(config: Config, terminal, result: RunResult):
+    """Prints one line per node as it starts and ends, timing it and naming its state."""
+    from tfx.orchestration.portable import launcher
+
+    store_holder = {}
+    # On a terminal a node's line shows while it runs and is overwritten when it ends;
+    # in a log or a pipe only the finished line is written.
+    live = terminal.isatty()
+    back = "\r" if live else ""
+    original = launcher.Launcher.launch
+
+    def state_of(node, run_id):
+        if "store" not in store_holder:
+            import ml_metadata as mlmd
+
+            store_holder["store"] = mlmd.MetadataStore(metadata.connection_config(config))
+        execution = metadata.run_executions(store_holder["store"], config.pipeline_name, run_id).get(node)
+        return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
+
+    def launch(self):
+        node = self._pipeline_node.node_info.id
+        run_id = self._pipeline_runtime_spec.pipeline_run_id.field_value.string_value
+        result.run_id = run_id
+        if live:
+            terminal.write(f"  {node:<32} ...")
+            terminal.flush()
+        start = time.monotonic()
+        try:
+            outcome = original(self)
+        except BaseException:
+            elapsed = time.monotonic() - start
+            terminal.write(f"{back}  {node:<32} failed    {elapsed:6.1f} s\n")
+            result.nodes.append(NodeResult(node, "failed", elapsed))
+            raise
+        elapsed = time.monotonic() - start
+        state = state_of(node, run_id)
+        terminal.write(f"{back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
+        result.nodes.append(NodeResult(node, state, elapsed))
+        return outcome
+
+    launcher.Launcher.launch = launch
+    try:
+        yield
+    finally:
+        launcher.Launcher.launch = original
+
+
+def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> RunResult:
+    """Runs the graph once. Framework output must already be going to the log file
+    (pipeline/framework_output.py); `terminal` is where progress lines go."""
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    from pipeline.graph import create_pipeline
+
+    write_schema_snapshot(config, inputs)
+    pipeline = create_pipeline(config, inputs)
+    with _progress(config, terminal, result):
+        try:
+            LocalDagRunner().run(pipeline)
+        except DriftlineError:
+            raise  # an executor's own readable error (bad data found while reading it)
+        except Exception as exc:
+            traceback.print_exc()  # into the log file, for whoever needs the details
+            failed = next((n.node_id for n in result.nodes if n.state == "failed"), None)
+            where = f"component {failed} failed" if failed else "the pipeline failed"
+            raise PipelineFailed(
+                f"{where}: {type(exc).__name__}: {_last_line(exc)}\n"
+                f"  full log: {config.log_file}"
+            ) from None
+    return result
+
+
+def _last_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else "(no message)"
