@@ -8,6 +8,17 @@ from pathlib import Path
 
 from components.errors import DriftlineError
 from driftline import errors
+from pipeline.errors import Terminated
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
 
 
 def commands(module: str, function: str):
@@ -104,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     runs = store_args(lineage_sub.add_parser("runs", help="pipeline runs, newest first"))
-    runs.add_argument("--limit", type=int, help="show only the newest N runs")
+    runs.add_argument("--limit", type=positive_int, help="show only the newest N runs")
     runs.set_defaults(func=commands("lineage", "runs"))
     trace = store_args(lineage_sub.add_parser(
         "trace", help="full upstream provenance of a model: data, schema, code, metrics, drift"))
@@ -131,8 +142,13 @@ def main(argv=None) -> int:
         print(f"driftline: {exc}", file=sys.stderr)
         return errors.exit_code(exc)
     except KeyboardInterrupt:
-        print("driftline: interrupted", file=sys.stderr)
+        print("driftline: interrupted (Ctrl-C); what was running is marked canceled in MLMD",
+              file=sys.stderr)
         return errors.INTERRUPTED
+    except Terminated:
+        print("driftline: terminated (SIGTERM); what was running is marked canceled in MLMD",
+              file=sys.stderr)
+        return errors.TERMINATED
     except Exception as exc:  # a bug of ours: still one readable line, details below it
         print(f"driftline: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         import traceback

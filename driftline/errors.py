@@ -5,6 +5,7 @@ lists the same classes. Errors raised lower in the stack (components, pipeline) 
 defined there and only mapped here.
 """
 from components.errors import DataError, DriftlineError, SchemaError
+from driftline.run_lock import RunLocked
 from pipeline.errors import ConfigError, PipelineFailed
 
 
@@ -19,7 +20,9 @@ class GateBlocked(DriftlineError):
 FAILED = 1        # a component or command failed (also an unexpected error of ours)
 BAD_INPUT = 2     # data, config, schema or a store that cannot be used; nothing was run
 BLOCKED = 3       # the data is over a drift/skew threshold or breaks the schema
-INTERRUPTED = 130  # Ctrl-C (SIGINT) or SIGTERM
+BUSY = 75         # another run holds the output directory: try again later (EX_TEMPFAIL)
+INTERRUPTED = 130  # Ctrl-C (SIGINT)
+TERMINATED = 143  # SIGTERM
 INTERNAL = FAILED  # an unexpected error: a bug of ours
 
 # Most specific first: the first class an error is an instance of decides its code.
@@ -29,6 +32,7 @@ EXIT_CODES = [
     (SchemaError, BAD_INPUT),
     (ConfigError, BAD_INPUT),
     (MetadataError, BAD_INPUT),
+    (RunLocked, BUSY),
     (PipelineFailed, FAILED),
     (DriftlineError, FAILED),
 ]

@@ -1,16 +1,19 @@
 """A local pipeline run as the application drives it, one step at a time: bad input is
 found before TensorFlow is imported and before anything is written; an unchanged run
 starts nothing; the run itself; what it adds to MLMD; its summary."""
+import contextlib
+import signal
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Optional
 
-from components.errors import SchemaError
-from driftline import up_to_date
+from components.errors import DataError, SchemaError
+from driftline import run_lock, up_to_date
 from driftline.errors import GateBlocked
 from driftline.run_summary import Summary
 from pipeline.config import Config
+from pipeline.errors import Terminated
 from pipeline.inputs import PipelineInputs, gather
 
 
@@ -25,11 +28,23 @@ class Outcome:
 
 
 def check_inputs(config: Config) -> PipelineInputs:
-    """The span window and the schema, checked before TensorFlow is imported and before
-    any output directory or metadata store is created."""
+    """The span window, every CSV file it will read and the schema, checked before
+    TensorFlow is imported and before any output directory or metadata store is
+    created. The files are read by the pipeline's own reader, so what it would refuse
+    halfway through a run is refused here, naming the file and row."""
+    from components.example_gen import csv_reader
     from driftline.schema.check import check_schema, data_header
+    from pipeline.spans import span_dir
 
     inputs = gather(config)
+    for span in inputs.spans_read:
+        files = csv_reader.list_files(str(span_dir(config.data_root, span)))
+        table = csv_reader.read_span(files)
+        if table.num_rows == 0:
+            raise DataError(f"{span_dir(config.data_root, span)}: the CSV files hold a header and no "
+                            "rows; there is nothing to validate or train on")
+        if config.example_gen == "beam":
+            _no_line_breaks_in_fields(span_dir(config.data_root, span), table)
     problems = check_schema(config.schema_file, data_header(config.data_root))
     if problems:
         raise SchemaError(
@@ -39,21 +54,45 @@ def check_inputs(config: Config) -> PipelineInputs:
     return inputs
 
 
+def _no_line_breaks_in_fields(directory, table):
+    """TFX's CsvExampleGen reads CSV line by line: a quoted field holding a line break,
+    which driftline's own reader takes, would fail it halfway through a run."""
+    import pyarrow.compute as pc
+
+    for name in table.column_names:
+        broken = pc.match_substring(table.column(name), "\n")
+        if pc.any(broken).as_py():
+            row = pc.index(broken, True).as_py() + 2  # after the header, counting from 1
+            raise DataError(f"{directory}: column '{name}' of data row {row} holds a line break "
+                            "inside quotes, which TFX's CsvExampleGen (example_gen = \"beam\") "
+                            "cannot read; use example_gen = \"arrow\" or remove the line break")
+
+
 def run(config: Config, force: bool = False) -> Outcome:
     """Runs the pipeline once (unless it is up to date) and reads its summary back from
     MLMD. Framework output goes to config.log_file. Raises GateBlocked when the drift
-    gate stopped the run."""
+    gate stopped the run, RunLocked when another run holds the output directory."""
     start = time.monotonic()
     inputs = check_inputs(config)
     fingerprint = up_to_date.fingerprint(config, inputs)
-    reused = None if force else up_to_date.last_result(config, fingerprint)
-    if reused:
-        run_id, text = reused
-        return Outcome(run_id, inputs, time.monotonic() - start, reused_summary=text)
+    if not force and not config.output_dir.exists():
+        force = True  # nothing to be up to date with, and nothing to lock yet
+    with run_lock.holding(config.output_dir), _sigterm_raises():
+        reused = None if force else up_to_date.last_result(config, fingerprint)
+        if reused:
+            run_id, text = reused
+            return Outcome(run_id, inputs, time.monotonic() - start, reused_summary=text)
+        outcome = _run(config, inputs, fingerprint, start)
+    if outcome.summary.gate_blocked:
+        from driftline.views.run_summary import gate_block_message
 
+        raise GateBlocked(gate_block_message(outcome.summary))
+    return outcome
+
+
+def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float) -> Outcome:
     from pipeline import framework_output, local_runner
 
-    config.output_dir.mkdir(parents=True, exist_ok=True)
     with framework_output.to_log_file(config.log_file, "driftline run") as terminal:
         framework_output.verbose_to_log()
         terminal.write(f"driftline: span {inputs.span}, training window spans {inputs.window}, "
@@ -69,11 +108,21 @@ def run(config: Config, force: bool = False) -> Outcome:
         if not outcome.summary.gate_blocked:
             # A blocked run is not remembered: running it again re-checks the data.
             _remember(config, outcome, fingerprint)
-    if outcome.summary.gate_blocked:
-        from driftline.views.run_summary import gate_block_message
-
-        raise GateBlocked(gate_block_message(outcome.summary))
     return outcome
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """SIGTERM stops the run the way Ctrl-C does (as an exception in the main thread),
+    so the runner can close what it started before the process exits."""
+    def stop(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _store(config: Config):

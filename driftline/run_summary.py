@@ -167,3 +167,15 @@ def store_label(config: Config) -> str:
     return str(config.metadata_path)
 
 
+
+
+def newest_version_on_disk(serving_dir):
+    """The version directory a model server polling serving_dir would load: the highest
+    number (TF Serving's rule), or None."""
+    from pathlib import Path
+
+    serving_dir = Path(serving_dir)
+    if not serving_dir.is_dir():
+        return None
+    versions = [p for p in serving_dir.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, key=lambda p: int(p.name)) if versions else None

@@ -1,62 +1,77 @@
-"""Drift between two spans straight from their CSV files, without running the pipeline.
+"""`driftline drift`: two spans, or serving logs against a training span, compared without
+running the pipeline.
 
-Uses the same statistics generator (TFDV, with the curated schema so categorical
-integers get value counts) and the same comparison code as the DriftGate component.
+The CSV files are read by the pipeline's own reader (components/example_gen/csv_reader),
+so a file the pipeline accepts is accepted here and a file it refuses is refused with
+the same message; statistics come from TFDV's generators run in memory on that table,
+with the curated schema so categorical integers get value counts, and the comparison is
+the DriftGate's own.
 """
 from pathlib import Path
 
 from components.drift_gate.comparison import DRIFT, SKEW, Comparison, compare
 from components.errors import DataError
-from driftline.schema.check import load_schema
+from components.example_gen import csv_reader
+from pipeline.errors import ConfigError
+from pipeline.spans import find_spans, span_dir
 
 
-def csv_statistics(span_dir: Path, schema=None):
-    import tensorflow_data_validation as tfdv
-    from apache_beam.options.pipeline_options import PipelineOptions
+def read_span_table(data_root: Path, span: int):
+    """A span's rows as the pipeline reads them (DataError when there are none)."""
+    if span not in find_spans(data_root):
+        available = ", ".join(map(str, find_spans(data_root))) or "none"
+        raise DataError(f"{data_root}: span {span} not found (available: {available})")
+    return read_directory(span_dir(data_root, span), f"span {span}")
 
-    files = sorted(Path(span_dir).glob("*.csv"))
+
+def read_directory(directory: Path, what: str):
+    files = csv_reader.list_files(str(directory))
     if not files:
-        raise DataError(f"{span_dir}: no CSV files")
-    return tfdv.generate_statistics_from_csv(
-        str(Path(span_dir) / "*.csv"),
-        # Without a schema TFDV sees categorical integers as plain numbers.
-        stats_options=tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions(),
-        pipeline_options=PipelineOptions(["--direct_running_mode=in_memory"]),
-    )
+        raise DataError(f"{directory}: no CSV files ({what})")
+    table = csv_reader.read_span(files)
+    if table.num_rows == 0:
+        raise DataError(f"{directory}: the CSV files hold a header and no rows ({what})")
+    return table
 
 
-def compare_spans(data_root: Path, baseline_span: int, span: int, schema_file: Path,
-                  comparator: str = DRIFT) -> Comparison:
-    schema = load_schema(schema_file)
-    dirs = {}
-    for s in (baseline_span, span):
-        dirs[s] = Path(data_root) / f"span-{s}"
-        if not dirs[s].is_dir():
-            raise DataError(f"{dirs[s]}: no such span directory")
-    return compare(
-        [csv_statistics(dirs[span], schema)],
-        [csv_statistics(dirs[baseline_span], schema)],
-        schema,
-        comparator,
-        current_label=f"span {span}",
-        baseline_label=f"span {baseline_span}",
-    )
+def statistics(table, schema=None):
+    """TFDV statistics of a table read by csv_reader, computed in this process."""
+    import tensorflow_data_validation as tfdv
+    from tensorflow_data_validation.statistics import stats_impl
+
+    options = tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions()
+    return stats_impl.generate_statistics_in_memory(csv_reader.typed_batch(table), options)
 
 
-def compare_skew(data_root: Path, span: int, serving_dir: Path, schema_file: Path) -> Comparison:
-    """Training-serving skew: serving logs (CSV, no label) against a training span, by the
-    schema's skew_comparator thresholds."""
-    schema = load_schema(schema_file)
-    training = Path(data_root) / f"span-{span}"
-    if not training.is_dir():
-        raise DataError(f"{training}: no such span directory")
+def csv_statistics(directory: Path, schema=None):
+    """Statistics of every CSV file in a directory."""
+    return statistics(read_directory(directory, "CSV data"), schema)
+
+
+def span_inputs(data_root: Path, baseline_span: int, span: int):
+    """(baseline table, current table) for `drift`, read and checked before TFDV loads."""
+    if baseline_span == span:
+        raise ConfigError(f"--baseline-span {span} and --span {span} name the same span: "
+                          "compare two different spans")
+    return read_span_table(data_root, baseline_span), read_span_table(data_root, span)
+
+
+def skew_inputs(data_root: Path, span: int, serving_dir: Path):
+    """(training table, serving table) for `drift --serving-data`."""
     if not Path(serving_dir).is_dir():
         raise DataError(f"{serving_dir}: no such directory of serving CSV files")
-    return compare(
-        [csv_statistics(serving_dir, schema)],
-        [csv_statistics(training, schema)],
-        schema,
-        SKEW,
-        current_label=f"serving data {serving_dir}",
-        baseline_label=f"training span {span}",
-    )
+    return read_span_table(data_root, span), read_directory(serving_dir, "serving data")
+
+
+def compare_spans(baseline, current, schema, baseline_span: int, span: int) -> Comparison:
+    return compare([statistics(current, schema)], [statistics(baseline, schema)], schema, DRIFT,
+                   current_label=f"span {span}", baseline_label=f"span {baseline_span}",
+                   environment="TRAINING")
+
+
+def compare_skew(training, serving, schema, span: int, serving_dir: Path) -> Comparison:
+    """Training-serving skew: serving logs (CSV, no label) against a training span, by the
+    schema's skew_comparator thresholds, in the schema's SERVING environment."""
+    return compare([statistics(serving, schema)], [statistics(training, schema)], schema, SKEW,
+                   current_label=f"serving data {serving_dir}",
+                   baseline_label=f"training span {span}", environment="SERVING")

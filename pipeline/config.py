@@ -1,12 +1,16 @@
 """One typed config for every runner: defaults, then an optional TOML file, then CLI flags.
 
-Each fact lives here once. Paths are resolved against the directory the user ran from
-(or the config file's directory for paths written in the file).
+Each setting is declared once, with its default and what a valid value is (its type,
+range or choices); `load_config` checks every value against that and reports every
+problem in one list, naming the file (or the command line), the setting and the value,
+before anything is imported or written. Paths are resolved against the config file's
+directory (or, for flags, the directory the user ran from).
 """
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
 import tomli
 
@@ -15,42 +19,152 @@ from pipeline.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+# --- what a valid value is -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """What one setting accepts. kind: int, float, str, bool, "path", list or dict."""
+    kind: Any
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    # The minimum itself is not allowed (a learning rate must be above 0, not at it).
+    above_minimum: bool = False
+    choices: tuple = ()
+    optional: bool = False          # None (unset) is allowed
+    items: Optional["Rule"] = None  # for lists: what each item must be
+    nonempty: bool = False
+    pattern: str = ""               # for strings: a regular expression to match in full
+    help: str = ""
+
+    def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        names = {int: "a whole number", float: "a number", str: "text", bool: "true or false",
+                 "path": "a path (text)", list: "a list", dict: "a [table]"}
+        text = names[self.kind]
+        if self.kind is list:
+            text = ("a non-empty list" if self.nonempty else "a list")
+            if self.items is not None:
+                text += f", each item {self.items.describe()}"
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"{'>' if self.above_minimum else '>='} {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"<= {self.maximum:g}")
+        if bounds:
+            text += " " + " and ".join(bounds)
+        if self.help:
+            text += f" ({self.help})"
+        return text
+
+
+def setting(default, kind, **rule):
+    """A dataclass field whose metadata holds its Rule."""
+    rule = Rule(kind, **rule)
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: type(value)(value), metadata={"rule": rule})
+    return field(default=default, metadata={"rule": rule})
+
+
+def _type_problem(rule: Rule, value) -> Optional[str]:
+    """Why `value` is not of the rule's type, or None."""
+    if value is None:
+        return None if rule.optional else "is required"
+    if rule.kind is bool:
+        ok = isinstance(value, bool)
+    elif rule.kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif rule.kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif rule.kind == "path":
+        ok = isinstance(value, (str, Path))
+    else:
+        ok = isinstance(value, rule.kind)
+    return None if ok else "has the wrong type"
+
+
+def _value_problem(rule: Rule, value) -> Optional[str]:
+    """Why a value of the right type is still not valid, or None."""
+    if value is None:
+        return None
+    if rule.choices and value not in rule.choices:
+        return "is not allowed"
+    if rule.kind in (int, float):
+        if rule.minimum is not None and (value < rule.minimum or (rule.above_minimum and value == rule.minimum)):
+            return "is too small"
+        if rule.maximum is not None and value > rule.maximum:
+            return "is too large"
+    if rule.kind is str or rule.kind == "path":
+        if rule.nonempty and not str(value).strip():
+            return "is empty"
+        if rule.pattern and value and not re.fullmatch(rule.pattern, str(value)):
+            return "is not allowed"
+    if rule.kind is list:
+        if rule.nonempty and not value:
+            return "is empty"
+        if rule.items is not None:
+            for item in value:
+                if _type_problem(rule.items, item) or _value_problem(rule.items, item):
+                    return f"holds {item!r}"
+    return None
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Path):
+        return f"'{value}'"
+    return repr(value)
+
+
+# --- the settings ------------------------------------------------------------------------
+
+POSITIVE_INT = dict(minimum=1)
+SHARE = dict(minimum=0.0, maximum=1.0)
+
+
 @dataclass
 class TrainingConfig:
-    train_steps: int = 1000
-    eval_steps: int = 100
-    batch_size: int = 128
-    learning_rate: float = 0.003
-    hidden_units: list = field(default_factory=lambda: [64, 32])
+    train_steps: int = setting(1000, int, **POSITIVE_INT)
+    eval_steps: int = setting(100, int, **POSITIVE_INT)
+    batch_size: int = setting(128, int, minimum=1, maximum=1 << 16)
+    learning_rate: float = setting(0.003, float, minimum=0.0, above_minimum=True, maximum=1.0)
+    hidden_units: list = setting([64, 32], list, nonempty=True,
+                                 items=Rule(int, minimum=1, maximum=4096),
+                                 help="units per hidden layer, e.g. [64, 32]")
 
 
 @dataclass
 class EvaluationConfig:
     # A model must reach these to be blessed at all (F1 because the label is skewed).
-    min_auc: float = 0.7
-    min_f1: float = 0.5
+    min_auc: float = setting(0.7, float, **SHARE)
+    min_f1: float = setting(0.5, float, **SHARE)
     # ...and must not lose more than this much AUC against the serving model.
-    max_auc_drop: float = 0.01
-    # Slices whose weakest metric the summary reports.
-    slice_features: list = field(default_factory=lambda: ["payment_type", "trip_start_hour"])
+    max_auc_drop: float = setting(0.01, float, **SHARE)
+    # Slices whose weakest metric the summary reports (raw column names).
+    slice_features: list = setting(["payment_type", "trip_start_hour"], list,
+                                   items=Rule(str, nonempty=True))
 
 
 @dataclass
 class DriftConfig:
     # What the current span is compared with: "blessed" (the data the serving model was
     # trained on, falling back to the previous span) or "previous" (the previous span).
-    baseline: str = "blessed"
+    baseline: str = setting("blessed", str, choices=("blessed", "previous"))
     # "block": drift over a threshold or a schema anomaly stops the run before Transform;
     # "warn": the run goes on and the summary lists what was found.
-    gate: str = "block"
+    gate: str = setting("block", str, choices=("block", "warn"))
 
 
 @dataclass
 class BeamConfig:
     # in_memory avoids a worker start-up per component on small data; multi_processing
-    # uses both cores for large spans.
-    direct_running_mode: str = "in_memory"
-    direct_num_workers: int = 1
+    # uses several cores for large spans.
+    direct_running_mode: str = setting("in_memory", str,
+                                       choices=("in_memory", "multi_threading", "multi_processing"))
+    # Beam reads 0 as one worker per CPU core.
+    direct_num_workers: int = setting(1, int, minimum=0, help="0: one per CPU core")
 
     def args(self) -> list:
         return [
@@ -61,51 +175,53 @@ class BeamConfig:
 
 @dataclass
 class MetadataConfig:
-    # Empty: the SQLite store under output_dir. Set a host to read a MySQL-backed MLMD,
+    # Empty: the SQLite store under output_dir. Set a host to use a MySQL-backed MLMD,
     # which is what Kubeflow Pipelines runs. The password comes from the environment
     # variable named here, never from a file in the repository.
-    mysql_host: str = ""
-    mysql_port: int = 3306
-    mysql_database: str = "metadb"
-    mysql_user: str = "root"
-    mysql_password_env: str = "DRIFTLINE_MYSQL_PASSWORD"
+    mysql_host: str = setting("", str)
+    mysql_port: int = setting(3306, int, minimum=1, maximum=65535)
+    mysql_database: str = setting("metadb", str, nonempty=True, pattern=r"[A-Za-z0-9_$]+")
+    mysql_user: str = setting("root", str, nonempty=True)
+    mysql_password_env: str = setting("DRIFTLINE_MYSQL_PASSWORD", str, nonempty=True,
+                                      pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+                                      help="the name of an environment variable")
 
 
 @dataclass
 class KubeflowConfig:
     # What `driftline kubeflow compile` and `submit` need; every location is a URL the
     # cluster's pods can read (gs://, s3://, a MinIO endpoint), never this machine's disk.
-    image: str = ""
-    pipeline_root: str = ""
-    data_root: str = ""
-    serving_dir: str = ""
+    image: str = setting("", str)
+    pipeline_root: str = setting("", str)
+    data_root: str = setting("", str)
+    serving_dir: str = setting("", str)
     # Beam arguments for every Beam component, e.g. ["--runner=DataflowRunner",
     # "--project=P", "--region=R", "--temp_location=gs://..."] or a Flink master.
-    beam_args: list = field(default_factory=list)
+    beam_args: list = setting([], list, items=Rule(str, nonempty=True))
     # Per node: {cpu_limit = CPUs, memory_limit = GB}, e.g. [kubeflow.resources.Trainer].
-    resources: dict = field(default_factory=dict)
-    output: str = "build/driftline-kubeflow.yaml"
-    host: str = ""
-    experiment: str = "driftline"
+    resources: dict = setting({}, dict)
+    output: str = setting("build/driftline-kubeflow.yaml", str, nonempty=True)
+    host: str = setting("", str)
+    experiment: str = setting("driftline", str, nonempty=True)
 
 
 @dataclass
 class Config:
-    pipeline_name: str = "driftline"
-    model_name: str = "taxi_big_tipper"
-    data_root: Path = PROJECT_ROOT / "data" / "taxi"
-    output_dir: Path = PROJECT_ROOT / "output"
-    schema_file: Path = PROJECT_ROOT / "schemas" / "schema.pbtxt"
+    pipeline_name: str = setting("driftline", str, pattern=r"[A-Za-z0-9_.-]+")
+    model_name: str = setting("taxi_big_tipper", str, pattern=r"[A-Za-z0-9_.-]+")
+    data_root: Path = setting(PROJECT_ROOT / "data" / "taxi", "path", nonempty=True)
+    output_dir: Path = setting(PROJECT_ROOT / "output", "path", nonempty=True)
+    schema_file: Path = setting(PROJECT_ROOT / "schemas" / "schema.pbtxt", "path", nonempty=True)
     # None: the latest span found under data_root.
-    span: Optional[int] = None
+    span: Optional[int] = setting(None, int, minimum=1, optional=True)
     # Train on the last `window` spans up to `span`; None: every span up to it.
-    window: Optional[int] = None
+    window: Optional[int] = setting(None, int, minimum=1, optional=True)
     # Percent of each span's rows (by hash) kept for evaluation.
-    eval_percent: int = 20
+    eval_percent: int = setting(20, int, minimum=1, maximum=50)
     # How ExampleGen reads CSV: "arrow" (in process, C++ reader and encoder) or "beam"
     # (TFX's CsvExampleGen executor, for spans that need a distributed runner). Both
     # write the same bytes into the same splits.
-    example_gen: str = "arrow"
+    example_gen: str = setting("arrow", str, choices=("arrow", "beam"))
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
@@ -114,7 +230,7 @@ class Config:
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.
-    target: str = "local"
+    target: str = setting("local", str, choices=("local", "kubeflow"))
 
     @property
     def on_cluster(self) -> bool:
@@ -143,30 +259,40 @@ class Config:
     def log_file(self) -> Path:
         return self.output_dir / "logs" / "driftline.log"
 
-    def validate(self) -> "Config":
-        if self.span is not None and self.span < 1:
-            raise ConfigError(f"span must be 1 or more, got {self.span}")
-        if self.window is not None and self.window < 1:
-            raise ConfigError(f"window must be 1 or more spans, got {self.window}")
-        if not 1 <= self.eval_percent <= 50:
-            raise ConfigError(f"eval_percent must be within 1..50, got {self.eval_percent}")
-        if self.beam.direct_running_mode not in ("in_memory", "multi_threading", "multi_processing"):
-            raise ConfigError(
-                "beam.direct_running_mode must be in_memory, multi_threading or "
-                f"multi_processing, got {self.beam.direct_running_mode!r}"
-            )
-        if self.example_gen not in ("arrow", "beam"):
-            raise ConfigError(f"example_gen must be arrow or beam, got {self.example_gen!r}")
-        if self.drift.baseline not in ("blessed", "previous"):
-            raise ConfigError(f"drift.baseline must be blessed or previous, got {self.drift.baseline!r}")
-        if self.target not in ("local", "kubeflow"):
-            raise ConfigError(f"target must be local or kubeflow, got {self.target!r}")
-        if self.drift.gate not in ("block", "warn"):
-            raise ConfigError(f"drift.gate must be block or warn, got {self.drift.gate!r}")
-        t = self.training
-        if t.train_steps < 1 or t.eval_steps < 1 or t.batch_size < 1:
-            raise ConfigError("training.train_steps, eval_steps and batch_size must be positive")
-        return self
+
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)
+            if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory)}
+
+
+def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
+    """Every setting whose value breaks its rule, plus the rules between settings, each as
+    one line naming where the value came from, the setting and the value."""
+    origins = origins or {}
+    found = []
+
+    def check(section, prefix):
+        for f in dataclasses.fields(section):
+            name = f"{prefix}{f.name}"
+            value = getattr(section, f.name)
+            if f.name in SECTIONS and not prefix:
+                check(value, f"{f.name}.")
+                continue
+            rule = f.metadata.get("rule")
+            if rule is None:
+                continue
+            why = _type_problem(rule, value) or _value_problem(rule, value)
+            if why:
+                where = origins.get(name, "default")
+                found.append(f"{where}: '{name}' = {_shown(value)} {why}: it must be {rule.describe()}")
+
+    check(config, "")
+    beam = config.beam
+    if beam.direct_running_mode == "in_memory" and beam.direct_num_workers != 1:
+        found.append(f"{origins.get('beam.direct_num_workers', 'default')}: 'beam.direct_num_workers' = "
+                     f"{beam.direct_num_workers} has no effect with direct_running_mode = "
+                     "'in_memory', which runs one worker: use multi_processing or "
+                     "multi_threading for more")
+    return found
 
 
 def fast(config: Config) -> Config:
@@ -180,52 +306,66 @@ def fast(config: Config) -> Config:
     return config
 
 
-_SECTIONS = {
-    "training": TrainingConfig,
-    "evaluation": EvaluationConfig,
-    "drift": DriftConfig,
-    "beam": BeamConfig,
-    "metadata": MetadataConfig,
-    "kubeflow": KubeflowConfig,
-}
-_PATHS = {"data_root", "output_dir", "schema_file"}
-
-
-def _apply(target, values: dict, source: str, base_dir: Path, prefix: str = ""):
+def _apply(target, values: dict, source: str, base_dir: Path, origins: dict, found: list,
+           prefix: str = ""):
     known = {f.name: f for f in dataclasses.fields(target)}
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
-            raise ConfigError(f"{source}: unknown setting '{name}' (known: {', '.join(sorted(known))})")
-        if key in _SECTIONS and not prefix:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: '{name}' must be a [section], got {value!r}")
-            _apply(getattr(target, key), value, source, base_dir, prefix=f"{key}.")
+            found.append(f"{source}: unknown setting '{name}' (known: {', '.join(sorted(known))})")
             continue
-        current = getattr(target, key)
-        if key in _PATHS and not prefix:
+        if key in SECTIONS and not prefix:
+            if not isinstance(value, dict):
+                found.append(f"{source}: '{name}' must be a [section], got {_shown(value)}")
+                continue
+            _apply(getattr(target, key), value, source, base_dir, origins, found, prefix=f"{key}.")
+            continue
+        rule = known[key].metadata.get("rule")
+        if rule is not None and rule.kind == "path" and isinstance(value, str) and value.strip():
             value = (base_dir / Path(value)).resolve()
-        elif isinstance(current, bool) or (current is not None and not isinstance(value, type(current))
-                                            and not (isinstance(current, float) and isinstance(value, int))):
-            raise ConfigError(f"{source}: '{name}' must be {type(current).__name__}, got {value!r}")
         setattr(target, key, value)
+        origins[name] = source
+
+
+def _read(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start}); a config file is TOML, which is UTF-8") from None
+    try:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load_config(path: Optional[Path] = None, overrides: Optional[dict] = None,
                 fast_mode: bool = False) -> Config:
-    """Defaults, then the TOML file at `path`, then `overrides` (from CLI flags)."""
+    """Defaults, then the TOML file at `path`, then `overrides` (from CLI flags); every
+    problem is reported at once, as one ConfigError."""
     config = Config()
     if fast_mode:
         fast(config)
+    origins, found = {}, []
     if path is not None:
         path = Path(path)
-        try:
-            values = tomli.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomli.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        _apply(config, values, str(path), path.resolve().parent)
+        _apply(config, _read(path), str(path), path.resolve().parent, origins, found)
     if overrides:
-        _apply(config, {k: v for k, v in overrides.items() if v is not None}, "command line", Path.cwd())
-    return config.validate()
+        _apply(config, {k: v for k, v in overrides.items() if v is not None}, "command line",
+               Path.cwd(), origins, found)
+    found += problems(config, origins)
+    if found:
+        if len(found) == 1:
+            raise ConfigError(found[0])
+        raise ConfigError(f"{len(found)} problems in the configuration; nothing was run:\n"
+                          + "\n".join(f"  {line}" for line in found))
+    return config

@@ -8,3 +8,8 @@ class ConfigError(DriftlineError):
 
 class PipelineFailed(DriftlineError):
     """A component failed while the pipeline ran."""
+
+
+class Terminated(BaseException):
+    """The process received SIGTERM. Like KeyboardInterrupt, a BaseException: nothing in
+    between may swallow it, so the run stops and marks what it left unfinished."""

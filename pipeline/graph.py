@@ -219,7 +219,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
     if config.drift.baseline == "blessed":
         blessed_stats = Resolver(
             strategy_class=BlessedTrainingStatisticsStrategy,
-            config={"statistics_node": nodes.STATISTICS_GEN},
+            config={"statistics_node": nodes.STATISTICS_GEN, "current_span": span},
             statistics=Channel(type=standard_artifacts.ExampleStatistics),
             examples=Channel(type=standard_artifacts.Examples),
             model=Channel(type=standard_artifacts.Model),

@@ -12,6 +12,7 @@ config's target set to "kubeflow". What has to differ on a cluster is decided in
 """
 from pathlib import Path
 
+from pipeline import nodes
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.errors import ConfigError
 
@@ -19,10 +20,12 @@ REMOTE_SCHEMES = ("gs://", "s3://", "minio://", "hdfs://", "abfs://", "az://", "
 RESOURCE_KEYS = {"cpu_limit", "memory_limit"}
 
 
-def check(config: Config) -> None:
+def check(config: Config, output: Path = None) -> None:
     """Everything a cluster run needs, checked before TFX is imported."""
     settings = config.kubeflow
     problems = []
+    if spec_path(config, output).suffix not in (".yaml", ".yml"):
+        problems.append(f"{spec_path(config, output)}: the compiled spec is written as YAML (.yaml)")
     if not settings.image:
         problems.append("kubeflow.image is not set: the container image with driftline "
                         "installed (see the Dockerfile), e.g. \"gcr.io/my-project/driftline:1\"")
@@ -42,6 +45,10 @@ def check(config: Config) -> None:
         problems.append("span is not set: the cluster's data root cannot be listed from here, "
                         "so name the span to run for (--span N or span = N)")
     for node, spec in settings.resources.items():
+        if node not in nodes.FIXED and not node.startswith(nodes.EXAMPLE_GEN_PREFIX):
+            problems.append(f"kubeflow.resources names {node!r}, which the graph does not have "
+                            f"(nodes: {', '.join(sorted(nodes.FIXED))}, {nodes.EXAMPLE_GEN_PREFIX}N)")
+            continue
         if not isinstance(spec, dict) or not set(spec) <= RESOURCE_KEYS:
             problems.append(f"kubeflow.resources.{node} must set only {sorted(RESOURCE_KEYS)} "
                             f"(CPUs and GB), got {spec!r}")
@@ -64,14 +71,15 @@ def for_cluster(config: Config) -> Config:
     return cluster
 
 
+def spec_path(config: Config, output: Path = None) -> Path:
+    output = Path(output or config.kubeflow.output)
+    return output if output.is_absolute() else PROJECT_ROOT / output
+
+
 def compile_spec(config: Config, output: Path = None) -> Path:
-    check(config)
+    check(config, output)
     cluster = for_cluster(config)
-    output = Path(output or cluster.kubeflow.output)
-    if not output.is_absolute():
-        output = PROJECT_ROOT / output
-    if output.suffix not in (".yaml", ".yml"):
-        raise ConfigError(f"{output}: the compiled spec is written as YAML (.yaml)")
+    output = spec_path(cluster, output)
 
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
 

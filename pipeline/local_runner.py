@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from components.errors import DriftlineError
 from pipeline import metadata
 from pipeline.config import Config
-from pipeline.errors import PipelineFailed
+from pipeline.errors import PipelineFailed, Terminated
 from pipeline.inputs import PipelineInputs, write_schema_snapshot
 
 
@@ -56,10 +56,11 @@ def _progress(config: Config, terminal, result: RunResult):
         start = time.monotonic()
         try:
             outcome = original(self)
-        except BaseException:
+        except BaseException as exc:
             elapsed = time.monotonic() - start
-            terminal.write(f"{back}  {node:<32} failed    {elapsed:6.1f} s\n")
-            result.nodes.append(NodeResult(node, "failed", elapsed))
+            state = "canceled" if isinstance(exc, (KeyboardInterrupt, Terminated)) else "failed"
+            terminal.write(f"{back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
+            result.nodes.append(NodeResult(node, state, elapsed))
             raise
         elapsed = time.monotonic() - start
         state = state_of(node, run_id)
@@ -76,7 +77,11 @@ def _progress(config: Config, terminal, result: RunResult):
 
 def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> RunResult:
     """Runs the graph once. Framework output must already be going to the log file
-    (pipeline/framework_output.py); `terminal` is where progress lines go."""
+    (pipeline/framework_output.py); `terminal` is where progress lines go.
+
+    However the run ends early (a component's exception, Ctrl-C, SIGTERM), every
+    execution it started and did not finish is marked FAILED or CANCELED in MLMD with
+    the reason, so no execution is left RUNNING."""
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from pipeline.graph import create_pipeline
@@ -86,10 +91,17 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
     with _progress(config, terminal, result):
         try:
             LocalDagRunner().run(pipeline)
-        except DriftlineError:
-            raise  # an executor's own readable error (bad data found while reading it)
+        except (KeyboardInterrupt, Terminated) as exc:
+            _close(config, result, canceled=True,
+                   reason="terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)")
+            raise
+        except DriftlineError as exc:
+            # An executor's own readable error (bad data found while reading it).
+            _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
+            raise
         except Exception as exc:
             traceback.print_exc()  # into the log file, for whoever needs the details
+            _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
             failed = next((n.node_id for n in result.nodes if n.state == "failed"), None)
             where = f"component {failed} failed" if failed else "the pipeline failed"
             raise PipelineFailed(
@@ -97,6 +109,20 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
                 f"  full log: {config.log_file}"
             ) from None
     return result
+
+
+def _close(config: Config, result: RunResult, canceled: bool, reason: str):
+    """Closes what the run left unfinished; a failure here goes to the log only, so it
+    cannot hide the run's own error."""
+    if not result.run_id:
+        return
+    try:
+        import ml_metadata as mlmd
+
+        store = mlmd.MetadataStore(metadata.connection_config(config))
+        metadata.close_unfinished(store, config.pipeline_name, result.run_id, canceled, reason)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
 
 
 def _last_line(exc: BaseException) -> str:

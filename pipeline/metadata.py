@@ -78,3 +78,32 @@ def run_executions(store, pipeline_name: str, run_id: str) -> dict:
 def pipeline_runs(store) -> list:
     """Every pipeline_run context, oldest first."""
     return sorted(store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+# Set on an execution a run left unfinished, and on the run's context: why it stopped.
+STOPPED = "driftline_stopped"
+UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
+
+
+def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, reason: str) -> list:
+    """Marks every execution of the run still NEW or RUNNING as CANCELED (interrupted) or
+    FAILED, with the reason; records where the run stopped on its context. Returns the
+    node ids it closed."""
+    context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    if context is None:
+        return []
+    state = metadata_store_pb2.Execution.CANCELED if canceled else metadata_store_pb2.Execution.FAILED
+    closed, executions = [], []
+    for node, execution in sorted(run_executions(store, pipeline_name, run_id).items()):
+        if execution.last_known_state in UNFINISHED:
+            execution.last_known_state = state
+            execution.custom_properties[STOPPED].string_value = reason
+            executions.append(execution)
+            closed.append(node)
+    if executions:
+        store.put_executions(executions)
+    where = f" at {', '.join(closed)}" if closed else ""
+    context.custom_properties[STOPPED].string_value = (
+        f"{'interrupted' if canceled else 'failed'}{where}: {reason}")
+    store.put_contexts([context])
+    return closed

@@ -1,24 +1,49 @@
-"""Which spans a run reads: the span-N/ directories under the data root, in order."""
+"""Which spans a run reads: the span-N/ directories under the data root, in order.
+
+A span is found exactly where ExampleGen will look for it: `span-{SPAN}/*.csv`, with
+the span number written as ExampleGen writes it (no leading zeros). A directory that
+looks like a span but would not be read as one, or a span that holds no CSV file, is
+bad input, reported before anything runs.
+"""
+import os
 import re
 from pathlib import Path
 
 from components.errors import DataError
 
 # ExampleGen's input pattern, relative to the data root: {SPAN} is the span number.
-SPAN_PATTERN = "span-{SPAN}/*.csv"
-_SPAN_DIR = re.compile(r"^span-(\d+)$")
+SPAN_DIR = "span-{SPAN}"
+SPAN_PATTERN = SPAN_DIR + "/*.csv"
+_SPAN_LIKE = re.compile(r"^span-(\d+)$")
+
+
+def span_dir(data_root, span: int) -> Path:
+    return Path(data_root) / SPAN_DIR.replace("{SPAN}", str(span))
+
+
+def _has_csv(directory: Path) -> bool:
+    return any(name.endswith(".csv") and not name.startswith(".") for name in os.listdir(directory))
 
 
 def find_spans(data_root: Path) -> list[int]:
-    """Span numbers present under data_root (directories named span-N), ascending."""
+    """Span numbers under data_root, ascending; DataError for a directory named like a
+    span that ExampleGen would not read (span-03) or a span with no CSV file."""
     data_root = Path(data_root)
     if not data_root.is_dir():
         return []
     spans = []
-    for child in data_root.iterdir():
-        match = _SPAN_DIR.match(child.name)
-        if match and child.is_dir():
-            spans.append(int(match.group(1)))
+    for child in sorted(data_root.iterdir()):
+        match = _SPAN_LIKE.match(child.name)
+        if not match or not child.is_dir():
+            continue
+        number = int(match.group(1))
+        if match.group(1) != str(number) or number < 1:
+            raise DataError(f"{child}: not a span directory ExampleGen reads: spans are numbered "
+                            f"from 1 without leading zeros (rename it to {data_root / f'span-{number}'})")
+        if not _has_csv(child):
+            raise DataError(f"{child}: holds no CSV file; ExampleGen reads {SPAN_PATTERN} "
+                            "(add the span's .csv files or remove the directory)")
+        spans.append(number)
     return sorted(spans)
 
 

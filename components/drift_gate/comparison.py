@@ -2,6 +2,11 @@
 
 The same code serves drift (current span vs a baseline, `drift_comparator`) and
 training-serving skew (serving data vs training data, `skew_comparator`).
+
+What is missing is judged, not passed over: a feature with a threshold that the current
+data lacks (no column, or no value in it) fails the comparison, and so does a column the
+environment excludes (the label's source, `tips`, in serving data). Data with no rows
+cannot be compared at all.
 """
 import json
 from dataclasses import asdict, dataclass, field
@@ -10,11 +15,17 @@ from typing import Dict, List, Optional
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from components.drift_gate import distances
+from components.errors import DataError
 
 DRIFT = "drift_comparator"
 SKEW = "skew_comparator"
 
 OK, OVER, UNMONITORED, ABSENT = "ok", "over threshold", "not gated", "absent"
+# A feature with a threshold that the current data lacks: judged as over it.
+MISSING = "missing (has a threshold)"
+# A column present in the current data that its environment excludes.
+EXCLUDED = "excluded from this environment"
+FAILING = (OVER, MISSING, EXCLUDED)
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Comparison:
 
     @property
     def offending(self) -> List[FeatureDrift]:
-        return [f for f in self.features if f.verdict == OVER]
+        return [f for f in self.features if f.verdict in FAILING]
 
     @property
     def passed(self) -> bool:
@@ -79,6 +90,15 @@ def _threshold(feature: schema_pb2.Feature, comparator: str) -> Optional[float]:
     return config.infinity_norm.threshold if config.HasField("infinity_norm") else None
 
 
+def excluded(feature: schema_pb2.Feature, environment: Optional[str]) -> bool:
+    """Whether the schema keeps `feature` out of `environment` (as TFDV reads it)."""
+    if environment is None:
+        return False
+    if environment in feature.not_in_environment:
+        return True
+    return bool(feature.in_environment) and environment not in feature.in_environment
+
+
 def compare(
     current: List[statistics_pb2.DatasetFeatureStatisticsList],
     baseline: List[statistics_pb2.DatasetFeatureStatisticsList],
@@ -86,16 +106,31 @@ def compare(
     comparator: str = DRIFT,
     current_label: str = "current",
     baseline_label: str = "baseline",
+    environment: Optional[str] = None,
 ) -> Comparison:
+    """Each schema feature's distance against its threshold. `environment` (e.g.
+    "SERVING") names the schema environment the current data belongs to."""
     cur, cur_n = by_feature(current)
     base, base_n = by_feature(baseline)
+    if cur_n == 0:
+        raise DataError(f"{current_label}: no rows to compare (a header alone, or empty files)")
     result = Comparison(comparator, current_label, baseline_label, cur_n, base_n)
     for feature in schema.feature:
         threshold = _threshold(feature, comparator)
         c, b = cur.get(feature.name), base.get(feature.name)
         missing_c = _missing(c, cur_n)
         missing_b = _missing(b, base_n)
-        if not c or not b:
+        if excluded(feature, environment):
+            verdict = EXCLUDED if c and missing_c < 1.0 else UNMONITORED
+            result.features.append(FeatureDrift(
+                feature.name, _kind(feature), None, threshold, verdict, missing_c, missing_b))
+            continue
+        if not c or missing_c >= 1.0:
+            verdict = ABSENT if threshold is None else MISSING
+            result.features.append(FeatureDrift(
+                feature.name, _kind(feature), None, threshold, verdict, missing_c, missing_b))
+            continue
+        if not b or missing_b >= 1.0:
             result.features.append(FeatureDrift(
                 feature.name, _kind(feature), None, threshold, ABSENT, missing_c, missing_b))
             continue

@@ -4,7 +4,7 @@ import html
 import json
 import os
 
-from components.drift_gate.comparison import OVER, Comparison
+from components.drift_gate.comparison import FAILING, OVER, Comparison
 
 MARKDOWN = "drift_report.md"
 HTML = "drift_report.html"
@@ -20,7 +20,7 @@ def _rows(comparison: Comparison):
     # Offenders first, then by distance, so the eye lands on what stopped the run.
     return sorted(
         comparison.features,
-        key=lambda f: (f.verdict != OVER, -(f.distance if f.distance is not None else -1), f.name),
+        key=lambda f: (f.verdict not in FAILING, -(f.distance if f.distance is not None else -1), f.name),
     )
 
 
@@ -29,7 +29,8 @@ def headline(comparison: Comparison, anomalies=()) -> str:
         return "PASSED: no feature over its threshold, no schema anomalies"
     parts = []
     if comparison.offending:
-        parts.append(f"{len(comparison.offending)} feature(s) over their drift threshold")
+        parts.append(f"{len(comparison.offending)} feature(s) over their threshold, missing or "
+                     "excluded")
     if comparison.examples_verdict == OVER:
         parts.append("example count outside its bounds")
     if anomalies:
@@ -53,7 +54,7 @@ def markdown(comparison: Comparison, anomalies=()) -> str:
         "| --- | --- | ---: | ---: | --- | ---: | ---: |",
     ]
     for f in _rows(comparison):
-        name = f"**{f.name}**" if f.verdict == OVER else f.name
+        name = f"**{f.name}**" if f.verdict in FAILING else f.name
         lines.append(
             f"| {name} | {f.kind} | {_fmt(f.distance)} | {_fmt(f.threshold, 3)} | {f.verdict} "
             f"| {f.missing_current:.1%} | {f.missing_baseline:.1%} |"
@@ -68,7 +69,7 @@ def markdown(comparison: Comparison, anomalies=()) -> str:
 def html_page(comparison: Comparison, anomalies=()) -> str:
     rows = []
     for f in _rows(comparison):
-        style = ' class="over"' if f.verdict == OVER else ""
+        style = ' class="over"' if f.verdict in FAILING else ""
         rows.append(
             f"<tr{style}><td>{html.escape(f.name)}</td><td>{f.kind}</td>"
             f"<td>{_fmt(f.distance)}</td><td>{_fmt(f.threshold, 3)}</td>"

@@ -1,14 +1,20 @@
 """Reading a span's CSV files: the one path every reader of CSV data takes.
 
-The ExampleGen executor, the `drift` and `schema infer` commands and the header checks
-all read CSV through here, so one file gets one verdict everywhere. Arrow's C++ reader
-takes every column as text; types are then inferred over the whole span the way
-CsvExampleGen infers them: INT if every non-empty cell of the column is an integer, else
-FLOAT if every one is a number, else STRING. An empty cell is a missing value.
+The ExampleGen executor, the pre-run checks, the `drift` and `schema infer` commands and
+the header checks all read CSV through here, so one file gets one verdict everywhere,
+and a file that cannot be read is refused with a message naming the file (and the row,
+where there is one).
+
+Files are read through TFX's file-system layer (tf.io.gfile), so a data root may be any
+scheme TFX supports (gs://, s3:// with the right plugin, ram:// in tests), then parsed
+by Arrow's C++ reader with every column as text. Types are inferred over the whole span
+the way CsvExampleGen infers them: INT if every non-empty cell of the column is an
+integer, else FLOAT if every one is a number, else STRING. An empty cell is missing.
 """
 import csv
-import glob
+import io
 import os
+import re
 from typing import Dict, List, Optional
 
 import pyarrow as pa
@@ -17,35 +23,170 @@ import pyarrow.csv as pacsv
 
 from components.errors import DataError
 
+# Arrow parses in blocks; a row longer than a block is read again with a block that
+# holds the whole file (up to Arrow's 2 GiB limit on one block).
+BLOCK_SIZE = 1 << 20
+MAX_BLOCK_SIZE = (1 << 31) - 1
+_RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
+def _fs():
+    """tf.io.gfile, imported only when a file is read: it brings TensorFlow with it, and
+    the local checks before a run must not pay for that."""
+    from tfx.dsl.io import fileio
+
+    return fileio
+
+
+def is_local(path: str) -> bool:
+    return "://" not in str(path)
+
+
+def read_bytes(path: str) -> bytes:
+    path = str(path)
+    try:
+        if is_local(path):
+            with open(path, "rb") as f:
+                return f.read()
+        with _fs().open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except Exception as exc:  # the file-system layer raises its own errors for remote paths
+        raise DataError(f"{path}: cannot read the file ({type(exc).__name__}: {exc})") from None
+
+
+def list_files(directory: str, suffix: str = ".csv") -> List[str]:
+    """The files directly in `directory` whose names end with `suffix`, sorted."""
+    directory = str(directory)
+    if is_local(directory):
+        if not os.path.isdir(directory):
+            return []
+        names = os.listdir(directory)
+    else:
+        fs = _fs()
+        if not fs.isdir(directory):
+            return []
+        names = [n.rstrip("/") for n in fs.listdir(directory)]
+    return sorted(os.path.join(directory, n) for n in names
+                  if n.endswith(suffix) and not n.startswith("."))
+
 
 def span_files(input_base: str, pattern: str, span: int) -> List[str]:
-    """The span's files that `pattern` (ExampleGen's input pattern, with {SPAN}) matches."""
-    pattern = pattern.replace("{SPAN}", str(span))
-    files = sorted(glob.glob(os.path.join(input_base, pattern)))
+    """The span's files that `pattern` (ExampleGen's input pattern, with {SPAN}) matches:
+    a directory part and a `*.suffix` file part, as driftline's spans are laid out."""
+    relative = pattern.replace("{SPAN}", str(span))
+    directory, name = os.path.split(relative)
+    if not name.startswith("*") or "*" in name[1:] or "*" in directory:
+        raise DataError(f"input pattern {pattern!r}: driftline reads DIR/*.EXT patterns only")
+    files = list_files(os.path.join(input_base, directory), name[1:])
     if not files:
-        raise DataError(f"{os.path.join(input_base, pattern)}: no CSV files match")
+        raise DataError(f"{os.path.join(input_base, relative)}: no CSV files match")
     return files
 
 
-def read_span(files: List[str]) -> pa.Table:
-    """All files of a span as one table of string columns (empty cell -> null)."""
-    tables, header = [], None
-    for path in files:
+def _text_of(path: str, data: bytes) -> str:
+    """The file's text, or a DataError at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+                        "UTF-8; save the file as UTF-8 (from Latin-1, e.g. `iconv -f latin1 -t "
+                        "utf-8`)") from None
+
+
+def _no_nul(path: str, data: bytes):
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: a NUL byte at offset {nul}: the file is binary or corrupt, "
+                        "not CSV text")
+
+
+def header_of(path: str, data: bytes) -> List[str]:
+    """The column names of a CSV file's first row, checked: present, unique, named."""
+    if not data.strip():
+        raise DataError(f"{path}: the file is empty (no header row)")
+    first = data.split(b"\n", 1)[0]
+    _no_nul(path, first)
+    names = next(csv.reader([_text_of(path, first).lstrip("\ufeff").rstrip("\r")]), [])
+    if not names or all(not n.strip() for n in names):
+        raise DataError(f"{path}:1: the header row names no columns")
+    seen = set()
+    for index, name in enumerate(names, start=1):
+        if not name.strip():
+            raise DataError(f"{path}:1: column {index} of the header has no name")
+        if name in seen:
+            raise DataError(f"{path}:1: column '{name}' appears twice in the header")
+        seen.add(name)
+    return names
+
+
+def csv_header(path) -> Optional[List[str]]:
+    """Column names in a CSV file's first row; None for an empty file."""
+    data = read_bytes(str(path))
+    if not data.strip():
+        return None
+    return header_of(str(path), data)
+
+
+def _ragged_row(path: str, text: str, width: int) -> str:
+    """Where a row's field count differs from the header's: the first such row, found
+    with Python's csv module (Arrow does not say which row it was)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    for row in reader:
+        if row and len(row) != width:
+            return (f"{path}:{reader.line_num}: {len(row)} fields where the header has {width} "
+                    f"(row starts {','.join(row)[:60]!r})")
+    return f"{path}: a row's field count differs from the header's {width}"
+
+
+def read_csv_file(path: str, data: Optional[bytes] = None) -> pa.Table:
+    """One CSV file as a table of string columns (empty cell -> null)."""
+    path = str(path)
+    data = read_bytes(path) if data is None else data
+    _no_nul(path, data)
+    names = header_of(path, data)
+    block = BLOCK_SIZE
+    while True:
         try:
-            table = pacsv.read_csv(
-                path,
+            return pacsv.read_csv(
+                pa.BufferReader(data),
+                # Arrow's CSV thread pool can abort the interpreter at exit (pyarrow 10:
+                # "terminate called without an active exception"); one thread reads fast
+                # enough for a span, and the process always exits cleanly.
+                read_options=pacsv.ReadOptions(block_size=block, use_threads=False),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
-                    # Every column as text: types are inferred below over the whole span,
-                    # not per file and not by Arrow's own rules (dates, booleans).
-                    column_types=_all_strings(path),
+                    # Every column as text: types are inferred over the whole span, not
+                    # per file and not by Arrow's own rules (dates, booleans).
+                    column_types={name: pa.string() for name in names},
                     strings_can_be_null=True,
                     null_values=[""],
                     quoted_strings_can_be_null=True,
                 ),
             )
-        except pa.ArrowInvalid as e:
-            raise DataError(f"{path}: {e}") from None
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            if "straddling object" in message and block < min(len(data) + 1, MAX_BLOCK_SIZE):
+                block = min(max(block * 8, len(data) + 1), MAX_BLOCK_SIZE)
+                continue
+            if "invalid UTF8" in message:
+                _text_of(path, data)  # raises at the first byte that is not UTF-8
+            ragged = _RAGGED.search(message)
+            if ragged:
+                raise DataError(_ragged_row(path, _text_of(path, data), len(names))) from None
+            raise DataError(f"{path}: not readable as CSV: {message.splitlines()[0]}") from None
+
+
+def read_span(files: List[str]) -> pa.Table:
+    """All files of a span as one table of string columns (empty cell -> null). Files
+    must share one header."""
+    tables, header = [], None
+    for path in files:
+        table = read_csv_file(path)
         if header is None:
             header = table.column_names
         elif table.column_names != header:
@@ -53,20 +194,9 @@ def read_span(files: List[str]) -> pa.Table:
                 f"{path}: columns {table.column_names} differ from {files[0]}'s {header}"
             )
         tables.append(table)
+    if not tables:
+        raise DataError("no CSV files to read")
     return pa.concat_tables(tables)
-
-
-def csv_header(path) -> Optional[List[str]]:
-    """Column names in a CSV file's first row; None for an empty file."""
-    with open(path, newline="") as f:
-        return next(csv.reader(f), None)
-
-
-def _all_strings(path: str) -> Dict[str, pa.DataType]:
-    names = csv_header(path)
-    if not names:
-        raise DataError(f"{path}: the file is empty (no header row)")
-    return {name: pa.string() for name in names}
 
 
 def typed_column(column: pa.ChunkedArray) -> pa.Array:
@@ -99,3 +229,12 @@ def typed_batch(table: pa.Table) -> pa.RecordBatch:
     tf.Example encoder and TFDV's statistics generators take."""
     names = sorted(table.column_names)
     return pa.RecordBatch.from_arrays([typed_column(table.column(n)) for n in names], names)
+
+
+def column_types(batch: pa.RecordBatch) -> Dict[str, str]:
+    """name -> "INT", "FLOAT", "BYTES" or "" (no value anywhere), as inferred."""
+    kinds = {pa.int64(): "INT", pa.float32(): "FLOAT", pa.binary(): "BYTES"}
+    found = {}
+    for name, column in zip(batch.schema.names, batch.columns):
+        found[name] = kinds.get(column.type.value_type, "") if len(column.flatten()) else ""
+    return found

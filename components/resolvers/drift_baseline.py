@@ -53,14 +53,28 @@ def statistics_of_run(store, run_context, statistics_node: str):
     return None, None
 
 
+def _span(examples) -> int:
+    """ExampleGen records the span as a custom property in TFX 1.16."""
+    if examples.has_custom_property("span"):
+        return examples.get_int_custom_property("span")
+    return int(examples.span)
+
+
 class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
     """Inputs: `statistics`, `examples`, `model`, `model_blessing` (all of the pipeline's)
     and `current` (this run's statistics). Answers `statistics` and `examples` with the
     blessed model's, or with nothing. `statistics_node` is the id of the node whose
-    statistics describe a run's newest span (the graph's fact, passed in its config)."""
+    statistics describe a run's newest span, `current_span` the span this run checks
+    (both the graph's facts, passed in its config).
 
-    def __init__(self, statistics_node: str):
+    A model whose newest training span is the current span, or a later one, is passed
+    over even when its statistics are another artifact: a span ingested again (a touched
+    or edited file) gets new statistics, and comparing them with the old ones of the same
+    span would measure nothing."""
+
+    def __init__(self, statistics_node: str, current_span: int):
         self._statistics_node = statistics_node
+        self._current_span = current_span
 
     def resolve_artifacts(self, store, input_dict):
         result = {key: [] for key in input_dict}
@@ -74,6 +88,9 @@ class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
                 continue
             stats_id, examples_id = statistics_of_run(store, run, self._statistics_node)
             if stats_id is None or stats_id in current:
+                continue
+            examples = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]
+            if examples and _span(examples[0]) >= self._current_span:
                 continue
             result[STATISTICS_KEY] = [a for a in input_dict.get(STATISTICS_KEY, []) if a.id == stats_id]
             result[EXAMPLES_KEY] = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]

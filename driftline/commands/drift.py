@@ -8,21 +8,31 @@ from pipeline.errors import ConfigError
 
 
 def drift(args) -> int:
+    from driftline import span_drift
     from pipeline import framework_output
 
     config = config_from(args)
     if not args.serving_data and args.baseline_span is None:
         raise ConfigError("driftline drift needs --baseline-span (or --serving-data for skew)")
+    # Every input is read and checked before TensorFlow loads and before anything is written.
+    from driftline.schema.check import load_schema
+
+    schema = load_schema(config.schema_file)
+    if args.serving_data:
+        training, serving = span_drift.skew_inputs(config.data_root, args.span, args.serving_data)
+        directory = config.output_dir / "skew" / f"span-{args.span}_vs_serving"
+    else:
+        baseline, current = span_drift.span_inputs(config.data_root, args.baseline_span, args.span)
+        directory = config.output_dir / "drift" / f"span-{args.baseline_span}_vs_span-{args.span}"
     with framework_output.to_log_file(config.output_dir / "logs" / "drift.log", "driftline drift"):
         from components.drift_gate import report_files
-        from driftline.span_drift import compare_skew, compare_spans
 
         if args.serving_data:
-            comparison = compare_skew(config.data_root, args.span, args.serving_data, config.schema_file)
-            directory = config.output_dir / "skew" / f"span-{args.span}_vs_serving"
+            comparison = span_drift.compare_skew(training, serving, schema, args.span,
+                                                 args.serving_data)
         else:
-            comparison = compare_spans(config.data_root, args.baseline_span, args.span, config.schema_file)
-            directory = config.output_dir / "drift" / f"span-{args.baseline_span}_vs_span-{args.span}"
+            comparison = span_drift.compare_spans(baseline, current, schema,
+                                                  args.baseline_span, args.span)
         html_path = report_files.write(comparison, str(directory))
     if args.json:
         data = comparison.to_json()

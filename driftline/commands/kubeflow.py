@@ -9,7 +9,7 @@ def compile_spec(args) -> int:
     from pipeline import framework_output, kubeflow_runner
 
     config = config_from(args)
-    kubeflow_runner.check(config)  # before the TFX import: a config mistake costs no time
+    kubeflow_runner.check(config, args.output)  # before the TFX import: a mistake costs no time
     with framework_output.to_log_file(config.output_dir / "logs" / "kubeflow.log", "driftline kubeflow compile"):
         path = kubeflow_runner.compile_spec(config, args.output)
     print(f"compiled span {config.span} for {config.kubeflow.image} -> {path}")

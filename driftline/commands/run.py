@@ -4,7 +4,7 @@ from driftline.commands.common import config_from
 
 def run(args) -> int:
     from driftline import pipeline_run
-    from driftline.run_summary import store_label
+    from driftline.run_summary import newest_version_on_disk, store_label
     from driftline.views.run_summary import render
 
     config = config_from(args)
@@ -15,6 +15,9 @@ def run(args) -> int:
               f"newest in {store_label(config)},\n  and its outputs are all there, so nothing was "
               "started. `driftline run --force` runs it anyway.")
         print(outcome.reused_summary, end="")
+        # Said afresh, not from the stored summary: what a model server would load now.
+        newest = newest_version_on_disk(config.serving_dir)
+        print(f"  serving now     {newest or 'nothing'} (the newest version on disk)")
         return 0
     print(render(outcome.summary, outcome.seconds), end="")
     return 0

@@ -1,5 +1,6 @@
 """`driftline schema check | infer | diff | update`: working with the curated schema file."""
 import json
+import os
 from pathlib import Path
 
 from components.errors import SchemaError
@@ -54,9 +55,16 @@ def diff(args) -> int:
     from driftline.schema import diff as schema_diff
     from driftline.schema.check import load_schema
 
+    from driftline.schema.check import check_schema
+
     config = config_from(args)
     a = args.a or config.schema_file
     b = args.b or _newest_inferred(config)
+    # A file protobuf parses can still be no schema to compare: a feature defined twice
+    # would make a feature-by-feature diff say whatever the last definition says.
+    problems = check_schema(a) + check_schema(b)
+    if problems:
+        raise SchemaError("cannot compare the schemas:\n" + "\n".join(f"  {p}" for p in problems))
     changes = schema_diff.diff(load_schema(a), load_schema(b))
     if args.json:
         print(json.dumps({"a": str(a), "b": str(b), "changes": schema_diff.to_json(changes)}, indent=2))
@@ -78,6 +86,12 @@ def update(args) -> int:
     problems = check_schema(path)
     if problems:
         raise SchemaError("\n".join(map(str, problems)))
+    if args.write:
+        try:
+            open(path, "r+b").close()  # opened for writing, not written: asks the real question
+        except OSError as exc:
+            raise SchemaError(f"{path}: cannot write this file ({exc.strerror}); nothing was "
+                              "written. Copy it somewhere writable and pass the copy as FILE") from None
     text = path.read_text()
     current = load_schema(path)
     store = open_store(config)
@@ -104,7 +118,14 @@ def update(args) -> int:
     if not changes:
         return 0
     if args.write:
-        path.write_text(updated)
+        try:
+            tmp = path.with_name(f".{path.name}.driftline-tmp")
+            tmp.write_text(updated)
+            os.chmod(tmp, path.stat().st_mode)
+            os.replace(tmp, path)  # a reader never sees half a schema
+        except OSError as exc:
+            raise SchemaError(f"{path}: cannot write the edited schema ({exc.strerror}); the file "
+                              "is unchanged") from None
         if not args.json:
             print(f"written to {path} (comments kept); check it with: driftline schema check {path}")
     elif not args.json:

@@ -195,6 +195,7 @@ class Lineage:
                                if pushed is not None and custom_property(pushed, "pushed") == 1
                                else None),
             "drift": drift,
+            "stopped": context_props.get(metadata.STOPPED),
         }
 
     def runs(self) -> list:
@@ -282,10 +283,25 @@ class Lineage:
             model = self.run_output(executions, nodes.TRAINER, nodes.MODEL)
             if model is not None:
                 return model
-            raise MetadataError(f"run {run.name} trained no model (the drift gate stopped it?): "
+            raise MetadataError(f"run {run.name} trained no model: {self.why_no_model(run, executions)}; "
                                 "trace one of its artifacts by id instead")
         raise MetadataError(f"'{target}' is not an artifact id, a run id or an existing path "
                             "(`driftline lineage runs` lists the runs)")
+
+    def why_no_model(self, run, executions: dict) -> str:
+        """What the run's own records say about why it has no model."""
+        stopped = _props(run).get(metadata.STOPPED)
+        if stopped:
+            return f"it {stopped}"
+        drift = _drift(self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT))
+        if drift is not None and not drift["passed"]:
+            found = drift["offending"] + [f"{a} (schema anomaly)" for a in drift["anomalies"]]
+            return f"the drift gate stopped it ({', '.join(found) or 'example count'})"
+        unfinished = sorted(n for n, e in executions.items()
+                            if metadata.STATE_NAMES.get(e.last_known_state) in ("running", "new"))
+        if unfinished:
+            return f"it never finished {', '.join(unfinished)} (the process was killed?)"
+        return "its Trainer did not run"
 
     def upstream(self, start) -> dict:
         """Every artifact and execution upstream of `start`, walked through events."""

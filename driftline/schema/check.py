@@ -36,12 +36,22 @@ class SchemaParseError(SchemaError):
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SchemaParseError(Problem(str(path), 1, 1, "schema file not found")) from None
+    except IsADirectoryError:
+        raise SchemaParseError(Problem(str(path), 1, 1, "is a directory, not a schema file")) from None
     except OSError as exc:
         raise SchemaParseError(
             Problem(str(path), 1, 1, f"cannot read the schema file ({exc.strerror})")) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SchemaParseError(Problem(
+            str(path), line, col, f"byte 0x{data[exc.start]:02x} is not UTF-8 text: a schema file is "
+            "a text-format Schema proto (schema.pbtxt), not a binary one")) from None
 
 
 def _parse(path: Path, text: str) -> schema_pb2.Schema:
@@ -75,6 +85,9 @@ def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem
         return [exc.problem]
     tree = locate(text)
     problems = []
+    if not schema.feature:
+        return [Problem(str(path), 1, 1, "the schema defines no feature: every column would go "
+                                         "unvalidated (is this the right file?)")]
 
     def at(node, message):
         problems.append(Problem(str(path), node.line, node.col, message))

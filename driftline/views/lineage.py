@@ -41,6 +41,8 @@ def runs_table(runs: list) -> str:
             for node, state in unusual.items():
                 groups.setdefault(state, []).append(node)
             lines.append("    " + "; ".join(f"{s}: {', '.join(sorted(n))}" for s, n in sorted(groups.items())))
+        if r.get("stopped"):
+            lines.append(f"    stopped: {r['stopped']}")
         if r["drift"] is not None and not r["drift"]["clean"]:
             d = r["drift"]
             found = d["offending"] + [f"{a} (schema anomaly)" for a in d["anomalies"]]

@@ -3,12 +3,17 @@ from components.drift_gate.comparison import OVER
 from driftline.run_summary import HEADLINE_METRICS, Summary
 
 
+def finding(feature: dict) -> str:
+    """One offending feature (a FeatureDrift as JSON) as a person reads it."""
+    if feature["distance"] is None:
+        return f"{feature['name']}: {feature['verdict']}"
+    return (f"{feature['name']}: distance {feature['distance']:.4f} > threshold "
+            f"{feature['threshold']:.4f} ({feature['kind']})")
+
+
 def drift_findings(drift: dict) -> list:
     """One line per reason the gate would stop a run."""
-    lines = [
-        f"{f['name']}: distance {f['distance']:.4f} > threshold {f['threshold']:.4f} ({f['kind']})"
-        for f in drift["offending"]
-    ]
+    lines = [finding(f) for f in drift["offending"]]
     if drift["examples_verdict"] == OVER:
         lines.append(
             f"example count ratio {drift['examples_ratio']:.3f} outside {drift['examples_bounds']}"

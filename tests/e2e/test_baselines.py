@@ -18,7 +18,7 @@ def _statistics_of(store, runs, run_index):
     return output_artifacts(store, execution.id)["statistics"][0].id
 
 
-def _resolve(store, current_id):
+def _resolve(store, current_id, current_span):
     inputs = {
         "statistics": _artifacts(store, "ExampleStatistics"),
         "examples": _artifacts(store, "Examples"),
@@ -26,13 +26,14 @@ def _resolve(store, current_id):
         "model_blessing": _artifacts(store, "ModelBlessing"),
     }
     inputs["current"] = [a for a in inputs["statistics"] if a.id == current_id]
-    return BlessedTrainingStatisticsStrategy(statistics_node=nodes.STATISTICS_GEN).resolve_artifacts(store, inputs)
+    return BlessedTrainingStatisticsStrategy(statistics_node=nodes.STATISTICS_GEN,
+                                             current_span=current_span).resolve_artifacts(store, inputs)
 
 
 def test_the_serving_models_training_statistics_for_a_new_span(runs):
     store = runs["store"]
     span3, span4 = _statistics_of(store, runs, 0), _statistics_of(store, runs, 2)
-    resolved = _resolve(store, span4)
+    resolved = _resolve(store, span4, 4)
     # The only blessed model (run 1's) was trained up to span 3.
     assert [a.id for a in resolved["statistics"]] == [span3]
     assert [a.get_int_custom_property("span") for a in resolved["examples"]] == [3]
@@ -43,7 +44,7 @@ def test_a_model_trained_on_the_current_statistics_is_passed_over(runs):
     # Span 3's own model is the only blessed one: a re-run of span 3 has no blessed
     # model from other data, and gets what its first run got (nothing: previous span).
     store = runs["store"]
-    resolved = _resolve(store, _statistics_of(store, runs, 0))
+    resolved = _resolve(store, _statistics_of(store, runs, 0), 3)
     assert resolved["statistics"] == [] and resolved["examples"] == []
 
 
@@ -64,4 +65,8 @@ def test_when_the_spans_own_model_was_blessed_the_one_before_is_the_baseline(run
     store.put_artifacts([blessing])
 
     span3, span4 = _statistics_of(store, runs, 0), _statistics_of(store, runs, 2)
-    assert [a.id for a in _resolve(store, span4)["statistics"]] == [span3]
+    assert [a.id for a in _resolve(store, span4, 4)["statistics"]] == [span3]
+    # Span 4 ingested again (a touched file): its statistics are a new artifact, which
+    # no model was trained on. The model trained up to span 4 is still passed over: the
+    # baseline is never the current span's own older data.
+    assert [a.id for a in _resolve(store, current_id=-1, current_span=4)["statistics"]] == [span3]

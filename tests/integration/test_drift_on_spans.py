@@ -1,4 +1,5 @@
 """Drift on the real taxi spans: agreement with TFDV, and the real 2013 -> 2015 shift."""
+import csv
 import json
 
 import pytest
@@ -87,11 +88,16 @@ def _serving_logs(span_dir, target, keep=lambda row: True):
     return target
 
 
-def test_skew_uses_the_same_comparators_with_skew_thresholds(embedded_spans, tmp_path):
-    from driftline.span_drift import compare_skew
+def _skew(embedded_spans, serving):
+    from driftline.span_drift import compare_skew, skew_inputs
 
+    training, logs = skew_inputs(embedded_spans, 3, serving)
+    return compare_skew(training, logs, load_schema(SCHEMA), 3, serving)
+
+
+def test_skew_uses_the_same_comparators_with_skew_thresholds(embedded_spans, tmp_path):
     same = _serving_logs(embedded_spans / "span-3", tmp_path / "same")
-    result = compare_skew(embedded_spans, 3, same, SCHEMA)
+    result = _skew(embedded_spans, same)
     payment = next(f for f in result.features if f.name == "payment_type")
     assert payment.distance == pytest.approx(0.0, abs=1e-9) and result.passed
     # Only the skew_comparator thresholds gate: company has a drift threshold, no skew one.
@@ -99,6 +105,60 @@ def test_skew_uses_the_same_comparators_with_skew_thresholds(embedded_spans, tmp
 
     cash_only = _serving_logs(embedded_spans / "span-3", tmp_path / "cash",
                               keep=lambda r: r["payment_type"] == "Cash")
-    skewed = compare_skew(embedded_spans, 3, cash_only, SCHEMA)
+    skewed = _skew(embedded_spans, cash_only)
     assert "payment_type" in [f.name for f in skewed.offending]
     assert not skewed.passed
+
+
+def _write(target, header, rows):
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / "requests.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return target
+
+
+def test_skew_judges_what_is_missing_or_excluded(embedded_spans, tmp_path):
+    from components.drift_gate.comparison import EXCLUDED, MISSING
+    from components.errors import DataError
+
+    with open(embedded_spans / "span-3" / "data.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:400]
+
+    # No payment_type column (a feature with a skew threshold): a failure, not "absent".
+    keep = [i for i, name in enumerate(header) if name not in ("payment_type", "tips")]
+    lacking = _skew(embedded_spans, _write(tmp_path / "lacking", [header[i] for i in keep],
+                                           [[r[i] for i in keep] for r in body]))
+    payment = next(f for f in lacking.features if f.name == "payment_type")
+    assert payment.verdict == MISSING and not lacking.passed
+
+    # The label's source still in the serving logs: reported, and the check fails.
+    carrying = _skew(embedded_spans, _write(tmp_path / "tips", header, body))
+    tips = next(f for f in carrying.features if f.name == "tips")
+    assert tips.verdict == EXCLUDED and "tips" in [f.name for f in carrying.offending]
+
+    # A header and no rows: nothing to compare, bad input.
+    with pytest.raises(DataError, match="hold a header and no rows"):
+        _skew(embedded_spans, _write(tmp_path / "empty", header, []))
+
+
+def test_a_quoted_line_break_gets_the_verdict_run_gives_it(embedded_spans, tmp_path):
+    """The pipeline's reader takes a quoted field holding a line break; so does every
+    command that reads CSV (it once crashed in `drift` and `schema infer` only)."""
+    from components.example_gen import csv_reader
+    from driftline.schema.infer import infer
+
+    span = tmp_path / "span-9"
+    span.mkdir()
+    text = (embedded_spans / "span-4" / "data.csv").read_text()
+    assert ",Taxi Affiliation Services," in text
+    (span / "data.csv").write_text(text.replace(",Taxi Affiliation Services,",
+                                                ',"Taxi Affiliation\nServices",', 1))
+    rows = csv_reader.read_span(csv_reader.list_files(str(span))).num_rows
+    assert rows == text.count("\n") - 1
+    stats = csv_statistics(span, load_schema(SCHEMA))
+    assert stats.datasets[0].num_examples == rows
+    schema, _ = infer(span)
+    assert any(f.name == "company" for f in schema.feature)

@@ -156,7 +156,7 @@ def test_a_training_window_of_several_spans_is_refused_with_the_reason(tmp_path)
 def test_resources_for_a_node_the_graph_lacks(tmp_path):
     config = _config(tmp_path)
     config.kubeflow.resources["Trainr"] = {"cpu_limit": 1.0}
-    with pytest.raises(ConfigError, match="Trainr, which the graph does not have"):
+    with pytest.raises(ConfigError, match="'Trainr', which the graph does not have"):
         kubeflow_runner.compile_spec(config, tmp_path / "spec.yaml")
 
 

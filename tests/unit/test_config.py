@@ -37,13 +37,13 @@ def test_fast_mode_shrinks_training_only():
     "text, message",
     [
         ("spam = 1\n", "unknown setting 'spam'"),
-        ("[training]\ntrain_steps = 'many'\n", "'training.train_steps' must be int"),
-        ("span = 0\n", "span must be 1 or more"),
-        ("[beam]\ndirect_running_mode = 'fast'\n", "direct_running_mode must be"),
+        ("[training]\ntrain_steps = 'many'\n", "'training.train_steps' = 'many' has the wrong type"),
+        ("span = 0\n", "'span' = 0 is too small: it must be a whole number >= 1"),
+        ("[beam]\ndirect_running_mode = 'fast'\n", "'beam.direct_running_mode' = 'fast' is not allowed"),
         ("training = 3\n", "'training' must be a \\[section\\]"),
         ("span = \n", "not valid TOML"),
-        ("[drift]\ngate = 'maybe'\n", "drift.gate must be block or warn"),
-        ("[drift]\nbaseline = 'oldest'\n", "drift.baseline must be blessed or previous"),
+        ("[drift]\ngate = 'maybe'\n", "'drift.gate' = 'maybe' is not allowed: it must be one of 'block', 'warn'"),
+        ("[drift]\nbaseline = 'oldest'\n", "'drift.baseline' = 'oldest' is not allowed"),
     ],
 )
 def test_bad_config_names_the_file_and_setting(tmp_path, text, message):
@@ -56,3 +56,57 @@ def test_bad_config_names_the_file_and_setting(tmp_path, text, message):
 def test_missing_config_file_is_reported():
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(Path("/nonexistent/driftline.toml"))
+
+
+def test_every_problem_is_reported_at_once_with_file_setting_and_value(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('span = "4"\nwindow = "2"\ndata_root = 5\n[training]\nhidden_units = ["a", "b"]\n'
+                    "learning_rate = -1.0\ntrain_steps = true\n[evaluation]\nmin_auc = 5\n"
+                    "[beam]\ndirect_num_workers = 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert text.startswith("8 problems in the configuration; nothing was run:")
+    for expected in ["'span' = '4' has the wrong type", "'window' = '2' has the wrong type",
+                     "'data_root' = 5 has the wrong type: it must be a path",
+                     "'training.hidden_units' = ['a', 'b'] holds 'a'",
+                     "'training.learning_rate' = -1.0 is too small: it must be a number > 0",
+                     "'training.train_steps' = true has the wrong type",
+                     "'evaluation.min_auc' = 5 is too large",
+                     "'beam.direct_num_workers' = 0 has no effect with direct_running_mode = 'in_memory'"]:
+        assert f"{path}: {expected}" in text, expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[training]\nhidden_units = []\n", "'training.hidden_units' = [] is empty"),
+    ("[training]\nhidden_units = [-1]\n", "'training.hidden_units' = [-1] holds -1"),
+    ("[beam]\ndirect_num_workers = -2\n", "'beam.direct_num_workers' = -2 is too small"),
+    ("[metadata]\nmysql_port = 70000\n", "'metadata.mysql_port' = 70000 is too large"),
+    ("eval_percent = 2.5\n", "'eval_percent' = 2.5 has the wrong type"),
+])
+def test_values_outside_their_rule(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config(path)
+
+
+def test_more_workers_with_a_mode_that_uses_them_is_fine(tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text("[beam]\ndirect_running_mode = 'multi_processing'\ndirect_num_workers = 0\n")
+    assert load_config(path).beam.args() == ["--direct_running_mode=multi_processing",
+                                             "--direct_num_workers=0"]
+
+
+def test_a_directory_or_non_utf8_bytes_as_the_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory, not a config file"):
+        load_config(tmp_path)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"# caf\xe9\nspan = 1\n")
+    with pytest.raises(ConfigError, match=r"latin1.toml:1: not UTF-8 text \(byte 0xe9 at offset 5\)"):
+        load_config(path)
+
+
+def test_flags_are_checked_like_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="command line: 'span' = -3 is too small"):
+        load_config(overrides={"span": -3})
