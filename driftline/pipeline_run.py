@@ -148,17 +148,8 @@ def _record_run(config: Config, inputs: PipelineInputs, run_id: str):
 
 def _summarize(config: Config, inputs: PipelineInputs, run_id: str) -> Summary:
     from driftline import run_summary
-    from driftline.mlmd import provenance
-    from driftline.mlmd.store import output_artifacts
-    from pipeline import metadata, nodes
 
-    store = _store(config)
-    summary = run_summary.summarize(store, config, run_id, inputs.span, inputs.window)
-    if summary.overall_metrics:
-        evaluator = metadata.run_executions(store, config.pipeline_name, run_id)[nodes.EVALUATOR]
-        evaluation = output_artifacts(store, evaluator.id)[nodes.EVALUATION][0]
-        provenance.record_metrics(store, evaluation, summary.overall_metrics)
-    return summary
+    return run_summary.summarize(_store(config), config, run_id, inputs.span, inputs.window)
 
 
 def _remember(config: Config, outcome: Outcome, fingerprint: str):

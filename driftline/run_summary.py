@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from components.drift_gate import report_files, verdict
+from components.model_gate import verdict as model_verdict
 from driftline.mlmd.store import custom_property, output_artifacts
 from pipeline import metadata, nodes
 from pipeline.config import Config
@@ -23,20 +24,28 @@ class Summary:
     span: int
     window: list
     rows: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
+    # The ModelGate's judgement (components/model_gate/verdict.py: read), or None.
+    judgement: Optional[dict] = None
     weakest_slice: Optional[tuple] = None
-    blessed: Optional[bool] = None
-    blessing_reasons: list = field(default_factory=list)
     pushed_path: Optional[str] = None
     metadata_path: str = ""
     node_states: dict = field(default_factory=dict)
     drift: Optional[dict] = None
-    # Every overall metric of the candidate (the headline ones are in `metrics`).
-    overall_metrics: dict = field(default_factory=dict)
 
     @property
     def gate_blocked(self) -> bool:
         return self.drift is not None and not self.drift["passed"]
+
+    @property
+    def blessed(self) -> Optional[bool]:
+        return None if self.judgement is None else self.judgement["blessed"]
+
+    @property
+    def metrics(self) -> dict:
+        """metric -> value of the candidate on the whole evaluation set."""
+        if self.judgement is None:
+            return {}
+        return {m: v["value"] for m, v in self.judgement["metrics"].items()}
 
 
 def read_drift(report_artifact) -> dict:
@@ -56,6 +65,7 @@ def read_drift(report_artifact) -> dict:
         "examples_bounds": comparison["examples_bounds"],
         "anomalies": found["anomalies"],
         "report": found["report"],
+        "label_findings": found["label_findings"],
     }
 
 
@@ -90,32 +100,6 @@ def _slice_metrics(eval_uri: str) -> dict:
     return by_slice
 
 
-def _validation_failures(eval_uri: str) -> list:
-    import tensorflow_model_analysis as tfma
-
-    try:
-        validation = tfma.load_validation_result(eval_uri)
-    except Exception:  # no validation file: nothing to explain
-        return []
-    reasons = []
-    for per_slice in validation.metric_validations_per_slice:
-        for failure in per_slice.failures:
-            reasons.append(
-                f"{failure.metric_key.name}: {failure.metric_value.double_value.value:.4f} "
-                f"fails {_threshold_text(failure.metric_threshold)}"
-                + (" (vs. serving model)" if failure.metric_key.is_diff else "")
-            )
-    return reasons
-
-
-def _threshold_text(threshold) -> str:
-    if threshold.HasField("value_threshold"):
-        return f"lower bound {threshold.value_threshold.lower_bound.value}"
-    if threshold.HasField("change_threshold"):
-        return f"allowed change {threshold.change_threshold.absolute.value}"
-    return str(threshold).replace("\n", " ")
-
-
 def summarize(store, config: Config, run_id: str, span: int, window: list) -> Summary:
     executions = metadata.run_executions(store, config.pipeline_name, run_id)
     summary = Summary(run_id, span, window, metadata_path=store_label(config))
@@ -134,11 +118,9 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
     if stats:
         summary.rows = _stats_rows(stats[0].uri)
 
-    evaluation = outputs(nodes.EVALUATOR)
-    if evaluation.get(nodes.EVALUATION):
-        uri = evaluation[nodes.EVALUATION][0].uri
-        by_slice = _slice_metrics(uri)
-        summary.metrics = {k: v for k, v in by_slice.get("overall", {}).items() if k in HEADLINE_METRICS}
+    evaluation = outputs(nodes.EVALUATOR).get(nodes.EVALUATION)
+    if evaluation:
+        by_slice = _slice_metrics(evaluation[0].uri)
         candidates = [
             (name, values["f1_score"])
             for name, values in by_slice.items()
@@ -147,11 +129,9 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
         ]
         if candidates:
             summary.weakest_slice = min(candidates, key=lambda item: item[1])
-        summary.blessing_reasons = _validation_failures(uri)
-        summary.overall_metrics = {k: v for k, v in by_slice.get("overall", {}).items()
-                                   if not math.isnan(v)}
-    if evaluation.get(nodes.BLESSING):
-        summary.blessed = custom_property(evaluation[nodes.BLESSING][0], "blessed") == 1
+    blessing = outputs(nodes.MODEL_GATE).get(nodes.BLESSING)
+    if blessing:
+        summary.judgement = model_verdict.read(blessing[0])
 
     pushed = outputs(nodes.PUSHER).get(nodes.PUSHED_MODEL)
     if pushed and custom_property(pushed[0], "pushed") == 1:

@@ -27,6 +27,7 @@ from tfx.types import Channel, channel_utils, standard_artifacts
 from components.drift_gate import verdict
 from components.drift_gate.component import DriftGate
 from components.example_gen import executor as csv_examples
+from components.model_gate.component import ModelGate
 from components.model import features
 from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
 from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
@@ -82,44 +83,27 @@ def _example_gen(config: Config, inputs: PipelineInputs, span: int):
 
 
 def eval_config(config: Config) -> tfma.EvalConfig:
-    """Metrics on every slice; the blessing thresholds judge the overall slice only,
-    since a slice with no positive trips has no AUC to speak of."""
-    e = config.evaluation
-    overall = [tfma.SlicingSpec()]
-    auc = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_auc}),
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -e.max_auc_drop},
-        ),
-    )
-    f1 = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_f1})
-    )
+    """TFMA's metrics on every slice, for TFMA's own tools. No thresholds: the blessing
+    is the ModelGate's (components/model_gate), which judges with intervals."""
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
                 signature_name="serving_default",
                 label_key=features.LABEL_KEY,
+                prediction_key="probabilities",
+                # Rows whose label cannot be known weigh 0 (components/model/features.py).
+                example_weight_key=(features.OBSERVABLE_WEIGHT
+                                    if config.training.population == "observable" else None),
                 preprocessing_function_names=["transform_features"],
             )
         ],
-        slicing_specs=overall + [tfma.SlicingSpec(feature_keys=[key]) for key in e.slice_features],
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in config.evaluation.slice_features],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(
-                        class_name="AUC",
-                        per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=auc)
-                        ],
-                    ),
-                    tfma.MetricConfig(
-                        class_name="F1Score",
-                        per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=f1)
-                        ],
-                    ),
+                    tfma.MetricConfig(class_name="AUC"),
+                    tfma.MetricConfig(class_name="F1Score"),
                     tfma.MetricConfig(class_name="Precision"),
                     tfma.MetricConfig(class_name="Recall"),
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
@@ -128,6 +112,23 @@ def eval_config(config: Config) -> tfma.EvalConfig:
             )
         ],
     )
+
+
+def gate_rules(config: Config) -> str:
+    """The ModelGate's settings, as the JSON exec property it reads (and TFX's cache keys on)."""
+    import json
+
+    judged = config.evaluation
+    return json.dumps({
+        "min_auc": judged.min_auc, "min_f1": judged.min_f1, "max_auc_drop": judged.max_auc_drop,
+        "max_f1_drop": judged.max_f1_drop, "confidence": judged.confidence,
+        "min_eval_examples": judged.min_eval_examples, "samples": judged.bootstrap_samples,
+        "seed": config.training.seed, "label_key": features.LABEL_KEY,
+        "slices": list(judged.slice_features),
+        # Rows judged: only those whose label can be known, unless asked for every row.
+        "weight_key": features.OBSERVABLE_WEIGHT if config.training.population == "observable" else "",
+        "model_inputs": features.model_inputs(),
+    }, sort_keys=True)
 
 
 def _baseline_model_resolver(config: Config, trainer):
@@ -237,6 +238,10 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
         gate=config.drift.gate,
         current_span=span,
         previous_span=-1 if before is None else before,
+        examples=current.outputs[nodes.EXAMPLES],
+        label_min_rows=config.drift.label_min_rows,
+        label_constant_share=config.drift.label_constant_share,
+        population=config.training.population,
         code_fingerprint=inputs.drift_code_fingerprint,
         **gate_inputs,
     )
@@ -278,23 +283,32 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
                     "hidden_units": list(training.hidden_units),
                     "learning_rate": training.learning_rate,
                     "batch_size": training.batch_size,
+                    "seed": training.seed,
+                    "population": training.population,
                 },
             },
         )
         baseline = _baseline_model_resolver(config, trainer)
+        # Both judge the evaluation splits of every span in the window.
         evaluator = Evaluator(
-            examples=current.outputs[nodes.EXAMPLES],
+            examples=window_examples,
             model=trainer.outputs[nodes.MODEL],
-            baseline_model=baseline.outputs[nodes.MODEL],
             eval_config=eval_config(config),
+        )
+        model_gate = ModelGate(
+            model=trainer.outputs[nodes.MODEL],
+            examples=window_examples,
+            baseline_model=baseline.outputs[nodes.MODEL],
+            rules=gate_rules(config),
+            code_fingerprint=inputs.gate_code_fingerprint,
         )
         # The Pusher pushes only a blessed model: it reads the blessing itself and records
         # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
         # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
-        # reads a blessing that does not exist) whenever the gate skipped the Evaluator.
+        # reads a blessing that does not exist) whenever the drift gate skipped the judge.
         pusher = Pusher(
             model=trainer.outputs[nodes.MODEL],
-            model_blessing=evaluator.outputs[nodes.BLESSING],
+            model_blessing=model_gate.outputs[nodes.BLESSING],
             push_destination=pusher_pb2.PushDestination(
                 filesystem=pusher_pb2.PushDestination.Filesystem(
                     base_directory=str(config.serving_dir)
@@ -317,6 +331,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             trainer,
             baseline,
             evaluator,
+            model_gate,
             pusher,
         ]),
         enable_cache=True,

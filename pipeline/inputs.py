@@ -21,6 +21,7 @@ IMAGE_SCHEMA_DIR = "/driftline/schema-snapshots"
 # editing a feature re-runs Transform and Trainer, editing the drift code re-runs the gate.
 MODEL_CODE = "components/model"
 DRIFT_CODE = "components/drift_gate"
+GATE_CODE = "components/model_gate"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class PipelineInputs:
     schema_uri: str = ""
     model_code_fingerprint: str = ""
     drift_code_fingerprint: str = ""
+    gate_code_fingerprint: str = ""
 
     @property
     def spans_read(self) -> List[int]:
@@ -103,6 +105,7 @@ def gather(config: Config) -> PipelineInputs:
                     else str(local_schema_path(config))),
         model_code_fingerprint=code_fingerprint(MODEL_CODE),
         drift_code_fingerprint=code_fingerprint(DRIFT_CODE),
+        gate_code_fingerprint=code_fingerprint(GATE_CODE),
     )
 
 

@@ -179,13 +179,13 @@ def load_statistics(uri: str) -> List[statistics_pb2.DatasetFeatureStatisticsLis
     """Every split's statistics under a TFX ExampleStatistics artifact directory."""
     import os
 
-    import tensorflow_data_validation as tfdv
+    from components import storage
 
     found = []
-    for name in sorted(os.listdir(uri)):
+    for name in storage.listdir(uri):
         path = os.path.join(uri, name, "FeatureStats.pb")
-        if name.startswith("Split-") and os.path.exists(path):
-            found.append(tfdv.load_stats_binary(path))
+        if name.startswith("Split-") and storage.exists(path):
+            found.append(statistics_pb2.DatasetFeatureStatisticsList.FromString(storage.read_bytes(path)))
     if not found:
         raise FileNotFoundError(f"{uri}: no Split-*/FeatureStats.pb statistics")
     return found

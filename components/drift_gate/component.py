@@ -13,10 +13,13 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact
 from tfx.types.standard_artifacts import ExampleAnomalies, Examples, ExampleStatistics, Schema
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.drift_gate import comparison as drift_comparison
 from components.drift_gate import report_files
+from components import storage
 from components.drift_gate import verdict
+from components.examples_io import span_of
 
 BLOCK, WARN = "block", "warn"
 BLESSED, PREVIOUS = "blessed", "previous"
@@ -33,13 +36,12 @@ def read_anomalies(uri: str) -> list:
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     found = {}
-    for split in sorted(os.listdir(uri)):
+    for split in storage.listdir(uri):
         path = os.path.join(uri, split, "SchemaDiff.pb")
-        if not os.path.exists(path):
+        if not storage.exists(path):
             continue
         anomalies = anomalies_pb2.Anomalies()
-        with open(path, "rb") as f:
-            anomalies.ParseFromString(f.read())
+        anomalies.ParseFromString(storage.read_bytes(path))
         for name, info in anomalies.anomaly_info.items():
             text = info.description or info.short_description
             found.setdefault(name, f"{text.strip()} ({split.replace('Split-', '')})")
@@ -49,14 +51,32 @@ def read_anomalies(uri: str) -> list:
     return sorted(found.items())
 
 
-def span_of(examples) -> int:
-    """ExampleGen records the span as a custom property in TFX 1.16 (the `span` property
-    of the Examples type stays unset), so look there first."""
-    if examples is None:
-        return -1
-    if examples.has_custom_property("span"):
-        return examples.get_int_custom_property("span")
-    return int(examples.span)
+def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
+                   population: str) -> list:
+    """Label consistency (label_consistency.py) over every row of the current span;
+    `population` is what training learns from ("observable" or "all")."""
+    import numpy as np
+    import tensorflow as tf
+
+    from components.drift_gate import label_consistency
+    from components.examples_io import raw_value, records
+    from components.model import features
+
+    rows = [tf.train.Example.FromString(record)
+            for split in ("train", "eval") for _, record in records([examples], split)]
+    categorical = [f.name for f in schema_proto.feature
+                   if f.type == schema_pb2.BYTES or f.int_domain.is_categorical]
+
+    def numbers(name):
+        return np.array([float(v) if v else np.nan for v in (raw_value(e, name) for e in rows)])
+
+    tips, fare = numbers(features.OUTCOME_KEY), numbers(features.FARE_KEY)
+    labels = features.is_big_tipper(np.nan_to_num(tips), np.nan_to_num(fare))
+    return label_consistency.check(
+        {name: [raw_value(e, name) for e in rows] for name in categorical}, labels, tips,
+        min_rows, constant_share,
+        {features.OBSERVABLE_KEY: features.OBSERVABLE_VALUES} if population == "observable" else {},
+        source_name=features.OUTCOME_KEY)
 
 
 def choose_baseline(mode, blessed, previous):
@@ -79,18 +99,22 @@ def DriftGate(
     blessed_statistics: InputArtifact[ExampleStatistics] = None,
     blessed_examples: InputArtifact[Examples] = None,
     previous_statistics: InputArtifact[ExampleStatistics] = None,
+    # The current span's rows, for the label-consistency check.
+    examples: InputArtifact[Examples] = None,
     baseline: Parameter[str] = BLESSED,
     gate: Parameter[str] = BLOCK,
     current_span: Parameter[int] = -1,
     previous_span: Parameter[int] = -1,
+    label_min_rows: Parameter[int] = 100,
+    label_constant_share: Parameter[float] = 0.99,
+    population: Parameter[str] = "observable",
     # Not read here: a hash of the drift code, so that TFX's cache notices a code change.
     code_fingerprint: Parameter[str] = "",
 ) -> None:
     from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
 
-    with open(os.path.join(schema.uri, "schema.pbtxt")) as f:
-        schema_proto = text_format.Parse(f.read(), schema_pb2.Schema())
+    schema_proto = text_format.Parse(storage.read_text(os.path.join(schema.uri, "schema.pbtxt")),
+                                     schema_pb2.Schema())
     current = drift_comparison.load_statistics(statistics.uri)
     blessed = None
     if blessed_statistics is not None:
@@ -110,6 +134,10 @@ def DriftGate(
             current, drift_comparison.load_statistics(chosen.uri), schema_proto,
             current_label=current_label, baseline_label=f"span {baseline_span} ({label})")
     schema_anomalies = read_anomalies(anomalies.uri)
+    # Warnings, not a gate: what the label means in a category is for a person to decide.
+    labels = ([] if examples is None else
+              label_findings(examples, schema_proto, label_min_rows, label_constant_share,
+                             population))
 
     clean = comparison.passed and not schema_anomalies
     report.set_int_custom_property(verdict.PASSED, int(clean or gate == WARN))
@@ -129,5 +157,6 @@ def DriftGate(
         if f.threshold is not None:
             report.set_float_custom_property(verdict.THRESHOLD + f.name, f.threshold)
         report.set_string_custom_property(verdict.VERDICT + f.name, f.verdict)
-    path = report_files.write(comparison, report.uri, schema_anomalies)
+    report.set_string_custom_property(verdict.LABEL_FINDINGS, json.dumps([f.to_json() for f in labels]))
+    path = report_files.write(comparison, report.uri, schema_anomalies, labels)
     report.set_string_custom_property(verdict.REPORT_HTML, path)

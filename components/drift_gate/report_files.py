@@ -4,6 +4,7 @@ import html
 import json
 import os
 
+from components import storage
 from components.drift_gate.comparison import FAILING, OVER, Comparison
 
 MARKDOWN = "drift_report.md"
@@ -38,7 +39,7 @@ def headline(comparison: Comparison, anomalies=()) -> str:
     return "BLOCKED: " + ", ".join(parts)
 
 
-def markdown(comparison: Comparison, anomalies=()) -> str:
+def markdown(comparison: Comparison, anomalies=(), labels=()) -> str:
     lines = [
         f"# Drift report: {comparison.current_label} vs {comparison.baseline_label}",
         "",
@@ -62,11 +63,14 @@ def markdown(comparison: Comparison, anomalies=()) -> str:
     if anomalies:
         lines += ["", "## Schema anomalies", ""]
         lines += [f"- `{name}`: {text}" for name, text in anomalies]
+    if labels:
+        lines += ["", "## Label consistency (warnings)", ""]
+        lines += [f"- {finding.text()}" for finding in labels]
     lines += ["", f"![distance vs threshold]({CHART})", ""]
     return "\n".join(lines)
 
 
-def html_page(comparison: Comparison, anomalies=()) -> str:
+def html_page(comparison: Comparison, anomalies=(), labels=()) -> str:
     rows = []
     for f in _rows(comparison):
         style = ' class="over"' if f.verdict in FAILING else ""
@@ -79,6 +83,7 @@ def html_page(comparison: Comparison, anomalies=()) -> str:
     anomaly_items = "".join(
         f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in anomalies
     )
+    label_items = "".join(f"<li>{html.escape(finding.text())}</li>" for finding in labels)
     title = f"Drift report: {comparison.current_label} vs {comparison.baseline_label}"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -98,12 +103,16 @@ Distances are Chebyshev (L-infinity): the largest change in the share of one val
 {''.join(rows)}
 </table>
 {f'<h2>Schema anomalies</h2><ul>{anomaly_items}</ul>' if anomalies else ''}
+{f'<h2>Label consistency (warnings)</h2><ul>{label_items}</ul>' if labels else ''}
 <p><img src="{CHART}" alt="distance vs threshold per feature"></p>
 </body></html>
 """
 
 
-def chart(comparison: Comparison, path: str) -> None:
+def chart(comparison: Comparison) -> bytes:
+    """The PNG of distance against threshold per feature."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,24 +132,23 @@ def chart(comparison: Comparison, path: str) -> None:
     ax.set_xlabel("L-infinity distance (black tick: threshold; red: over; grey: not gated)")
     ax.set_title(f"{comparison.current_label} vs {comparison.baseline_label}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
+    return buffer.getvalue()
 
 
 def read_comparison(directory: str) -> dict:
     """The comparison a report directory holds, as written by `write` (drift.json)."""
-    with open(os.path.join(directory, JSON)) as f:
-        return json.load(f)
+    return json.loads(storage.read_text(os.path.join(directory, JSON)))
 
 
-def write(comparison: Comparison, directory: str, anomalies=()) -> str:
-    """Writes the JSON, Markdown, HTML and PNG; returns the HTML path."""
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, JSON), "w") as f:
-        f.write(comparison.dumps())
-    with open(os.path.join(directory, MARKDOWN), "w") as f:
-        f.write(markdown(comparison, anomalies))
-    with open(os.path.join(directory, HTML), "w") as f:
-        f.write(html_page(comparison, anomalies))
-    chart(comparison, os.path.join(directory, CHART))
+def write(comparison: Comparison, directory: str, anomalies=(), labels=()) -> str:
+    """Writes the JSON, Markdown, HTML and PNG; returns the HTML path. `labels`: label
+    consistency findings (label_consistency.Finding)."""
+    storage.makedirs(directory)
+    storage.write_text(os.path.join(directory, JSON), comparison.dumps())
+    storage.write_text(os.path.join(directory, MARKDOWN), markdown(comparison, anomalies, labels))
+    storage.write_text(os.path.join(directory, HTML), html_page(comparison, anomalies, labels))
+    storage.write_bytes(os.path.join(directory, CHART), chart(comparison))
     return os.path.join(directory, HTML)

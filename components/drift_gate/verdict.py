@@ -5,8 +5,8 @@ these names, so a property cannot be renamed on one side only.
 """
 import json
 
-# KFP v2 needs a custom artifact type's name as `namespace.Name`.
-DRIFT_REPORT_TYPE = "driftline.DriftReport"
+# KFP v2 needs `namespace.Name`, and imports the class by it (components/__init__.py).
+DRIFT_REPORT_TYPE = "components.DriftReport"
 
 PASSED = "passed"          # 1 when the gated nodes may run (clean, or gate = warn)
 CLEAN = "clean"            # 1 when nothing was over a threshold and no anomaly was found
@@ -19,6 +19,7 @@ CURRENT_STATISTICS_ID = "current_statistics_id"
 OFFENDING = "offending"    # comma-separated feature names over their threshold
 ANOMALIES = "anomalies"    # JSON list of [feature, description]
 REPORT_HTML = "report_html"
+LABEL_FINDINGS = "label_findings"  # JSON list: label_consistency.Finding.to_json()
 DISTANCE = "distance."     # + feature name
 THRESHOLD = "threshold."
 VERDICT = "verdict."
@@ -45,5 +46,6 @@ def read(artifact) -> dict:
         "offending": [f for f in (_property(artifact, OFFENDING) or "").split(",") if f],
         "anomalies": json.loads(_property(artifact, ANOMALIES) or "[]"),
         "report": _property(artifact, REPORT_HTML),
+        "label_findings": json.loads(_property(artifact, LABEL_FINDINGS) or "[]"),
         "report_id": artifact.id,
     }

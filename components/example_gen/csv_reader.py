@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from components import storage
 from components.errors import DataError
 
 # Arrow parses in blocks; a row longer than a block is read again with a block that
@@ -30,26 +31,10 @@ MAX_BLOCK_SIZE = (1 << 31) - 1
 _RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
-def _fs():
-    """tf.io.gfile, imported only when a file is read: it brings TensorFlow with it, and
-    the local checks before a run must not pay for that."""
-    from tfx.dsl.io import fileio
-
-    return fileio
-
-
-def is_local(path: str) -> bool:
-    return "://" not in str(path)
-
-
 def read_bytes(path: str) -> bytes:
     path = str(path)
     try:
-        if is_local(path):
-            with open(path, "rb") as f:
-                return f.read()
-        with _fs().open(path, "rb") as f:
-            return f.read()
+        return storage.read_bytes(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except Exception as exc:  # the file-system layer raises its own errors for remote paths
@@ -59,17 +44,10 @@ def read_bytes(path: str) -> bytes:
 def list_files(directory: str, suffix: str = ".csv") -> List[str]:
     """The files directly in `directory` whose names end with `suffix`, sorted."""
     directory = str(directory)
-    if is_local(directory):
-        if not os.path.isdir(directory):
-            return []
-        names = os.listdir(directory)
-    else:
-        fs = _fs()
-        if not fs.isdir(directory):
-            return []
-        names = [n.rstrip("/") for n in fs.listdir(directory)]
-    return sorted(os.path.join(directory, n) for n in names
-                  if n.endswith(suffix) and not n.startswith("."))
+    if not storage.isdir(directory):
+        return []
+    return [os.path.join(directory, n) for n in storage.listdir(directory)
+            if n.endswith(suffix) and not n.startswith(".")]
 
 
 def span_files(input_base: str, pattern: str, span: int) -> List[str]:

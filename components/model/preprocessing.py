@@ -1,7 +1,9 @@
 """preprocessing_fn for tf.Transform: raw taxi features to model-ready tensors.
 
 Every feature list comes from components.model.features. The label is derived here and
-only here, from the outcome `tips` and the `fare`, so the served model never needs either.
+only here, from the outcome `tips` and the `fare`, so the served model never needs either;
+so is `tip_observable`, whether the label can be known for the row at all (features.py
+says why), which weights training and filters evaluation.
 """
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -26,8 +28,12 @@ def _missing_default(x):
 def preprocessing_fn(inputs):
     outputs = {}
     for key in features.DENSE_FLOAT:
-        value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float32)
-        outputs[features.transformed_name(key)] = tft.scale_to_z_score(value)
+        # Mean and variance are summed in float64: Beam combines partial sums in an order
+        # that varies from run to run, and in float32 that order shows in the last bits of
+        # every z-score (and so in the trained weights). In float64 it does not survive
+        # the cast back to float32.
+        value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float64)
+        outputs[features.transformed_name(key)] = tf.cast(tft.scale_to_z_score(value), tf.float32)
 
     for key in features.BUCKET_FEATURES:
         value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float32)
@@ -49,4 +55,8 @@ def preprocessing_fn(inputs):
     fare = tf.cast(_dense(inputs[features.FARE_KEY], 0.0), tf.float32)
     tips = tf.cast(_dense(inputs[features.OUTCOME_KEY], 0.0), tf.float32)
     outputs[features.LABEL_KEY] = tf.cast(features.is_big_tipper(tips, fare), tf.int64)
+    observed = _dense(inputs[features.OBSERVABLE_KEY], "")
+    outputs[features.OBSERVABLE_WEIGHT] = tf.cast(
+        tf.reduce_any(tf.equal(observed[:, None], tf.constant(features.OBSERVABLE_VALUES)[None, :]),
+                      axis=1), tf.float32)
     return outputs

@@ -57,12 +57,36 @@ def build_model(hidden_units, learning_rate):
     return model
 
 
-def _dataset(fn_args, files, tf_transform_output, batch_size):
-    return fn_args.data_accessor.tf_dataset_factory(
+# Which rows training learns from: "observable", the rows whose label can be known (card
+# rides, components/model/features.py), or "all", every row as the label rule reads it.
+POPULATIONS = ("observable", "all")
+
+
+def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population):
+    """(features, label, weight) batches. A row outside the population weighs 0, so it
+    moves no weight of the model and counts in no training metric."""
+    # Shuffled with the run's seed, read in file order: the same batches every time.
+    dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_KEY),
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_KEY,
+                                       shuffle_seed=seed, sloppy_ordering=False),
         tf_transform_output.transformed_metadata.schema,
-    ).repeat()
+    )
+
+    def weighted(inputs, label):
+        observable = inputs.pop(features.OBSERVABLE_WEIGHT)
+        weight = observable if population == "observable" else tf.ones_like(observable)
+        return inputs, label, tf.reshape(weight, [-1])
+
+    return dataset.map(weighted)
+
+
+def make_deterministic(seed: int):
+    """Python's, NumPy's and TensorFlow's random generators seeded from one number, and
+    TensorFlow's ops made deterministic: the same data, code and seed give the same
+    weights, so a difference between two runs means something changed."""
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def _serving_signature(model, tf_transform_output):
@@ -75,7 +99,11 @@ def _serving_signature(model, tf_transform_output):
         raw = tf.io.parse_example(serialized, serving_spec)
         transformed = model.tft_layer(raw)
         transformed.pop(features.LABEL_KEY, None)
-        return {"probabilities": model(transformed)}
+        # A ride outside the population the model learned from (cash, features.py) still
+        # gets a probability, but says so: 0 means nothing can ever check the answer.
+        observable = transformed.pop(features.OBSERVABLE_WEIGHT)
+        return {"probabilities": model(transformed),
+                features.OBSERVABLE_WEIGHT: tf.reshape(observable, [-1, 1])}
 
     return serve
 
@@ -97,9 +125,12 @@ def run_fn(fn_args):
     hparams = fn_args.custom_config["hparams"]
     logging.info("driftline trainer hyperparameters: %s", hparams)
 
+    make_deterministic(hparams["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train = _dataset(fn_args, fn_args.train_files, tf_transform_output, hparams["batch_size"])
-    evaluation = _dataset(fn_args, fn_args.eval_files, tf_transform_output, hparams["batch_size"])
+    train, evaluation = (
+        _dataset(fn_args, files, tf_transform_output, hparams["batch_size"], hparams["seed"],
+                 hparams["population"])
+        for files in (fn_args.train_files, fn_args.eval_files))
 
     model = build_model(hparams["hidden_units"], hparams["learning_rate"])
     model.fit(

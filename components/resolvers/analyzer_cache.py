@@ -12,10 +12,10 @@ inputs change, and TFX's cache never hits. A cache written for exactly the curre
 window adds nothing (all of it is cached in Transform's outputs already), so it is
 skipped, and an unchanged re-run resolves the same cache as the run before it.
 """
-import os
-
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.components.common import resolver
+
+from components import storage
 
 CACHE_KEY = "cache"
 EXAMPLES_PREFIX = "examples_"
@@ -42,7 +42,7 @@ class PreviousAnalysisCacheStrategy(resolver.ResolverStrategy):
                    if key.startswith(EXAMPLES_PREFIX) for a in artifacts}
         passthrough = {k: v for k, v in input_dict.items() if k != CACHE_KEY}
         for cache in sorted(input_dict.get(CACHE_KEY, []), key=lambda a: a.id, reverse=True):
-            if not os.path.isdir(cache.uri):
+            if not storage.isdir(cache.uri):
                 continue
             windows = _analyzed_examples(store, cache.id)
             if windows and all(w == current for w in windows):

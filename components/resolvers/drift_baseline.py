@@ -13,6 +13,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.components.common import resolver
 
 from components.resolvers.serving_model import blessings_by_model
+from components.examples_io import span_of
 
 STATISTICS_KEY = "statistics"
 EXAMPLES_KEY = "examples"
@@ -53,13 +54,6 @@ def statistics_of_run(store, run_context, statistics_node: str):
     return None, None
 
 
-def _span(examples) -> int:
-    """ExampleGen records the span as a custom property in TFX 1.16."""
-    if examples.has_custom_property("span"):
-        return examples.get_int_custom_property("span")
-    return int(examples.span)
-
-
 class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
     """Inputs: `statistics`, `examples`, `model`, `model_blessing` (all of the pipeline's)
     and `current` (this run's statistics). Answers `statistics` and `examples` with the
@@ -90,7 +84,7 @@ class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
             if stats_id is None or stats_id in current:
                 continue
             examples = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]
-            if examples and _span(examples[0]) >= self._current_span:
+            if examples and span_of(examples[0]) >= self._current_span:
                 continue
             result[STATISTICS_KEY] = [a for a in input_dict.get(STATISTICS_KEY, []) if a.id == stats_id]
             result[EXAMPLES_KEY] = [a for a in input_dict.get(EXAMPLES_KEY, []) if a.id == examples_id]

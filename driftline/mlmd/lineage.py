@@ -16,7 +16,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components.drift_gate import verdict
 from driftline.errors import MetadataError
-from driftline.mlmd import provenance
+from components.model_gate import verdict as model_verdict
 from driftline.mlmd.store import custom_property, find_run, output_artifacts
 from pipeline import metadata, nodes
 
@@ -171,8 +171,8 @@ class Lineage:
         if drift is not None and not drift["passed"]:
             for node in nodes.GATED_NODES:
                 states.setdefault(node, "skipped by gate")
-        evaluation = self.run_output(executions, nodes.EVALUATOR, nodes.EVALUATION)
-        blessing = self.run_output(executions, nodes.EVALUATOR, nodes.BLESSING)
+        blessing = self.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
+        judged = model_verdict.read(blessing) if blessing is not None else None
         pushed = self.run_output(executions, nodes.PUSHER, nodes.PUSHED_MODEL)
         context_props = _props(run)
         times = [(e.create_time_since_epoch, e.last_update_time_since_epoch) for e in executions.values()]
@@ -189,8 +189,10 @@ class Lineage:
             "window": context_props.get("window"),
             "git_commit": context_props.get("git_commit", "unknown"),
             "nodes": states,
-            "metrics": provenance.metrics_of(_props(evaluation)) if evaluation is not None else {},
-            "blessed": None if blessing is None else custom_property(blessing, "blessed") == 1,
+            "metrics": {m: v["value"] for m, v in judged["metrics"].items()} if judged else {},
+            "intervals": judged["metrics"] if judged else {},
+            "eval_examples": judged["examples"] if judged else None,
+            "blessed": None if judged is None else judged["blessed"],
             "pushed_version": (custom_property(pushed, "pushed_version")
                                if pushed is not None and custom_property(pushed, "pushed") == 1
                                else None),
@@ -232,8 +234,8 @@ class Lineage:
             facts["train steps"] = _steps(props.get("train_args"))
             facts["eval steps"] = _steps(props.get("eval_args"))
         for name, value in sorted(record["metrics"].items()):
-            if not name.endswith("_diff"):  # relative to whichever baseline each run had
-                facts[f"metric {name}"] = value
+            facts[f"metric {name}"] = value
+        facts["evaluation examples"] = record["eval_examples"]
         facts["blessed"] = record["blessed"]
         facts["pushed version"] = record["pushed_version"]
         drift = record["drift"]
@@ -326,21 +328,30 @@ class Lineage:
     def trace(self, target: str) -> dict:
         start = self.resolve(target)
         graph = self.upstream(start)
-        # The evaluation behind a blessing, and the drift verdict that let training run:
-        # same execution or same run, not upstream through events.
+        # The judgement of the model (its blessing and the predictions it was judged on,
+        # which are downstream of a model, not upstream) and the drift verdict that let
+        # training run: same run, not upstream through events.
         extra_roots = []
         for execution in list(graph["executions"].values()):
-            node = self.node_of(execution)
-            if node == nodes.EVALUATOR:
-                evaluation = self.outputs(execution.id).get(nodes.EVALUATION)
-                if evaluation:
-                    graph["artifacts"][evaluation[0].id] = evaluation[0]
-                    graph["edges"].append((f"e{execution.id}", f"a{evaluation[0].id}", "output"))
-            if node == nodes.TRAINER:
-                run = self.run_of(execution)
-                report = self.run_output(self.run_nodes(run), nodes.DRIFT_GATE, nodes.REPORT) if run else None
-                if report is not None:
-                    extra_roots.append((report, execution))
+            if self.node_of(execution) != nodes.TRAINER:
+                continue
+            run = self.run_of(execution)
+            executions = self.run_nodes(run) if run else {}
+            for node in (nodes.MODEL_GATE, nodes.EVALUATOR):
+                judge = executions.get(node)
+                if judge is None:
+                    continue
+                graph["executions"][judge.id] = judge
+                for key, produced in self.outputs(judge.id).items():
+                    for artifact in produced:
+                        graph["artifacts"][artifact.id] = artifact
+                        graph["edges"].append((f"e{judge.id}", f"a{artifact.id}", key))
+                for key, parent in self.inputs(judge.id):
+                    graph["artifacts"].setdefault(parent.id, parent)
+                    graph["edges"].append((f"a{parent.id}", f"e{judge.id}", key))
+            report = self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
+            if report is not None:
+                extra_roots.append((report, execution))
         for report, trainer in extra_roots:
             if report.id in graph["artifacts"]:
                 continue  # TFX recorded the gate's predicate as an input event already
@@ -390,11 +401,16 @@ class Lineage:
             {"artifact": n["id"], "sha256": n["schema_sha256"],
              "file": imported["properties"].get("schema_file") if imported else None}
             for n in produced_by(imported, "Schema")]
-        evaluator = pick(nodes.EVALUATOR, primary)
-        for n in produced_by(evaluator, "ModelEvaluation"):
-            summary["metrics"] = provenance.metrics_of(n["properties"])
-        for n in produced_by(evaluator, "ModelBlessing"):
-            summary["blessed"] = n["properties"].get("blessed") == 1
+        judges = [n for n in described.values() if n.get("node") == nodes.MODEL_GATE
+                  and (trainer is None or n["run"] == trainer["run"])]
+        judge = max(judges, key=lambda n: n["id"]) if judges else None
+        for n in produced_by(judge, "ModelBlessing"):
+            judged = model_verdict.read(self.artifact(n["id"]))
+            summary["metrics"] = {m: v["value"] for m, v in judged["metrics"].items()}
+            summary["judgement"] = judged
+            summary["blessed"] = judged["blessed"]
+        for n in produced_by(judge, model_verdict.PREDICTIONS_TYPE):
+            summary["predictions"] = n["uri"]
         gates = [n for n in described.values() if n.get("node") == nodes.DRIFT_GATE
                  and (trainer is None or n["run"] == trainer["run"])]
         for n in produced_by(max(gates, key=lambda g: g["id"]) if gates else None, verdict.DRIFT_REPORT_TYPE):

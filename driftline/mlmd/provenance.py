@@ -2,18 +2,15 @@
 
 TFX already records, per execution, what lineage needs most: each ExampleGen's span and
 the sha256 of its files (its custom_config), Transform's and Trainer's code fingerprint
-and hyperparameters (their custom_config), the schema file imported. Missing are the
-code version the whole run came from and the model's headline metrics as queryable
-values; this module adds them as custom properties, on the pipeline_run context and on
-the Evaluator's ModelEvaluation artifact.
+and hyperparameters (their custom_config), the schema file imported; the ModelGate
+records the metrics with their intervals on its blessing. Missing is the code version
+the whole run came from and the run's settings; this module adds them as custom
+properties on the pipeline_run context.
 """
 import subprocess
 
 from pipeline import metadata
 from pipeline.config import PROJECT_ROOT, Config
-
-METRIC_PREFIX = "metric."
-
 
 def git_commit(root=PROJECT_ROOT) -> str:
     """HEAD's commit, with "-dirty" when tracked files differ from it; "unknown" outside
@@ -60,18 +57,3 @@ def record_run(store, config: Config, run_id: str, span: int, window: list):
     for key, value in facts.items():
         _set(context.custom_properties, key, value)
     store.put_contexts([context])
-
-
-def record_metrics(store, evaluation, metrics: dict):
-    """Overall-slice metrics of the candidate on its ModelEvaluation artifact, once: a
-    cached evaluation already carries them."""
-    if any(k.startswith(METRIC_PREFIX) for k in evaluation.custom_properties):
-        return
-    for name, value in metrics.items():
-        evaluation.custom_properties[METRIC_PREFIX + name].double_value = float(value)
-    store.put_artifacts([evaluation])
-
-
-def metrics_of(properties: dict) -> dict:
-    """{metric: value} from an artifact's properties as plain values."""
-    return {k[len(METRIC_PREFIX):]: v for k, v in properties.items() if k.startswith(METRIC_PREFIX)}

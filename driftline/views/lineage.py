@@ -103,11 +103,18 @@ def _summary_lines(s: dict) -> list:
                          f"sha256 {digest}")
     for schema in s.get("schema", []):
         lines.append(f"schema          {schema['file']} sha256 {schema['sha256']}")
-    if "metrics" in s:
-        shown = {k: v for k, v in s["metrics"].items() if not k.endswith("_diff")}
-        lines.append("metrics         " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(shown.items())))
+    judged = s.get("judgement")
+    if judged:
+        level = f"{judged['confidence'] * 100:g}%"
+        lines.append(f"evaluation      {judged['examples']} examples ({judged['positives']} positive), "
+                     f"span {judged['newest_span']} alone {judged['newest_span_examples']}")
+        lines.append("metrics         " + ", ".join(
+            f"{k} {v['value']:.4f} ({v['low']:.4f}–{v['high']:.4f})"
+            for k, v in sorted(judged["metrics"].items())) + f" ({level} intervals)")
     if "blessed" in s:
         lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
+        for check in (judged or {}).get("checks", []):
+            lines.append(f"  {'-' if check['passed'] else 'x'} {check['text']}")
     if "drift" in s:
         d = s["drift"]
         lines.append(f"drift           {'passed' if d['clean'] == 1 else 'NOT clean'} (span {d['current_span']} "

@@ -11,6 +11,13 @@ def finding(feature: dict) -> str:
             f"{feature['threshold']:.4f} ({feature['kind']})")
 
 
+def label_text(finding: dict) -> str:
+    """A label-consistency finding (its JSON) as one line."""
+    from components.drift_gate.label_consistency import Finding
+
+    return Finding(**finding).text()
+
+
 def drift_findings(drift: dict) -> list:
     """One line per reason the gate would stop a run."""
     lines = [finding(f) for f in drift["offending"]]
@@ -39,6 +46,58 @@ def gate_block_message(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+NAMES = {"auc": "AUC", "f1_score": "F1", "precision": "precision", "recall": "recall",
+         "binary_accuracy": "accuracy"}
+
+
+def _interval(value: dict, signed: bool = False) -> str:
+    form = "+.3f" if signed else ".3f"
+    if value.get("low") is None or value["low"] != value["low"]:
+        return f"{value['value']:{form}}"
+    return f"{value['value']:{form}} ({value['low']:{form}} to {value['high']:{form}})" if signed else \
+        f"{value['value']:.3f} ({value['low']:.3f}–{value['high']:.3f})"
+
+
+def judgement_lines(summary: Summary) -> list:
+    judged = summary.judgement
+    lines = []
+    if judged is None:
+        return ["  blessed         not evaluated"]
+    level = f"{judged['confidence'] * 100:g}%" if judged.get("confidence") else ""
+    spans = ", ".join(map(str, summary.window))
+    rows = judged.get("evaluation_rows") or judged["examples"]
+    population = ("card rides, whose tip is recorded" if rows != judged["examples"]
+                  else "every row")
+    lines.append(f"  evaluation      {judged['examples']:,} examples ({judged['positives']:,} positive): "
+                 f"{population}, of {rows:,} rows in the eval splits of spans {spans}; "
+                 f"span {judged['newest_span']} alone: {judged['newest_span_examples']:,}")
+    shown = [f"{NAMES[m]} {_interval(judged['metrics'][m])}" for m in HEADLINE_METRICS
+             if m in judged["metrics"]]
+    lines.append(f"  metrics         {'  '.join(shown[:2])}  ({level} intervals)")
+    if len(shown) > 2:
+        lines.append(f"                  {'  '.join(shown[2:])}")
+    if judged["diffs"]:
+        changes = [f"{NAMES[m]} {_interval(judged['diffs'][m], signed=True)}"
+                   for m in ("auc", "f1_score") if m in judged["diffs"]]
+        lines.append(f"  vs serving      {'; '.join(changes)} (model #{judged['baseline_model_id']}, "
+                     "same examples)")
+    else:
+        lines.append("  vs serving      no model is serving yet: floors only")
+    floor = judged.get("noise_floor")
+    if floor:
+        lines.append(f"  noise floor     {floor['conflicting_rows']:,} of {floor['rows']:,} training and "
+                     f"evaluation rows share every model input with a row of the other label: "
+                     f"no model can err on fewer than {floor['min_error_rate']:.1%} of them "
+                     f"({floor['rows_with_repeated_inputs']:,} rows repeat their inputs at all)")
+    if summary.weakest_slice:
+        name, f1 = summary.weakest_slice
+        lines.append(f"  weakest slice   {name}: f1_score {f1:.3f}")
+    lines.append(f"  blessed         {'yes' if judged['blessed'] else 'NO'}")
+    lines.extend(f"    {'-' if check['passed'] else '✗'} {check['text']}" for check in judged["checks"])
+    lines.extend(f"    ! {warning}" for warning in judged["warnings"])
+    return lines
+
+
 def render(summary: Summary, seconds: float) -> str:
     lines = [
         "",
@@ -51,14 +110,6 @@ def render(summary: Summary, seconds: float) -> str:
             + ", ".join(f"{split} {count}" for split, count in summary.rows.items())
             + f" (span {summary.span})"
         )
-    if summary.metrics:
-        lines.append(
-            "  metrics         "
-            + "  ".join(f"{k} {summary.metrics[k]:.3f}" for k in HEADLINE_METRICS if k in summary.metrics)
-        )
-    if summary.weakest_slice:
-        name, f1 = summary.weakest_slice
-        lines.append(f"  weakest slice   {name}: f1_score {f1:.3f}")
     if summary.drift:
         d = summary.drift
         gated = [f for f in d["features"] if f["threshold"] is not None and f["distance"] is not None]
@@ -68,13 +119,10 @@ def render(summary: Summary, seconds: float) -> str:
         lines.append(f"  drift           {state} vs {d['baseline']}{closest}")
         lines.extend(f"    - {line}" for line in drift_findings(d))
         lines.append(f"  drift report    {d['report']}")
-    if summary.blessed is None:
-        lines.append("  blessed         not evaluated")
-    elif summary.blessed:
-        lines.append("  blessed         yes: every threshold met")
-    else:
-        lines.append("  blessed         NO")
-        lines.extend(f"    - {reason}" for reason in summary.blessing_reasons)
+        for finding in d.get("label_findings", []):
+            lines.append(f"  label warning   {label_text(finding)}")
+    if not summary.gate_blocked:
+        lines += judgement_lines(summary)
     if summary.pushed_path:
         lines.append(f"  pushed          {summary.pushed_path}")
     else:

@@ -11,6 +11,11 @@ runs of the pipeline through the `driftline` CLI against one MLMD store.
    baseline is the data of the serving model (span 3, from run 1).
 Runs 1-3 set the gate to warn: on a 166-row span, sampling noise alone can move an
 hour's share past its threshold, and drift is not what those runs are about.
+
+`challengers` adds runs of span 3 into two more output directories: the same inputs as
+run 1 (the same model must come out), and, judged by the default rules, a base model, the
+same data with another seed (a challenger that differs by noise) and a model trained for
+a handful of steps (a challenger that is clearly worse).
 """
 import shutil
 from pathlib import Path
@@ -62,3 +67,29 @@ def runs(small_spans, tmp_path_factory, driftline):
     # procs: cold, up to date, forced re-run, strict span 4, blocked span 5
     return {"work": work, "store": store, "run_ids": run_ids, "states": states, "procs": results,
             "served": (served_before, served_after)}
+
+
+@pytest.fixture(scope="session")
+def challengers(runs, driftline):
+    """Span 3 into two more output directories. `twin`: run 1's inputs and settings again,
+    cold. `challenge`, judged by the default rules on every row (population "all", the
+    label's old reading, where a model has much to learn and a weak one shows): a base
+    model, the same data with another seed, and a model trained for three steps."""
+    work = runs["work"]
+    common = f'data_root = "{work / "taxi"}"\nwindow = 2\n[drift]\ngate = "warn"\n'
+    plan = [
+        ("twin", "twin", (work / "driftline.toml").read_text().replace('output_dir = "out"', 'output_dir = "twin"')),
+        ("base", "challenge", "[training]\npopulation = \"all\"\n"),
+        ("reseeded", "challenge", "[training]\npopulation = \"all\"\nseed = 7\n"),
+        ("undertrained", "challenge", "[training]\npopulation = \"all\"\nseed = 7\ntrain_steps = 3\n"),
+    ]
+    procs, run_ids, stores = {}, {}, {}
+    for name, directory, settings in plan:
+        config = work / f"{name}.toml"
+        config.write_text(settings if name == "twin" else f'output_dir = "{directory}"\n' + common + settings)
+        procs[name] = driftline("run", "--fast", "--config", config, "--span", 3, cwd=work)
+        assert procs[name].returncode == 0, procs[name].stdout + procs[name].stderr
+        store = mlmd.MetadataStore(metadata.sqlite_config(work / directory / "metadata.sqlite", readonly=True))
+        stores[name] = store
+        run_ids[name] = metadata.pipeline_runs(store)[-1].name
+    return {"procs": procs, "stores": stores, "run_ids": run_ids}

@@ -59,7 +59,7 @@ def test_when_the_spans_own_model_was_blessed_the_one_before_is_the_baseline(run
     db = tmp_path / "metadata.sqlite"
     shutil.copy(runs["work"] / "out" / "metadata.sqlite", db)
     store = mlmd.MetadataStore(metadata.sqlite_config(db))
-    execution = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])["Evaluator"]
+    execution = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])["ModelGate"]
     blessing = output_artifacts(store, execution.id)["blessing"][0]
     blessing.custom_properties["blessed"].int_value = 1
     store.put_artifacts([blessing])

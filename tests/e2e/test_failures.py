@@ -68,8 +68,11 @@ def test_a_component_failure_leaves_no_execution_running(tmp_path, small_spans, 
 
 def test_ctrl_c_during_transform_marks_it_canceled(tmp_path, small_spans):
     config = _setup(tmp_path, small_spans)
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that: this
+    # run gets the default disposition back, as a command typed at a terminal has it.
     proc = subprocess.Popen([sys.executable, "-m", "driftline", "run", "--fast", "--config", str(config)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     deadline = time.monotonic() + 300
     try:

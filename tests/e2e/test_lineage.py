@@ -46,7 +46,7 @@ def test_runs_lists_every_run_newest_first(runs, driftline):
     assert unblessed["span"] == 4 and unblessed["blessed"] is False and unblessed["pushed_version"] is None
     assert blocked["span"] == 5 and blocked["drift"]["passed"] is False
     assert "payment_type" in blocked["drift"]["anomalies"]
-    for node in ["Transform", "Trainer", "Evaluator", "Pusher"]:
+    for node in ["Transform", "Trainer", "Evaluator", "ModelGate", "Pusher"]:
         assert blocked["nodes"][node] == "skipped by gate"
     for r in listed:
         assert r["git_commit"] == _checkout_commit() and r["seconds"] >= 0
@@ -55,7 +55,8 @@ def test_runs_lists_every_run_newest_first(runs, driftline):
     assert table.returncode == 0
     for run_id in runs["run_ids"]:
         assert run_id in table.stdout
-    assert "skipped by gate: Evaluator, Pusher, Trainer, Transform, baseline_model_resolver" in table.stdout
+    assert ("skipped by gate: Evaluator, ModelGate, Pusher, Trainer, Transform, baseline_model_resolver"
+            in table.stdout)
 
 
 def _sha256(path):
@@ -91,7 +92,8 @@ def test_trace_reaches_the_source_csv_hash_through_every_link(runs, driftline):
         assert _reaches(trace, summary["target"], f"e{source['execution']}")
     kinds = {n["type"] if n["kind"] == "artifact" else n["node"] for n in nodes.values()}
     assert {"Model", "Trainer", "TransformGraph", "Transform", "Examples", "Schema",
-            "ImportSchemaGen", "ModelBlessing", "Evaluator", "ModelEvaluation", "driftline.DriftReport",
+            "ImportSchemaGen", "ModelBlessing", "ModelGate", "components.ModelPredictions",
+            "Evaluator", "ModelEvaluation", "components.DriftReport",
             "DriftGate", "ExampleStatistics", "StatisticsGen"} <= kinds
     trainer = summary["trainer"]
     assert trainer["train_steps"] == 50 and trainer["hparams"]["hidden_units"] == [16]

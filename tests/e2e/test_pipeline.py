@@ -18,7 +18,7 @@ RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver", "analyzer
 EXPECTED_NODES = {
     "CsvExampleGen_span2", "CsvExampleGen_span3", "StatisticsGen", "StatisticsGen_previous",
     "SchemaGen", "ImportSchemaGen", "ExampleValidator", "blessed_statistics_resolver",
-    "DriftGate", "Transform", "Trainer", "baseline_model_resolver", "Evaluator", "Pusher",
+    "DriftGate", "Transform", "Trainer", "baseline_model_resolver", "Evaluator", "ModelGate", "Pusher",
     "analyzer_cache_resolver",
 }
 
@@ -40,29 +40,34 @@ def test_first_run_artifacts_all_exist(runs):
             for artifact in artifacts:
                 assert Path(artifact.uri).exists(), f"{node}.{key}: {artifact.uri} missing"
     for expected in ["StatisticsGen.statistics", "Transform.transform_graph", "Trainer.model",
-                     "Evaluator.evaluation", "Evaluator.blessing", "Pusher.pushed_model",
+                     "Evaluator.evaluation", "ModelGate.blessing", "ModelGate.predictions", "Pusher.pushed_model",
                      "ExampleValidator.anomalies", "ImportSchemaGen.schema"]:
         assert expected in keys
 
 
 def _raw_examples(data_root, span, n):
     """Serving requests: raw tf.Examples of model inputs only, no tips and no label."""
+    with open(Path(data_root) / f"span-{span}" / "data.csv") as f:
+        return _raw_examples_from_rows(list(csv.DictReader(f))[:n])
+
+
+def _raw_examples_from_rows(rows):
+    """tf.Examples of the model's raw inputs, typed as the CSV's columns are."""
     serving = set(features.serving_inputs())
     examples = []
-    with open(Path(data_root) / f"span-{span}" / "data.csv") as f:
-        for row in list(csv.DictReader(f))[:n]:
-            feature = {}
-            for key, text in row.items():
-                if key not in serving or text == "":
-                    continue
-                if key in features.VOCAB_FEATURES:
-                    value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
-                elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
-                    value = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
-                else:
-                    value = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
-                feature[key] = value
-            examples.append(tf.train.Example(features=tf.train.Features(feature=feature)))
+    for row in rows:
+        feature = {}
+        for key, text in row.items():
+            if key not in serving or text == "":
+                continue
+            if key in features.VOCAB_FEATURES:
+                value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
+            elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
+                value = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
+            else:
+                value = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
+            feature[key] = value
+        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)))
     return examples
 
 
@@ -90,7 +95,7 @@ def test_unchanged_rerun_only_runs_the_resolver(runs):
 def test_new_span_reruns_the_data_dependent_nodes(runs):
     states = runs["states"][2]
     for node in ["CsvExampleGen_span4", "StatisticsGen", "StatisticsGen_previous",
-                 "ExampleValidator", "DriftGate", "Transform", "Trainer", "Evaluator"]:
+                 "ExampleValidator", "DriftGate", "Transform", "Trainer", "Evaluator", "ModelGate"]:
         assert states[node] == "complete", (node, states[node])
     # Span 3 is still in the two-span window and was ingested by the earlier runs.
     assert states["CsvExampleGen_span3"] == "cached"
@@ -125,7 +130,7 @@ def test_new_span_reads_the_analyzer_cache_of_the_run_before(runs):
 def test_cli_prints_progress_and_an_actionable_summary(runs):
     out = runs["procs"][0].stdout
     assert "Transform" in out and " s\n" in out
-    for label in ["span            3", "metrics         auc", "blessed         yes",
+    for label in ["span            3", "metrics         AUC", "blessed         yes",
                   "pushed          ", "lineage (MLMD)  "]:
         assert label in out, label
     # Framework logs went to the log file, not the terminal.
@@ -135,7 +140,7 @@ def test_cli_prints_progress_and_an_actionable_summary(runs):
 
 def test_unblessed_model_is_not_pushed(runs):
     out = runs["procs"][3].stdout
-    assert "blessed         NO" in out and "auc:" in out and "lower bound 0.999" in out
+    assert "blessed         NO" in out and "is below the floor 0.999" in out
     assert "pushed          nothing: the serving model is unchanged" in out
     store = runs["store"]
     executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])
@@ -155,7 +160,7 @@ def test_gate_blocks_a_span_outside_the_schema(runs):
     # Nothing trained, nothing pushed, the serving model untouched.
     states = runs["states"][3]
     assert states["DriftGate"] == "complete"
-    for node in ["Transform", "Trainer", "Evaluator", "Pusher"]:
+    for node in ["Transform", "Trainer", "Evaluator", "ModelGate", "Pusher"]:
         assert node not in states, (node, states.get(node))
     before, after = runs["served"]
     assert before == after and before

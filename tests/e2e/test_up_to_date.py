@@ -17,9 +17,11 @@ def test_unchanged_second_run_starts_nothing_and_reprints_the_summary(runs):
     assert again.returncode == 0, again.stdout + again.stderr
     assert "span 3 is up to date" in again.stdout
     assert f"are those of run {runs['run_ids'][0]}" in again.stdout
-    # The summary is the cold run's, word for word.
+    # The summary is the cold run's, word for word, then what is on disk now.
     summary = cold.stdout[cold.stdout.index("\nRun "):]
-    assert again.stdout.endswith(summary)
+    pushed = next(line for line in summary.splitlines() if line.startswith("  pushed "))
+    assert again.stdout.endswith(summary + f"  serving now     {pushed.split()[-1]} "
+                                           "(the newest version on disk)\n")
     # No component line and no pipeline_run of its own (the fixture counts four runs).
     assert "CsvExampleGen_span3" not in again.stdout
     assert len(runs["run_ids"]) == 4

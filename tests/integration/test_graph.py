@@ -35,7 +35,7 @@ def test_training_waits_for_the_gate_and_pushing_for_the_blessing(tmp_path, smal
     pipeline = create_pipeline(_config(tmp_path, small_spans, span=2))
     nodes = {c.id: c for c in pipeline.components}
     assert "DriftGate" in {n.id for n in nodes["Transform"].upstream_nodes}
-    assert "Evaluator" in {n.id for n in nodes["Pusher"].upstream_nodes}
+    assert "ModelGate" in {n.id for n in nodes["Pusher"].upstream_nodes}
 
 
 def test_transform_reads_the_analyzer_cache_only_for_a_multi_span_window(tmp_path, small_spans):

@@ -125,9 +125,9 @@ def test_the_gate_condition_holds_in_the_compiled_graph(compiled):
             assert task.trigger_policy.condition == ""
         else:
             assert task.trigger_policy.condition == "", name
-    # The Pusher pushes only what the Evaluator blessed: it reads the blessing.
+    # The Pusher pushes only what the ModelGate blessed: it reads the blessing.
     pusher_inputs = tasks["Pusher"].inputs.artifacts
-    assert pusher_inputs["model_blessing"].task_output_artifact.producer_task == "Evaluator"
+    assert pusher_inputs["model_blessing"].task_output_artifact.producer_task == "ModelGate"
 
 
 def test_compiling_twice_gives_the_same_spec(compiled):

@@ -60,8 +60,13 @@ def test_label_follows_the_twenty_percent_rule(transformed):
 
 def test_outcome_is_not_a_model_input(transformed):
     assert all(features.OUTCOME_KEY not in r and features.transformed_name(features.OUTCOME_KEY) not in r for r in transformed)
-    expected = {features.transformed_name(k) for k in features.model_inputs()} | {features.LABEL_KEY}
-    assert set(transformed[0]) == expected
+    expected = {features.transformed_name(k) for k in features.model_inputs()}
+    assert set(transformed[0]) == expected | {features.LABEL_KEY, features.OBSERVABLE_WEIGHT}
+
+
+def test_only_card_rides_have_an_observable_tip(transformed):
+    # Rows 0, 1, 4 are card rides; 2, 3 cash, whose tips the meter never records.
+    assert [r[features.OBSERVABLE_WEIGHT] for r in transformed] == [1.0, 1.0, 0.0, 0.0, 1.0]
 
 
 def test_dense_features_are_z_scored(transformed):

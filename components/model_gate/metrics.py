@@ -1,0 +1,135 @@
+"""Binary-classification metrics and their uncertainty, from labels and scores alone.
+
+Everything here is plain NumPy so that it can be tested against independent
+implementations and run wherever predictions are (the ModelGate executor, `driftline
+analyze`, monitoring).
+
+Uncertainty comes from a bootstrap over the evaluation examples: B resamples of the
+rows, drawn with replacement; a metric's interval is the central `confidence` share of
+its B values (percentile bootstrap). Comparing two models, each resample scores *both*
+on the same rows, so the interval of their difference is paired: the noise that comes
+from which examples happened to be in the evaluation set cancels out of it.
+"""
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import numpy as np
+
+THRESHOLD = 0.5
+METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy"]
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random positive scores above a random
+    negative, ties counting one half (Mann-Whitney U with average ranks). NaN when one
+    class is absent."""
+    labels = np.asarray(labels, dtype=bool)
+    positives = int(labels.sum())
+    negatives = labels.size - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = _average_ranks(np.asarray(scores, dtype=np.float64))
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    ranks = np.empty(values.size, dtype=np.float64)
+    # Runs of equal values share the mean of the ranks they span (1-based).
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_values)) + 1])
+    ends = np.concatenate([starts[1:], [values.size]])
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def at_threshold(labels: np.ndarray, scores: np.ndarray, threshold: float = THRESHOLD) -> Dict[str, float]:
+    """Precision, recall, F1 and accuracy of `score >= threshold` as the decision.
+    F1 and precision are 0 (not undefined) when nothing is predicted positive."""
+    labels = np.asarray(labels, dtype=bool)
+    predicted = np.asarray(scores) >= threshold
+    tp = int(np.sum(predicted & labels))
+    fp = int(np.sum(predicted & ~labels))
+    fn = int(np.sum(~predicted & labels))
+    n = labels.size
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {"precision": precision, "recall": recall, "f1_score": f1,
+            "binary_accuracy": (n - fp - fn) / n if n else float("nan")}
+
+
+def all_metrics(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
+    found = at_threshold(labels, scores)
+    found["auc"] = auc(labels, scores)
+    return found
+
+
+@dataclass
+class Interval:
+    value: float   # on the whole evaluation set
+    low: float
+    high: float
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+    def text(self, digits: int = 3) -> str:
+        return f"{self.value:.{digits}f} ({self.low:.{digits}f}–{self.high:.{digits}f})"
+
+
+def _percentiles(values: np.ndarray, confidence: float):
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _resampled(labels, scores, indices) -> Dict[str, np.ndarray]:
+    out = {m: np.empty(len(indices)) for m in METRICS}
+    for b, rows in enumerate(indices):
+        found = all_metrics(labels[rows], scores[rows])
+        for m in METRICS:
+            out[m][b] = found[m]
+    return out
+
+
+def resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
+    """The rows of each bootstrap resample: a (samples, n) array, reproducible by seed."""
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def intervals(labels, scores, indices, confidence: float) -> Dict[str, Interval]:
+    """Each metric on the whole set, with its bootstrap interval."""
+    labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
+    whole = all_metrics(labels, scores)
+    resampled = _resampled(labels, scores, indices)
+    return {m: Interval(whole[m], *_percentiles(resampled[m], confidence)) for m in METRICS}
+
+
+def paired_differences(labels, candidate, baseline, indices, confidence: float) -> Dict[str, Interval]:
+    """candidate − baseline for each metric, scored on the same resampled rows."""
+    labels = np.asarray(labels, dtype=bool)
+    candidate, baseline = np.asarray(candidate, np.float64), np.asarray(baseline, np.float64)
+    whole_c, whole_b = all_metrics(labels, candidate), all_metrics(labels, baseline)
+    res_c = _resampled(labels, candidate, indices)
+    res_b = _resampled(labels, baseline, indices)
+    return {m: Interval(whole_c[m] - whole_b[m], *_percentiles(res_c[m] - res_b[m], confidence))
+            for m in METRICS}
+
+
+def wilson(successes: int, n: int, confidence: float = 0.95) -> Optional[tuple]:
+    """Wilson score interval of a proportion: sound for small counts, where a slice of a
+    dozen examples would otherwise look certain."""
+    if n == 0:
+        return None
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
