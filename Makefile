@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-submit bench bench-quick
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
+	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
 	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
@@ -49,6 +50,10 @@ SPAN ?=
 HOST ?=
 kubeflow-compile: setup
 	@$(VENV)/bin/driftline kubeflow compile $(if $(CONFIG),--config $(CONFIG)) $(if $(SPAN),--span $(SPAN))
+
+# Compiles configs/kubeflow-example.toml (or CONFIG) and runs the spec here, task by task.
+kubeflow-rehearse: data
+	@$(VENV)/bin/driftline kubeflow rehearse --config $(or $(CONFIG),configs/kubeflow-example.toml) $(if $(SPAN),--span $(SPAN))
 
 kubeflow-submit: setup
 	@$(VENV)/bin/driftline kubeflow submit $(if $(CONFIG),--config $(CONFIG)) $(if $(HOST),--host $(HOST))

@@ -98,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     kcompile.add_argument("--output", type=Path, help="spec file (default: kubeflow.output)")
     kcompile.add_argument("--output-dir", type=Path, help="where the compile log is written")
     kcompile.set_defaults(func=commands("kubeflow", "compile_spec"))
+    krehearse = common(kfp_sub.add_parser(
+        "rehearse", help="run the compiled spec here, task by task as a KFP launcher would "
+                         "(a rehearsal, not a Kubeflow backend: see README)"))
+    krehearse.add_argument("--span", type=int, help="the span the cluster run is for")
+    krehearse.add_argument("--spec", type=Path,
+                           help="a compiled spec (default: compile kubeflow.output first)")
+    krehearse.add_argument("--workdir", type=Path,
+                           help="local stand-ins for the buckets and the image (default: OUTPUT/rehearsal)")
+    krehearse.add_argument("--output-dir", type=Path, help="where the rehearsal directory goes")
+    krehearse.add_argument("--isolation", choices=["process", "fork"], default="process",
+                           help="process: each task a fresh `python -m` process, as in its container "
+                                "(default); fork: a child of a process that already imported "
+                                "TensorFlow, same module and arguments, faster")
+    krehearse.set_defaults(func=commands("kubeflow", "rehearse"))
     ksubmit = common(kfp_sub.add_parser("submit", help="upload the compiled spec and start a run"))
     ksubmit.add_argument("--host", help="the Kubeflow Pipelines API endpoint, e.g. http://localhost:8080")
     ksubmit.add_argument("--experiment", help="experiment name (default: kubeflow.experiment)")

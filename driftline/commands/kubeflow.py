@@ -35,3 +35,58 @@ def submit(args) -> int:
     result = kubeflow_client.submit(spec, host, args.experiment or config.kubeflow.experiment, config)
     print(f"run {result['run_id']} started in experiment {result['experiment']}: {result['url']}")
     return 0
+
+
+def rehearse(args) -> int:
+    from driftline import kubeflow_rehearsal as rehearsal
+    from pipeline import framework_output, kubeflow_runner
+
+    config = config_from(args)
+    kubeflow_runner.check(config, args.spec)
+    workdir = (args.workdir or config.output_dir / "rehearsal").resolve()
+    spec_path = kubeflow_runner.spec_path(config, args.spec)
+    if args.spec is None or not spec_path.exists():
+        with framework_output.to_log_file(workdir / "logs" / "compile.log", "driftline kubeflow compile"):
+            spec_path = kubeflow_runner.compile_spec(config, args.spec)
+        print(f"compiled {spec_path}")
+    spec = rehearsal.load_spec(spec_path)
+    runner = rehearsal.for_config(config, spec, workdir, args.isolation)
+    print(f"rehearsing {spec_path} ({len(spec['root']['dag']['tasks'])} tasks, {args.isolation} "
+          f"isolation): a rehearsal on this machine, not a Kubeflow backend")
+
+    def line(result):
+        message = f"  {result.message}" if result.message and result.state != "complete" else ""
+        print(f"  {result.name:<48} {result.state:<9} {result.seconds:6.1f} s{message}", flush=True)
+
+    results = runner.run(on_task=line)
+    failed = [r for r in results if r.state == "failed"]
+    if failed:
+        raise rehearsal.RehearsalError(f"task {failed[0].name} failed: {failed[0].message}")
+    pusher = next((r for r in results if r.name == "Pusher"), None)
+    pushed = (pusher.outputs.get("pushed_model", [{}])[0].get("metadata", {})
+              if pusher and pusher.state == "complete" else {})
+    if pushed.get("pushed") == 1.0:
+        print(f"pushed {pushed.get('pushed_destination')}")
+    else:
+        print(f"pushed nothing: {_why_not_pushed(results)}")
+    print(f"rehearsal {runner.run_id}: {sum(r.state != 'skipped' for r in results)} tasks ran, "
+          f"{sum(r.state == 'skipped' for r in results)} skipped; logs in {workdir / 'logs'}")
+    return 0
+
+
+def _why_not_pushed(results) -> str:
+    import json
+
+    by_name = {r.name: r for r in results}
+    gate = by_name.get("DriftGate")
+    if gate and gate.state == "complete":
+        report = gate.outputs.get("report", [{}])[0].get("metadata", {})
+        if report.get("passed") != 1.0:
+            return f"the drift gate stopped the span ({report.get('offending') or 'schema anomalies'})"
+    judge = by_name.get("ModelGate")
+    if judge and judge.state == "complete":
+        blessing = judge.outputs.get("blessing", [{}])[0].get("metadata", {})
+        failed = [c["text"] for c in json.loads(blessing.get("checks", "[]")) if not c["passed"]]
+        if failed:
+            return "not blessed: " + "; ".join(failed)
+    return "the Pusher did not push (see its log)"
