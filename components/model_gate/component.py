@@ -16,7 +16,7 @@ import os
 
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
-from tfx.dsl.components.base import base_component, executor_spec
+from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import artifact
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
@@ -134,11 +134,12 @@ class Executor(evaluator_executor.Executor):
         )
 
 
-class ModelGate(base_component.BaseComponent):
-    """Judges the trained model against floors and the serving model (decision.py)."""
+class ModelGate(base_beam_component.BaseBeamComponent):
+    """Judges the trained model against floors and the serving model (decision.py). A
+    Beam component only because its executor is an Evaluator executor (see Executor)."""
 
     SPEC_CLASS = ModelGateSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
     def __init__(self, model, examples, rules: str, code_fingerprint: str, baseline_model=None):
         super().__init__(spec=ModelGateSpec(
