@@ -28,6 +28,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
@@ -240,6 +241,11 @@ def report(result: dict) -> str:
     for name, value, limit in targets(result):
         lines.append(f"| {name} <= {limit:g} | " + ("—" if value is None else f"{value:.2f}") +
                      " | " + ("—" if value is None else "yes" if value <= limit else "no") + " |")
+    if "serving" in result:
+        import serving as serving_bench
+
+        lines += ["", "Model server (`bench/serving.py`): batch 1, loopback clients in the bench process:", "",
+                  serving_bench.report(result["serving"])]
     if "drift_command" in result:
         lines += ["", f"`driftline drift --baseline-span 1 --span 3` at 1x: "
                   f"{result['drift_command']['wall_s']:.1f} s (median)"]
@@ -267,6 +273,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement at 1x and 10x")
     parser.add_argument("--no-official", action="store_true", help="skip the official example")
+    parser.add_argument("--no-serving", action="store_true", help="skip the model server benchmark")
     args = parser.parse_args(argv)
 
     started = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
@@ -300,6 +307,13 @@ def main(argv=None) -> int:
                          log=WORK / "logs" / f"drift-{i}.log") for i in range(args.repeats)]
         result["drift_command"] = {"runs": drift, "wall_s": statistics.median(r["wall_s"] for r in drift)}
         print(f"driftline drift: {result['drift_command']['wall_s']:.1f} s", flush=True)
+
+    if 1 in args.scales and not args.no_serving:
+        import serving as serving_bench
+
+        print("model server: batch 1 at 1, 8, 32 clients, against the SavedModel in process", flush=True)
+        result["serving"] = serving_bench.run(WORK / "driftline-1x-0", scaled_data(1))
+        save()
 
     if not args.no_official and 1 in args.scales:
         result["official"] = {}

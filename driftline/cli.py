@@ -90,6 +90,51 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--output-dir", type=Path, help="the run's output directory (holds metadata.sqlite)")
     update.add_argument("--json", action="store_true")
     update.set_defaults(func=commands("schema", "update"))
+    serve = common(sub.add_parser(
+        "serve", help="serve the pushed versions over TF Serving's REST and gRPC APIs"))
+    serve.add_argument("--serving-dir", type=Path,
+                       help="the model's directory of versions (default: the config's)")
+    serve.add_argument("--rest-port", type=int, help="REST port (default: serving.rest_port, 8501)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default: serving.grpc_port, 8500)")
+    serve.add_argument("--output-dir", type=Path, help="the runs' output directory")
+    serve.set_defaults(func=commands("serve", "serve"))
+
+    rollout = sub.add_parser("rollout", help="who serves: canary, promote, rollback, blue-green switch")
+    rollout_sub = rollout.add_subparsers(dest="rollout_command", required=True)
+
+    def rollout_args(p, reason=True):
+        common(p)
+        p.add_argument("--output-dir", type=Path, help="the runs' output directory (its MLMD store)")
+        p.add_argument("--serving-dir", type=Path, help="the model's directory of versions")
+        p.add_argument("--server", help="the running server's REST URL (default: serving.host/rest_port)")
+        if reason:
+            p.add_argument("--reason", default="", help="why: recorded in MLMD with the change")
+        return p
+
+    rstatus = rollout_args(rollout_sub.add_parser("status", help="the policy, the server's versions, the history"),
+                           reason=False)
+    rstatus.add_argument("--json", action="store_true")
+    rstatus.add_argument("--history", type=positive_int, default=10, help="deployments shown (default 10)")
+    rstatus.set_defaults(func=commands("rollout", "status"))
+    rcanary = rollout_args(rollout_sub.add_parser("canary", help="route a share of the traffic to a version"))
+    rcanary.add_argument("--version", type=int, required=True)
+    rcanary.add_argument("--percent", type=float, help="its share (default: serving.canary_percent)")
+    rcanary.set_defaults(func=commands("rollout", "canary"))
+    rpromote = rollout_args(rollout_sub.add_parser("promote", help="the canary takes all the traffic"))
+    rpromote.set_defaults(func=commands("rollout", "promote"))
+    rrollback = rollout_args(rollout_sub.add_parser("rollback", help="back to the policy before the last change"))
+    rrollback.set_defaults(func=commands("rollout", "rollback"))
+    rswitch = rollout_args(rollout_sub.add_parser(
+        "switch", help="blue-green: a version takes all the traffic in one step"))
+    rswitch.add_argument("--to", type=int, required=True, help="the version")
+    rswitch.set_defaults(func=commands("rollout", "switch"))
+    rexport = rollout_args(rollout_sub.add_parser(
+        "export", help="the policy as KServe and TF Serving configuration"), reason=False)
+    rexport.add_argument("--kserve", type=Path, help="write a KServe v1beta1 InferenceService (YAML)")
+    rexport.add_argument("--tf-serving", type=Path, help="write a TF Serving model_config_list")
+    rexport.add_argument("--namespace", default="", help="the InferenceService's namespace")
+    rexport.set_defaults(func=commands("rollout", "export"))
+
     kfp = sub.add_parser("kubeflow", help="compile the pipeline for Kubeflow Pipelines, or submit it")
     kfp_sub = kfp.add_subparsers(dest="kubeflow_command", required=True)
     kcompile = common(kfp_sub.add_parser(
@@ -128,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
 
+    deployments = store_args(lineage_sub.add_parser(
+        "deployments", help="every rollout change: who served, at what share, and why"))
+    deployments.set_defaults(func=commands("lineage", "deployments"))
     runs = store_args(lineage_sub.add_parser("runs", help="pipeline runs, newest first"))
     runs.add_argument("--limit", type=positive_int, help="show only the newest N runs")
     runs.set_defaults(func=commands("lineage", "runs"))

@@ -6,6 +6,7 @@ defined there and only mapped here.
 """
 from components.errors import DataError, DriftlineError, SchemaError
 from driftline.run_lock import RunLocked
+from driftline.serving.errors import PolicyError, RolloutRefused
 from pipeline.errors import ConfigError, PipelineFailed
 
 
@@ -33,6 +34,8 @@ EXIT_CODES = [
     (ConfigError, BAD_INPUT),
     (MetadataError, BAD_INPUT),
     (RunLocked, BUSY),
+    (RolloutRefused, BAD_INPUT),
+    (PolicyError, BAD_INPUT),
     (PipelineFailed, FAILED),
     (DriftlineError, FAILED),
 ]

@@ -214,6 +214,31 @@ class MetadataConfig:
 
 
 @dataclass
+class ServingConfig:
+    # `driftline serve` binds these; loopback unless you mean to expose it.
+    host: str = setting("127.0.0.1", str, nonempty=True)
+    rest_port: int = setting(8501, int, minimum=0, maximum=65535, help="0: any free port")
+    grpc_port: int = setting(8500, int, minimum=0, maximum=65535, help="0: any free port")
+    # Server-side batching, as TF Serving's: requests wait up to batch_timeout_ms for
+    # others and are predicted together, up to batch_max_rows rows a model call.
+    batching: bool = setting(False, bool)
+    batch_max_rows: int = setting(64, int, minimum=1, maximum=100_000)
+    batch_timeout_ms: float = setting(2.0, float, minimum=0.0, maximum=1000.0)
+    # Refused with 400 / 413 beyond these.
+    max_request_rows: int = setting(1000, int, minimum=1)
+    max_body_bytes: int = setting(4 << 20, int, minimum=1024)
+    # The request log: size-rotated CSV files, the oldest removed past the total cap.
+    # Empty: OUTPUT_DIR/request-logs/MODEL.
+    log_dir: str = setting("", str)
+    log_max_bytes: int = setting(16 << 20, int, minimum=1024)
+    log_max_total_bytes: int = setting(256 << 20, int, minimum=1024)
+    # How often the serving directory is polled for new versions.
+    poll_seconds: float = setting(1.0, float, minimum=0.05, maximum=3600.0)
+    # The canary share `driftline rollout canary` uses when --percent is not given.
+    canary_percent: float = setting(10.0, float, minimum=0.01, maximum=100.0)
+
+
+@dataclass
 class KubeflowConfig:
     # What `driftline kubeflow compile` and `submit` need; every location is a URL the
     # cluster's pods can read (gs://, s3://, a MinIO endpoint), never this machine's disk.
@@ -253,6 +278,7 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.
@@ -284,6 +310,16 @@ class Config:
     @property
     def log_file(self) -> Path:
         return self.output_dir / "logs" / "driftline.log"
+
+    @property
+    def request_log_dir(self) -> Path:
+        if self.serving.log_dir:
+            return Path(self.serving.log_dir)
+        return self.output_dir / "request-logs" / self.model_name
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.serving.host}:{self.serving.rest_port}"
 
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)

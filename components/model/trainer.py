@@ -145,3 +145,38 @@ def run_fn(fn_args):
         "transform_features": _transform_signature(model, tf_transform_output),
     }
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    write_warmup_requests(fn_args.serving_model_dir, tf_transform_output)
+
+
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+
+
+def probe_example(raw_spec: dict) -> bytes:
+    """A serialized raw tf.Example with one plain value for every serving input."""
+    feature = {}
+    for name in features.serving_inputs():
+        dtype = raw_spec[name].dtype
+        if dtype == tf.string:
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b""]))
+        elif dtype.is_integer:
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[0]))
+        else:
+            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[0.0]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def write_warmup_requests(model_dir: str, tf_transform_output):
+    """The model's own load probe, where TF Serving looks for one: a PredictionLog of a
+    request to serving_default. TF Serving replays it before a version takes traffic;
+    so does `driftline serve`."""
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.signature_name = "serving_default"
+    request.inputs["examples"].CopyFrom(
+        tf.make_tensor_proto([probe_example(tf_transform_output.raw_feature_spec())], dtype=tf.string))
+    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+    path = f"{model_dir}/{WARMUP_FILE}"
+    tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(log.SerializeToString())

@@ -2,7 +2,7 @@
 import json
 
 
-def config_from(args, **extra):
+def config_from(args):
     """Defaults, then --config FILE, then the flags this command has (None = not given)."""
     from pipeline.config import load_config
 
@@ -10,7 +10,6 @@ def config_from(args, **extra):
         "span": getattr(args, "span", None),
         "data_root": getattr(args, "data_root", None),
         "output_dir": getattr(args, "output_dir", None),
-        **extra,
     }
     return load_config(args.config, overrides=overrides, fast_mode=getattr(args, "fast", False))
 

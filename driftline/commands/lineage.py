@@ -56,3 +56,26 @@ def graph(args) -> int:
         path = views.render_image(dot_text, args.output)
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def deployments(args) -> int:
+    import datetime as dt
+
+    from driftline.mlmd.deployments import history
+    from driftline.mlmd.store import open_store
+
+    config = config_from(args)
+    found = history(open_store(config, args.store), config.model_name)
+
+    def table(entries):
+        if not entries:
+            return "no deployments recorded: `driftline rollout` records each change\n"
+        lines = []
+        for e in entries:
+            when = dt.datetime.fromtimestamp(e["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            canary = f", canary {e['canary_version']} at {e['canary_percent']:g}%" if e["canary_version"] else ""
+            lines.append(f"{when}  revision {e['revision']:<3} {e['action']:<8} stable {e['stable_version']}"
+                         f"{canary}  ({e['reason'] or 'no reason given'})")
+        return "\n".join(lines) + "\n"
+
+    return emit(args, found, table)

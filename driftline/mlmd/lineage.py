@@ -325,6 +325,19 @@ class Lineage:
                     queue.append(parent)
         return {"artifacts": artifacts, "executions": executions, "edges": edges}
 
+    def served(self, artifact) -> list:
+        """The deployments that routed traffic to this model (a PushedModel, or the pushes
+        of a Model), oldest first."""
+        from driftline.mlmd import deployments
+
+        pushed = [artifact] if self.type_name(artifact) == "PushedModel" else []
+        if self.type_name(artifact) == "Model":
+            for event in self.store.get_events_by_artifact_ids([artifact.id]):
+                if event.type in INPUTS and self.node_of(self.store.get_executions_by_id(
+                        [event.execution_id])[0]) == nodes.PUSHER:
+                    pushed += self.outputs(event.execution_id).get(nodes.PUSHED_MODEL, [])
+        return [d for p in pushed for d in deployments.of_artifact(self.store, p.id)]
+
     def trace(self, target: str) -> dict:
         start = self.resolve(target)
         graph = self.upstream(start)
@@ -359,7 +372,9 @@ class Lineage:
             for key in ("artifacts", "executions"):
                 graph[key].update(more[key])
             graph["edges"] += more["edges"] + [(f"a{report.id}", f"e{trainer.id}", "gate (same run)")]
-        return self._trace_result(f"a{start.id}", graph)
+        result = self._trace_result(f"a{start.id}", graph)
+        result["summary"]["deployments"] = self.served(start)
+        return result
 
     def _trace_result(self, target: str, graph) -> dict:
         described = {f"a{i}": self.describe_artifact(a) for i, a in graph["artifacts"].items()}

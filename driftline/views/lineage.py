@@ -115,6 +115,12 @@ def _summary_lines(s: dict) -> list:
         lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
         for check in (judged or {}).get("checks", []):
             lines.append(f"  {'-' if check['passed'] else 'x'} {check['text']}")
+    for d in s.get("deployments", []):
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"served          {when} revision {d['revision']} ({d['action']}): "
+                     f"{d['role']} at {d['share_percent']:g}% ({d['reason'] or 'no reason given'})")
     if "drift" in s:
         d = s["drift"]
         lines.append(f"drift           {'passed' if d['clean'] == 1 else 'NOT clean'} (span {d['current_span']} "

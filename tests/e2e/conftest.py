@@ -28,8 +28,23 @@ from pipeline import metadata
 from e2e_helpers import PIPELINE
 
 
+def _reused(name):
+    """A developer's shortcut: DRIFTLINE_E2E_REUSE=DIR reads the runs an earlier session
+    left in DIR instead of making them (their printed output is then not available)."""
+    import os
+
+    reuse = os.environ.get("DRIFTLINE_E2E_REUSE")
+    return Path(reuse) if reuse and (Path(reuse) / name).exists() else None
+
+
 @pytest.fixture(scope="session")
 def runs(small_spans, tmp_path_factory, driftline):
+    if _reused("out"):
+        work = _reused("out")
+        store = mlmd.MetadataStore(metadata.sqlite_config(work / "out" / "metadata.sqlite", readonly=True))
+        run_ids = [c.name for c in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: c.id)]
+        return {"work": work, "store": store, "run_ids": run_ids, "states": None, "procs": None,
+                "served": None}
     work = tmp_path_factory.mktemp("e2e")
     data_root = work / "taxi"
     shutil.copytree(small_spans, data_root)
@@ -76,6 +91,15 @@ def challengers(runs, driftline):
     label's old reading, where a model has much to learn and a weak one shows): a base
     model, the same data with another seed, and a model trained for three steps."""
     work = runs["work"]
+    if _reused("challenge"):
+        stores = {name: mlmd.MetadataStore(metadata.sqlite_config(
+            work / directory / "metadata.sqlite", readonly=True)) for name, directory in
+            (("twin", "twin"), ("base", "challenge"), ("reseeded", "challenge"), ("undertrained", "challenge"))}
+        runs_of = {d: [c.name for c in metadata.pipeline_runs(stores[n])] for n, d in
+                   (("twin", "twin"), ("base", "challenge"))}
+        return {"procs": None, "stores": stores, "run_ids": {
+            "twin": runs_of["twin"][-1], "base": runs_of["challenge"][0],
+            "reseeded": runs_of["challenge"][1], "undertrained": runs_of["challenge"][2]}}
     common = f'data_root = "{work / "taxi"}"\nwindow = 2\n[drift]\ngate = "warn"\n'
     plan = [
         ("twin", "twin", (work / "driftline.toml").read_text().replace('output_dir = "out"', 'output_dir = "twin"')),

@@ -1,0 +1,153 @@
+"""The model server's latency and throughput against the same SavedModel called in process.
+
+    python bench/serving.py --output-dir DIR [--seconds 8]
+
+DIR is a driftline output directory with a pushed model. For batch 1 (one example per
+request) and 1, 8 and 32 concurrent clients on loopback, it measures p50/p99 latency and
+throughput of `driftline serve` without and with server-side batching, and the same
+SavedModel's signature called in this process, one example at a time (the latency
+limit) and 64 at a time (the throughput limit). Clients are threads with keep-alive
+connections, in this process; on a small machine they share its cores with the server.
+"""
+import argparse
+import base64
+import csv
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+CLIENTS = (1, 8, 32)
+
+
+def _examples(data_root: Path, n: int = 256):
+    import tensorflow as tf
+
+    from components.model import features
+
+    with open(sorted(data_root.glob("span-*/data.csv"))[-1]) as f:
+        rows = list(csv.DictReader(f))[:n]
+    out = []
+    for row in rows:
+        feature = {}
+        for key, text in row.items():
+            if key not in features.serving_inputs() or text == "":
+                continue
+            if key in features.VOCAB_FEATURES:
+                feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
+            elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
+                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
+            else:
+                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
+        out.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return out
+
+
+def _summary(latencies, seconds):
+    latencies = sorted(latencies)
+    return {"requests": len(latencies), "p50_ms": round(1000 * statistics.median(latencies), 3),
+            "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 3),
+            "throughput_rps": round(len(latencies) / seconds, 1)}
+
+
+def in_process(model_dir: Path, examples, seconds: float) -> dict:
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(model_dir)).signatures["serving_default"]
+    result = {}
+    for batch in (1, 64):
+        signature(examples=tf.constant(examples[:batch]))  # traced and warm
+        latencies, start, i = [], time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            chunk = [examples[(i + j) % len(examples)] for j in range(batch)]
+            t = time.monotonic()
+            signature(examples=tf.constant(chunk))
+            latencies.append(time.monotonic() - t)
+            i += batch
+        found = _summary(latencies, time.monotonic() - start)
+        found["examples_per_s"] = round(found["throughput_rps"] * batch, 1)
+        result[f"batch_{batch}"] = found
+    return result
+
+
+def through_server(config: Path, examples, seconds: float, batching: bool) -> dict:
+    from serving_helpers import Served, load
+
+    extra_config = config.with_name(config.stem + ("-batching" if batching else "-plain") + ".toml")
+    extra_config.write_text(config.read_text() + "\n[serving]\n" + (
+        "batching = true\nbatch_max_rows = 64\nbatch_timeout_ms = 1.0\n" if batching else "batching = false\n"))
+    server = Served(extra_config, config.parent)
+    try:
+        server.wait(versions=1)
+        bodies = [json.dumps({"instances": [{"b64": base64.b64encode(e).decode()}]}).encode() for e in examples]
+        found = {}
+        for clients in CLIENTS:
+            load(server.rest_port, "/v1/models/taxi_big_tipper:predict", bodies, clients, requests=50)  # warm
+            start = time.monotonic()
+            answers = load(server.rest_port, "/v1/models/taxi_big_tipper:predict", bodies, clients,
+                           seconds=seconds)
+            elapsed = time.monotonic() - start
+            failed = sum(status != 200 for _, _, status, _, _ in answers)
+            found[f"clients_{clients}"] = {**_summary([done - began for began, done, *_ in answers], elapsed),
+                                           "failed": failed}
+        return found
+    finally:
+        server.stop()
+
+
+def run(output_dir: Path, data_root: Path, seconds: float = 8.0) -> dict:
+    serving = output_dir / "serving" / "taxi_big_tipper"
+    model_dir = max((p for p in serving.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    examples = _examples(data_root)
+    config = output_dir / "bench-serve.toml"
+    config.write_text(f'output_dir = "{output_dir}"\ndata_root = "{data_root}"\n')
+    result = {"model": str(model_dir), "in_process": in_process(model_dir, examples, seconds)}
+    for batching in (False, True):
+        result["server_batching" if batching else "server"] = through_server(config, examples, seconds, batching)
+    limit = result["in_process"]
+    one = result["server"]["clients_1"]
+    result["targets"] = {
+        "p50 at 1 client minus in-process p50 (ms, target <= 2)":
+            round(one["p50_ms"] - limit["batch_1"]["p50_ms"], 3),
+        "throughput at 32 clients with batching / in-process batched (target >= 0.5)":
+            round(result["server_batching"]["clients_32"]["throughput_rps"] /
+                  limit["batch_64"]["examples_per_s"], 3),
+    }
+    return result
+
+
+def report(result: dict) -> str:
+    lines = ["| path | clients | requests | p50 ms | p99 ms | requests/s | failed |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name in ("batch_1", "batch_64"):
+        r = result["in_process"][name]
+        lines.append(f"| SavedModel in process, {name.replace('_', ' ')} | 1 | {r['requests']} | {r['p50_ms']} | "
+                     f"{r['p99_ms']} | {r['throughput_rps']} ({r['examples_per_s']} examples/s) | — |")
+    for key, label in (("server", "driftline serve"), ("server_batching", "driftline serve, batching")):
+        for clients, r in result[key].items():
+            lines.append(f"| {label} | {clients.split('_')[1]} | {r['requests']} | {r['p50_ms']} | {r['p99_ms']} | "
+                         f"{r['throughput_rps']} | {r['failed']} |")
+    lines += ["", "| target | measured |", "| --- | ---: |"]
+    lines += [f"| {name} | {value} |" for name, value in result["targets"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--data-root", type=Path, default=ROOT / "data" / "taxi")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args(argv)
+    result = run(args.output_dir.resolve(), args.data_root.resolve(), args.seconds)
+    print(json.dumps(result, indent=2))
+    print(report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

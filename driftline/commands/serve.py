@@ -1,0 +1,74 @@
+"""`driftline serve`: the pushed versions behind TF Serving's REST and gRPC APIs."""
+import asyncio
+import sys
+
+from driftline.commands.common import config_from
+
+
+def serve(args) -> int:
+    from components.errors import DriftlineError
+    from pipeline import framework_output
+
+    config = config_from(args)
+    serving = config.serving
+    if args.rest_port is not None:
+        serving.rest_port = args.rest_port
+    if args.grpc_port is not None:
+        serving.grpc_port = args.grpc_port
+    serving_dir = args.serving_dir or config.serving_dir
+    from driftline.schema.check import load_schema
+
+    schema = load_schema(config.schema_file)  # a broken contract stops here, before TensorFlow
+    log_file = config.output_dir / "logs" / "serve.log"
+    with framework_output.to_log_file(log_file, "driftline serve") as terminal:
+        framework_output.verbose_to_log()
+        import uvicorn
+
+        from components.model import features
+        from driftline.serving import grpc_service
+        from driftline.serving.requests import Contract
+        from driftline.serving.rest import build_app
+        from driftline.serving.server import Server, Settings
+
+        settings = Settings(
+            model_name=config.model_name, serving_dir=serving_dir, log_dir=config.request_log_dir,
+            max_batch_rows=serving.max_request_rows, max_body_bytes=serving.max_body_bytes,
+            batching=serving.batching, batch_max_rows=serving.batch_max_rows,
+            batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
+            log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes)
+        server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
+        server.start()
+        try:
+            grpc_server = grpc_service.start(server, serving.host, serving.grpc_port)
+        except (OSError, RuntimeError) as exc:
+            server.stop()
+            raise DriftlineError(f"cannot serve gRPC on {serving.host}:{serving.grpc_port}: {exc}") from None
+        available = server.versions.available()
+        terminal.write(
+            f"driftline: serving {config.model_name} from {serving_dir}\n"
+            f"  REST  http://{serving.host}:{serving.rest_port}/v1/models/{config.model_name}\n"
+            f"  gRPC  {serving.host}:{serving.grpc_port}\n"
+            f"  versions available: {', '.join(map(str, available)) or 'none yet (waiting for a push)'}"
+            f"; {server.effective_policy().describe()}\n"
+            f"  request log {config.request_log_dir}; server log {log_file}\n")
+        failed = [f"{n}: {v.error}" for n, v in server.versions.versions.items() if v.error]
+        for line in failed:
+            terminal.write(f"  version {line} (not routed to)\n")
+        uvicorn_config = uvicorn.Config(build_app(server), host=serving.host, port=serving.rest_port,
+                                        log_level="warning", access_log=False, lifespan="off")
+        web = uvicorn.Server(uvicorn_config)
+
+        async def run():
+            server.loop = asyncio.get_running_loop()
+            await web.serve()
+
+        try:
+            asyncio.run(run())
+        finally:
+            grpc_server.stop(grace=2)
+            server.stop()
+        if not web.started:
+            raise DriftlineError(f"cannot serve REST on {serving.host}:{serving.rest_port} "
+                                 f"(is the port in use? see {log_file})")
+        terminal.write("driftline: server stopped\n")
+    return 0

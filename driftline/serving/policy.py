@@ -1,0 +1,141 @@
+"""The rollout policy: which versions serve, and at what share.
+
+Two slots, blue and green, each hold a version; one is live and takes the traffic the
+canary does not. A canary is the idle slot's version taking `canary_percent` of the
+traffic; promoting it makes its slot live, in one step; a switch puts a version in the
+idle slot and makes it live in one step; a rollback restores the policy before the
+last change. Every change increments `revision` and keeps the policy it replaced, so a
+rollback is always one step back.
+
+The policy is a small JSON file beside the serving directory
+(`<model>.rollout.json`), written atomically (a temporary file renamed over it), which a
+running server re-reads as soon as it changes. Without one, the newest available
+version serves everything, as TF Serving serves the latest.
+
+Routing is by a hash of the request's key (`X-Request-Key`, or a `key` field), so the
+same user always lands on the same version; a request without a key is split at random
+at the same rate.
+"""
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from driftline.serving.errors import PolicyError
+
+SLOTS = ("blue", "green")
+BUCKETS = 10000  # routing resolution: 0.01% of traffic
+
+
+@dataclass
+class Policy:
+    revision: int = 0
+    slots: dict = field(default_factory=lambda: {"blue": None, "green": None})
+    live: str = "blue"
+    canary_percent: float = 0.0
+    action: str = ""
+    reason: str = ""
+    updated: str = ""
+    previous: Optional[dict] = None
+
+    @property
+    def idle(self) -> str:
+        return SLOTS[1 - SLOTS.index(self.live)]
+
+    @property
+    def stable(self) -> Optional[int]:
+        return self.slots.get(self.live)
+
+    @property
+    def canary(self) -> Optional[int]:
+        return self.slots.get(self.idle) if self.canary_percent > 0 else None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Policy":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        policy = cls(**known)
+        policy.slots = {slot: (None if policy.slots.get(slot) is None else int(policy.slots[slot]))
+                        for slot in SLOTS}
+        if policy.live not in SLOTS:
+            raise ValueError(f"live slot {policy.live!r} is not blue or green")
+        if not 0 <= float(policy.canary_percent) <= 100:
+            raise ValueError(f"canary_percent {policy.canary_percent!r} is not within 0..100")
+        return policy
+
+    def describe(self) -> str:
+        text = f"stable {self.stable} ({self.live})"
+        if self.canary is not None:
+            text += f", canary {self.canary} ({self.idle}) at {self.canary_percent:g}%"
+        return text
+
+    def changed(self, action: str, reason: str, **changes) -> "Policy":
+        """The next revision: this policy with `changes`, remembering this one."""
+        previous = self.to_json()
+        previous.pop("previous", None)
+        data = {**previous, **changes}
+        data.update(revision=self.revision + 1, action=action, reason=reason,
+                    updated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    previous=previous)
+        return Policy.from_json(data)
+
+
+def policy_path(serving_dir) -> Path:
+    serving_dir = Path(serving_dir)
+    return serving_dir.with_name(serving_dir.name + ".rollout.json")
+
+
+def read(serving_dir) -> Optional[Policy]:
+    """The policy beside `serving_dir`, or None when there is none yet."""
+    path = policy_path(serving_dir)
+    if not path.exists():
+        return None
+    try:
+        return Policy.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PolicyError(f"{path}: not a rollout policy ({exc}); fix or remove it") from None
+
+
+def write(serving_dir, policy: Policy):
+    """Replaces the policy file in one rename: a reader sees the old policy or the new."""
+    path = policy_path(serving_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(json.dumps(policy.to_json(), indent=2, sort_keys=True))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def changing(serving_dir):
+    """Serializes policy changes: two rollout commands at once cannot both read revision
+    n and both write n + 1."""
+    lock = policy_path(serving_dir).with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def bucket(key: str) -> int:
+    """A request key's routing bucket in 0..BUCKETS-1, the same on every server."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % BUCKETS
+
+
+def route(policy: Policy, key: Optional[str]) -> str:
+    """The slot a request goes to."""
+    if policy.canary is None:
+        return policy.live
+    share = float(policy.canary_percent) * BUCKETS / 100
+    position = bucket(key) if key else random.random() * BUCKETS
+    return policy.idle if position < share else policy.live

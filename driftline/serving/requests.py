@@ -1,0 +1,177 @@
+"""What a request carries, read and checked against the data contract before any model
+sees it.
+
+A request's rows arrive as serialized tf.Examples (`{"b64": ...}` in REST, tensors of
+strings in gRPC) or, for `:classify`, as JSON feature maps. Each row is checked against
+the curated schema's SERVING environment: every feature must be known to the schema and
+allowed at serving (the label's source `tips` is not), have the schema's type, and the
+model's required inputs must be there. A row that fails gets a 400 naming the row, the
+feature and the value, the way TF Serving reports a bad request; nothing of it is logged
+as a prediction.
+"""
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from driftline.serving.errors import bad_request
+
+INT, FLOAT, BYTES = "INT", "FLOAT", "BYTES"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The serving features: name -> schema type, and which the model requires."""
+    types: Dict[str, str]
+    required: List[str]
+
+    @classmethod
+    def from_schema(cls, schema, model_inputs: List[str]) -> "Contract":
+        from components.drift_gate.comparison import excluded
+        from tensorflow_metadata.proto.v0 import schema_pb2
+
+        names = {schema_pb2.INT: INT, schema_pb2.FLOAT: FLOAT, schema_pb2.BYTES: BYTES}
+        types, required = {}, []
+        for feature in schema.feature:
+            if excluded(feature, "SERVING"):
+                continue
+            types[feature.name] = names[feature.type]
+            if feature.name in model_inputs and feature.presence.min_fraction >= 1.0:
+                required.append(feature.name)
+        return cls(types, sorted(required))
+
+    @property
+    def columns(self) -> List[str]:
+        """The serving features in a stable order: the request log's columns."""
+        return sorted(self.types)
+
+
+def _kind_of(feature) -> Optional[str]:
+    kind = feature.WhichOneof("kind")
+    return {"int64_list": INT, "float_list": FLOAT, "bytes_list": BYTES}.get(kind)
+
+
+def check_example(contract: Contract, example, row: int):
+    """Raises a 400 naming the row and feature when a tf.Example breaks the contract."""
+    present = example.features.feature
+    for name, feature in present.items():
+        expected = contract.types.get(name)
+        if expected is None:
+            raise bad_request(f"row {row}: feature '{name}' is not a serving feature of the schema")
+        kind = _kind_of(feature)
+        if kind is not None and kind != expected and not (expected == FLOAT and kind == INT):
+            raise bad_request(f"row {row}: feature '{name}' holds {kind} values where the schema "
+                              f"says {expected}")
+    for name in contract.required:
+        feature = present.get(name)
+        if feature is None or not getattr(feature, feature.WhichOneof("kind") or "int64_list").value:
+            raise bad_request(f"row {row}: required feature '{name}' is missing")
+
+
+def example_from_json(contract: Contract, values: dict, row: int):
+    """A tf.Example from a JSON feature map (TF Serving's :classify format)."""
+    import tensorflow as tf
+
+    if not isinstance(values, dict):
+        raise bad_request(f"row {row}: an example must be an object of feature: value, got {values!r}")
+    feature = {}
+    for name, value in values.items():
+        expected = contract.types.get(name)
+        if expected is None:
+            raise bad_request(f"row {row}: feature '{name}' is not a serving feature of the schema")
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, dict) and "b64" in value:
+            items = [_b64(value["b64"], row)]
+        try:
+            if expected == INT:
+                if any(isinstance(v, bool) or not isinstance(v, int) for v in items):
+                    raise TypeError
+                feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=items))
+            elif expected == FLOAT:
+                if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items):
+                    raise TypeError
+                feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=items))
+            else:
+                if any(not isinstance(v, (str, bytes)) for v in items):
+                    raise TypeError
+                feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(
+                    value=[v.encode("utf-8") if isinstance(v, str) else v for v in items]))
+        except (TypeError, ValueError):
+            raise bad_request(f"row {row}: feature '{name}' = {value!r} is not {expected}, the type "
+                              "the schema gives it") from None
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    check_example(contract, example, row)
+    return example
+
+
+def _b64(text, row: int) -> bytes:
+    if not isinstance(text, str):
+        raise bad_request(f"row {row}: b64 must hold a base64 string, got {text!r}")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_request(f"row {row}: b64 value is not valid base64") from None
+
+
+def serialized_rows(body: dict, input_name: str = "examples") -> List[bytes]:
+    """The serialized tf.Examples of a REST :predict body, in row ("instances") or
+    columnar ("inputs") form, each given as {"b64": ...} or named by the input."""
+    if "instances" in body and "inputs" in body:
+        raise bad_request("a request can have \"instances\" or \"inputs\", not both")
+    if "instances" in body:
+        rows = body["instances"]
+        if not isinstance(rows, list):
+            raise bad_request("\"instances\" must be a list")
+        rows = [r[input_name] if isinstance(r, dict) and input_name in r else r for r in rows]
+    elif "inputs" in body:
+        rows = body["inputs"]
+        if isinstance(rows, dict):
+            if set(rows) != {input_name}:
+                raise bad_request(f"\"inputs\" must name the one input '{input_name}', got {sorted(rows)}")
+            rows = rows[input_name]
+        if not isinstance(rows, list):
+            rows = [rows]
+    else:
+        raise bad_request("missing \"instances\" or \"inputs\": the rows to predict")
+    found = []
+    for row, value in enumerate(rows):
+        if not (isinstance(value, dict) and set(value) == {"b64"}):
+            raise bad_request(f"row {row}: the input '{input_name}' takes serialized tf.Examples as "
+                              "{\"b64\": \"...\"}")
+        found.append(_b64(value["b64"], row))
+    return found
+
+
+def parse_examples(contract: Contract, serialized: List[bytes]):
+    """tf.Examples of the serialized rows, each checked against the contract."""
+    import tensorflow as tf
+    from google.protobuf.message import DecodeError
+
+    examples = []
+    for row, data in enumerate(serialized):
+        try:
+            example = tf.train.Example.FromString(data)
+        except DecodeError:
+            raise bad_request(f"row {row}: not a serialized tf.Example") from None
+        check_example(contract, example, row)
+        examples.append(example)
+    return examples
+
+
+def raw_values(example, columns: List[str]) -> List[str]:
+    """A row's feature values as CSV text, one per column ("" when absent)."""
+    out = []
+    for name in columns:
+        feature = example.features.feature.get(name)
+        kind = feature.WhichOneof("kind") if feature is not None else None
+        values = list(getattr(feature, kind).value) if kind else []
+        if not values:
+            out.append("")
+        elif isinstance(values[0], bytes):
+            out.append(values[0].decode("utf-8", "replace"))
+        elif isinstance(values[0], float):
+            # float32 in the example: seven significant digits say all it holds.
+            out.append(f"{values[0]:.7g}" if not values[0].is_integer() else f"{values[0]:.1f}")
+        else:
+            out.append(str(values[0]))
+    return out

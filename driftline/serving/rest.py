@@ -1,0 +1,207 @@
+"""TF Serving's REST API on Starlette: the same paths, bodies and error body.
+
+    GET  /v1/models/{m}[/versions/{v}|/labels/{l}]             model status
+    GET  /v1/models/{m}[/versions/{v}|/labels/{l}]/metadata    signature defs
+    POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict     "instances" or "inputs"
+    POST /v1/models/{m}[/versions/{v}|/labels/{l}]:classify    "examples" as feature maps
+
+Beside them: /metrics (Prometheus), /v1/driftline/rollout (the policy in effect and the
+requests in flight per version) and /healthz. A predict response also carries the
+`model_spec` that answered (as TF Serving's gRPC response does) and the headers
+X-Model-Version and X-Model-Slot.
+"""
+import json
+import re
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from driftline.serving.errors import ServingError, bad_request, not_found
+from driftline.serving.models import SIGNATURE
+from driftline.serving.requests import example_from_json, parse_examples, serialized_rows
+from driftline.serving.server import Server
+
+_PATH = re.compile(r"^(?P<model>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
+                   r"(?:(?P<metadata>/metadata)|:(?P<verb>predict|classify|regress))?$")
+
+
+def _json(data, status: int = 200, headers=None) -> Response:
+    # TF Serving writes NaN and Infinity as bare tokens, which Python's json also reads.
+    return Response(json.dumps(data, allow_nan=True), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def _error(error: ServingError) -> Response:
+    return _json({"error": error.message}, error.status)
+
+
+def _values(array):
+    """A row of an output as TF Serving writes it: scalars as numbers, else nested lists."""
+    return array.tolist()
+
+
+def _predictions(outputs: dict, columnar: bool):
+    names = sorted(outputs)
+    if columnar:
+        if len(names) == 1:
+            return {"outputs": outputs[names[0]].tolist()}
+        return {"outputs": {name: outputs[name].tolist() for name in names}}
+    rows = len(next(iter(outputs.values())))
+    if len(names) == 1:
+        return {"predictions": [_values(outputs[names[0]][i]) for i in range(rows)]}
+    return {"predictions": [{name: _values(outputs[name][i]) for name in names} for i in range(rows)]}
+
+
+def build_app(server: Server) -> Starlette:
+    settings = server.settings
+
+    async def read_body(request: Request) -> dict:
+        # Read to the end even past the limit (keeping nothing of it), so the client gets the
+        # 413 rather than a connection reset halfway through sending.
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= settings.max_body_bytes:
+                chunks.append(chunk)
+        if size > settings.max_body_bytes:
+            raise ServingError(413, f"the request body of {size} bytes is over the limit of "
+                                    f"{settings.max_body_bytes} bytes")
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise bad_request(f"JSON Parse error: {exc}") from None
+        if not isinstance(data, dict):
+            raise bad_request("the request body must be a JSON object")
+        signature = data.get("signature_name", SIGNATURE) or SIGNATURE
+        if signature != SIGNATURE:
+            raise bad_request(f"Serving signature name: \"{signature}\" not found in signature def")
+        return data
+
+    async def models_get(request: Request) -> Response:
+        match = _PATH.match(request.path_params["rest"])
+        if not match or match["verb"]:
+            return _error(not_found(f"Malformed request: GET /v1/models/{request.path_params['rest']}"))
+        try:
+            server._check_model(match["model"])
+            if match["metadata"]:
+                version, _ = server.choose(match["model"], match["version"], match["label"])
+                return _json(metadata(server, version))
+            status = server.versions.status()
+            if match["version"] or match["label"]:
+                version, _ = server.choose(match["model"], match["version"], match["label"])
+                status = [s for s in status if s["version"] == str(version.number)]
+            if not status:
+                raise not_found(f"Servable not found for request: Latest({match['model']})")
+            return _json({"model_version_status": status})
+        except ServingError as error:
+            return _error(error)
+
+    async def models_post(request: Request) -> Response:
+        started = time.monotonic()
+        match = _PATH.match(request.path_params["rest"])
+        if not match or not match["verb"]:
+            return _error(not_found(f"Malformed request: POST /v1/models/{request.path_params['rest']}"))
+        version, slot = None, ""
+        try:
+            body = await read_body(request)
+            if match["verb"] == "regress":
+                raise bad_request("this model has no regression signature: use :predict or :classify")
+            key = request.headers.get("x-request-key") or body.get("key")
+            if key is not None and not isinstance(key, str):
+                raise bad_request(f"\"key\" must be a string, got {key!r}")
+            if match["verb"] == "predict":
+                serialized = serialized_rows(body)
+                server.check_rows(len(serialized))
+                examples = parse_examples(server.contract, serialized)
+            else:
+                rows = body.get("examples")
+                if not isinstance(rows, list):
+                    raise bad_request("missing \"examples\": a list of feature maps to classify")
+                server.check_rows(len(rows))
+                context = body.get("context") or {}
+                if not isinstance(context, dict):
+                    raise bad_request("\"context\" must be an object of feature: value")
+                examples = []
+                for row, values in enumerate(rows):
+                    if isinstance(values, dict) and set(values) & set(context):
+                        raise bad_request(f"row {row}: features {sorted(set(values) & set(context))} "
+                                          "appear in both the example and the context")
+                    merged = {**context, **values} if isinstance(values, dict) else values
+                    examples.append(example_from_json(server.contract, merged, row))
+                serialized = [e.SerializeToString() for e in examples]
+            version, slot = server.choose(match["model"], match["version"], match["label"], key)
+            with version.serving():
+                outputs = await server.predict(version, serialized)
+            request_id = server.record(version, slot, key, examples, outputs, started)
+        except ServingError as error:
+            server.error(error, version, slot)
+            return _error(error)
+        headers = {"X-Model-Version": str(version.number), "X-Model-Slot": slot, "X-Request-Id": request_id}
+        spec = {"name": settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
+        if match["verb"] == "classify":
+            result = [[["0", 1.0 - float(p)], ["1", float(p)]] for p in outputs["probabilities"].reshape(-1)]
+            return _json({"result": result, "model_spec": spec}, headers=headers)
+        answer = _predictions(outputs, columnar="inputs" in body)
+        answer["model_spec"] = spec
+        return _json(answer, headers=headers)
+
+    async def metrics(request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(server.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def rollout_state(request: Request) -> Response:
+        policy = server.effective_policy()
+        return _json({
+            "model": settings.model_name, "revision": policy.revision, "policy": policy.to_json(),
+            "from_file": server.policy is not None,
+            "versions": {str(n): {"state": v.state, "in_flight": v.in_flight, "error": v.error}
+                         for n, v in sorted(server.versions.versions.items())},
+        })
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok" if server.versions.available() else "no version available",
+                                 status_code=200 if server.versions.available() else 503)
+
+    routes = [
+        Route("/v1/models/{rest:path}", models_get, methods=["GET"]),
+        Route("/v1/models/{rest:path}", models_post, methods=["POST"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/v1/driftline/rollout", rollout_state, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+
+    async def not_found_handler(request: Request, exc) -> Response:
+        return _error(ServingError(getattr(exc, "status_code", 404),
+                                   f"Malformed request: {request.method} {request.url.path}"))
+
+    return Starlette(routes=routes, exception_handlers={404: not_found_handler, 405: not_found_handler})
+
+
+def metadata(server: Server, version) -> dict:
+    """GetModelMetadataResponse as TF Serving's REST writes it: the signature defs."""
+    from google.protobuf import json_format
+
+    return {
+        "model_spec": {"name": server.settings.model_name, "signature_name": "",
+                       "version": str(version.number)},
+        "metadata": {"signature_def": json_format.MessageToDict(
+            signature_defs(version), preserving_proto_field_name=True)},
+    }
+
+
+def signature_defs(version):
+    """The version's signature defs as a SignatureDefMap proto."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow_serving.apis import get_model_metadata_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((version.path / "saved_model.pb").read_bytes())
+    found = get_model_metadata_pb2.SignatureDefMap()
+    for name, signature in saved.meta_graphs[0].signature_def.items():
+        found.signature_def[name].CopyFrom(signature)
+    return found

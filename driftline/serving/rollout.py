@@ -1,0 +1,208 @@
+"""Changing who serves: canary, promote, rollback, switch, each checked first and
+recorded in MLMD, and the configuration the real servers read.
+
+Before any change the version must exist in the serving directory, be a model the
+ModelGate blessed (read from MLMD: the Pusher's blessing input), and be loaded by the
+running server; otherwise nothing changes. A change is written as the next policy
+revision, recorded as a deployment in MLMD, and waited for: the command returns when the
+server has applied it (and, for a switch, when no request is still running on the old
+version).
+"""
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from components.errors import DriftlineError
+from driftline.serving.errors import RolloutRefused
+from driftline.serving import policy as rollout
+
+
+@dataclass
+class Target:
+    model: str
+    serving_dir: Path
+    url: str                 # the running server's REST base URL
+    store: object            # an MLMD store the blessings are in (and deployments go to)
+
+
+def _get(url: str, timeout: float = 3.0) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def server_state(target: Target) -> dict:
+    try:
+        return _get(f"{target.url}/v1/driftline/rollout")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise RolloutRefused(f"no driftline server answers at {target.url} ({getattr(exc, 'reason', exc)}): "
+                             "start one with `driftline serve`; a rollout checks that the server has "
+                             "the version loaded") from None
+
+
+def blessing_of(store, version: int) -> Optional[bool]:
+    """Whether the ModelGate blessed the model pushed as `version` (None: no such push)."""
+    from driftline.mlmd.deployments import pushed_model
+    from driftline.mlmd.store import custom_property
+    from ml_metadata.proto import metadata_store_pb2
+
+    pushed = pushed_model(store, version)
+    if pushed is None:
+        return None
+    producers = [e.execution_id for e in store.get_events_by_artifact_ids([pushed.id])
+                 if e.type == metadata_store_pb2.Event.OUTPUT]
+    for event in store.get_events_by_execution_ids(producers):
+        if event.type == metadata_store_pb2.Event.INPUT and event.path.steps and \
+                event.path.steps[0].key == "model_blessing":
+            blessing = store.get_artifacts_by_id([event.artifact_id])[0]
+            return custom_property(blessing, "blessed") == 1
+    return False
+
+
+def check(target: Target, version: int, state: dict) -> List[str]:
+    """Why `version` cannot take traffic ([] when it can)."""
+    problems = []
+    if not (target.serving_dir / str(version)).is_dir():
+        problems.append(f"version {version} is not in {target.serving_dir}")
+    blessed = blessing_of(target.store, version)
+    if blessed is None:
+        problems.append(f"version {version} was not pushed by a run this MLMD store knows")
+    elif not blessed:
+        problems.append(f"version {version} was not blessed by the ModelGate")
+    loaded = state.get("versions", {}).get(str(version))
+    if loaded is None or loaded["state"] != "AVAILABLE":
+        why = f" ({loaded['state']}: {loaded['error']})" if loaded and loaded.get("error") else \
+            f" ({loaded['state']})" if loaded else ""
+        problems.append(f"version {version} is not loaded by the server at {target.url}{why}")
+    return problems
+
+
+def current(target: Target, state: dict) -> rollout.Policy:
+    """The policy in effect: the file's, or the server's implicit one (newest version)."""
+    return rollout.read(target.serving_dir) or rollout.Policy.from_json(state["policy"])
+
+
+def apply(target: Target, new: rollout.Policy, versions: List[int], state: dict,
+          drain_version: Optional[int] = None, timeout: float = 30.0) -> int:
+    """Writes the policy, records it in MLMD, waits until the server runs it; returns the
+    deployment's execution id."""
+    from driftline.mlmd import deployments
+
+    for version in versions:
+        problems = check(target, version, state)
+        if problems:
+            raise RolloutRefused("nothing was changed: " + "; ".join(problems))
+    rollout.write(target.serving_dir, new)
+    execution = deployments.record(target.store, target.model, new, versions)
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = server_state(target)
+        applied = seen["revision"] == new.revision
+        drained = drain_version is None or \
+            seen["versions"].get(str(drain_version), {}).get("in_flight", 0) == 0
+        if applied and drained:
+            return execution
+        if time.monotonic() > deadline:
+            raise DriftlineError(f"revision {new.revision} was written and recorded, but the server at "
+                                 f"{target.url} did not {'apply it' if not applied else 'drain version ' + str(drain_version)}"
+                                 f" within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def canary(target: Target, version: int, percent: float, reason: str):
+    state = server_state(target)
+    policy = current(target, state)
+    if version == policy.stable:
+        raise RolloutRefused(f"version {version} is already the stable version; nothing was changed")
+    if not 0 < percent < 100:
+        raise RolloutRefused(f"--percent {percent:g} must be between 0 and 100 (promote for all of it)")
+    slots = dict(policy.slots)
+    slots[policy.idle] = version
+    new = policy.changed("canary", reason, slots=slots, canary_percent=percent)
+    return new, apply(target, new, [v for v in (new.stable, version) if v is not None], state)
+
+
+def promote(target: Target, reason: str):
+    state = server_state(target)
+    policy = current(target, state)
+    if policy.canary is None:
+        raise RolloutRefused("there is no canary to promote; nothing was changed")
+    old = policy.stable
+    new = policy.changed("promote", reason, live=policy.idle, canary_percent=0.0)
+    return new, apply(target, new, [new.stable], state, drain_version=old)
+
+
+def switch(target: Target, version: int, reason: str):
+    state = server_state(target)
+    policy = current(target, state)
+    if version == policy.stable and policy.canary is None:
+        raise RolloutRefused(f"version {version} already takes all the traffic; nothing was changed")
+    old = policy.stable
+    slots = dict(policy.slots)
+    slots[policy.idle] = version
+    new = policy.changed("switch", reason, slots=slots, live=policy.idle, canary_percent=0.0)
+    return new, apply(target, new, [version], state, drain_version=old if old != version else None)
+
+
+def rollback(target: Target, reason: str):
+    state = server_state(target)
+    policy = rollout.read(target.serving_dir)
+    if policy is None or policy.previous is None:
+        raise RolloutRefused("there is no earlier policy to roll back to; nothing was changed")
+    before = rollout.Policy.from_json(policy.previous)
+    new = policy.changed("rollback", reason, slots=before.slots, live=before.live,
+                         canary_percent=before.canary_percent)
+    old = policy.stable if policy.stable != new.stable else None
+    versions = [v for v in (new.stable, new.canary) if v is not None]
+    return new, apply(target, new, versions, state, drain_version=old)
+
+
+# --- configuration for the real servers -------------------------------------------------
+
+def tf_serving_config(model: str, base_path: str, policy: rollout.Policy) -> str:
+    """A TF Serving model_config_list serving the policy's versions, labelled stable and
+    canary (TF Serving loads and labels them; it does not split traffic: the client or a
+    router picks the label)."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    config = model_server_config_pb2.ModelServerConfig()
+    entry = config.model_config_list.config.add(name=model, base_path=base_path, model_platform="tensorflow")
+    versions = [v for v in (policy.stable, policy.canary) if v is not None]
+    entry.model_version_policy.specific.versions.extend(sorted(set(versions)))
+    if policy.stable is not None:
+        entry.version_labels["stable"] = policy.stable
+    if policy.canary is not None:
+        entry.version_labels["canary"] = policy.canary
+    return text_format.MessageToString(config)
+
+
+def kserve_inference_service(model: str, storage_root: str, policy: rollout.Policy,
+                             namespace: str = "") -> dict:
+    """A KServe v1beta1 InferenceService for the policy: the newest version the policy
+    routes to is the predictor's model, and during a canary it takes
+    canaryTrafficPercent of the traffic while KServe keeps the previous revision (the
+    stable version, deployed before) for the rest."""
+    target = policy.canary if policy.canary is not None else policy.stable
+    if target is None:
+        raise RolloutRefused("the policy routes to no version yet; nothing to export")
+    name = model.replace("_", "-").lower()
+    service = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "annotations": {
+            "driftline/rollout-revision": str(policy.revision),
+            "driftline/stable-version": str(policy.stable)}},
+        "spec": {"predictor": {
+            "minReplicas": 1,
+            "tensorflow": {"storageUri": f"{storage_root.rstrip('/')}/{target}"},
+        }},
+    }
+    if namespace:
+        service["metadata"]["namespace"] = namespace
+    if policy.canary is not None:
+        service["spec"]["predictor"]["canaryTrafficPercent"] = int(round(policy.canary_percent))
+    return service

@@ -1,0 +1,247 @@
+"""The model server: which version answers a request, the answer, and what is recorded.
+
+One process serves TF Serving's REST API (Starlette on uvicorn, rest.py) and its gRPC
+PredictionService (grpc_service.py) over the same versions, policy, metrics and request
+log. Model calls run off the event loop (a thread pool, or the batcher), so a slow
+prediction never stalls the others.
+"""
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from driftline.serving import policy as rollout
+from driftline.serving.errors import ServingError, bad_request, not_found
+from driftline.serving.metrics import Metrics
+from driftline.serving.models import AVAILABLE, OUTPUT, ModelVersions, Version
+from driftline.serving.request_log import RequestLog
+from driftline.serving.requests import Contract, raw_values
+
+log = logging.getLogger("driftline.serving")
+OBSERVABLE = "tip_observable"
+LABELS = ("stable", "canary") + rollout.SLOTS
+
+
+@dataclass
+class Settings:
+    model_name: str
+    serving_dir: Path
+    log_dir: Path
+    max_batch_rows: int = 1000        # rows in one request
+    max_body_bytes: int = 4 << 20
+    batching: bool = False
+    batch_max_rows: int = 64          # server-side batching: rows per model call...
+    batch_timeout_ms: float = 2.0     # ...and how long a batch waits to fill
+    poll_seconds: float = 1.0
+    policy_poll_seconds: float = 0.2
+    log_max_bytes: int = 16 << 20
+    log_max_total_bytes: int = 256 << 20
+
+
+class Batcher:
+    """Server-side batching, as TF Serving's: requests for one version wait up to
+    `timeout` for others and are predicted together, up to `max_rows` rows a call."""
+
+    def __init__(self, max_rows: int, timeout_s: float):
+        self.max_rows, self.timeout_s = max_rows, timeout_s
+        self.queues: Dict[int, asyncio.Queue] = {}
+
+    async def predict(self, version: Version, serialized: List[bytes]):
+        queue = self.queues.get(version.number)
+        if queue is None:
+            queue = self.queues[version.number] = asyncio.Queue()
+            asyncio.get_running_loop().create_task(self._work(version, queue))
+        future = asyncio.get_running_loop().create_future()
+        await queue.put((serialized, future))
+        return await future
+
+    async def _work(self, version: Version, queue: asyncio.Queue):
+        from starlette.concurrency import run_in_threadpool
+
+        while True:
+            batch = [await queue.get()]
+            rows = len(batch[0][0])
+            deadline = asyncio.get_running_loop().time() + self.timeout_s
+            while rows < self.max_rows:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+                batch.append(item)
+                rows += len(item[0])
+            joined = [row for serialized, _ in batch for row in serialized]
+            try:
+                outputs = await run_in_threadpool(version.predict, joined)
+            except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for serialized, future in batch:
+                end = start + len(serialized)
+                if not future.done():
+                    future.set_result({k: v[start:end] for k, v in outputs.items()})
+                start = end
+
+
+class Server:
+    def __init__(self, settings: Settings, contract: Contract):
+        self.settings = settings
+        self.contract = contract
+        self.metrics = Metrics()
+        self.versions = ModelVersions(settings.model_name, settings.serving_dir,
+                                      settings.poll_seconds, on_change=self._versions_changed)
+        self.request_log = RequestLog(settings.log_dir, contract.columns, settings.log_max_bytes,
+                                      settings.log_max_total_bytes)
+        self.policy: Optional[rollout.Policy] = None
+        self._policy_mtime = None
+        self._stop = threading.Event()
+        self.batcher = (Batcher(settings.batch_max_rows, settings.batch_timeout_ms / 1000)
+                        if settings.batching else None)
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self):
+        self.request_log.start()
+        self._read_policy()
+        self.versions.start()
+        threading.Thread(target=self._watch_policy, name="policy-watch", daemon=True).start()
+
+    def stop(self):
+        self._stop.set()
+        self.versions.stop()
+        self.request_log.stop()
+
+    def _watch_policy(self):
+        while not self._stop.wait(self.settings.policy_poll_seconds):
+            try:
+                self._read_policy()
+            except Exception:  # noqa: BLE001 - a bad file keeps the policy in effect
+                log.exception("reading the rollout policy failed; the previous one stays")
+
+    def _read_policy(self):
+        path = rollout.policy_path(self.settings.serving_dir)
+        mtime = path.stat().st_mtime_ns if path.exists() else None
+        if mtime == self._policy_mtime:
+            return
+        self.policy = rollout.read(self.settings.serving_dir)
+        self._policy_mtime = mtime
+        if self.policy is not None:
+            log.info("rollout policy revision %d: %s", self.policy.revision, self.policy.describe())
+        self._gauges()
+
+    def _versions_changed(self):
+        self._gauges()
+
+    def _gauges(self):
+        name = self.settings.model_name
+        for number, version in list(self.versions.versions.items()):
+            for state in ("LOADING", "AVAILABLE", "FAILED", "END"):
+                self.metrics.loaded.labels(name, str(number), state).set(int(version.state == state))
+        policy = self.effective_policy()
+        self.metrics.canary_percent.labels(name).set(policy.canary_percent if policy.canary else 0)
+        self.metrics.policy_revision.labels(name).set(policy.revision)
+
+    # --- which version -----------------------------------------------------------------
+
+    def effective_policy(self) -> rollout.Policy:
+        """The policy file's, or, without one, the newest available version alone."""
+        if self.policy is not None:
+            return self.policy
+        available = self.versions.available()
+        return rollout.Policy(slots={"blue": available[-1] if available else None, "green": None})
+
+    def _check_model(self, name: str):
+        if name != self.settings.model_name:
+            raise not_found(f"Servable not found for request: Latest({name})")
+
+    def _available(self, number: Optional[int], request: str) -> Version:
+        version = self.versions.get(number) if number is not None else None
+        if version is None or version.state != AVAILABLE:
+            raise not_found(f"Servable not found for request: {request}")
+        return version
+
+    def choose(self, name: str, version: Optional[str] = None, label: Optional[str] = None,
+               key: Optional[str] = None):
+        """(Version, slot) that answers a request."""
+        self._check_model(name)
+        policy = self.effective_policy()
+        if version is not None:
+            if not version.isdigit():
+                raise bad_request(f"version {version!r} is not a number")
+            number = int(version)
+            slot = next((s for s in rollout.SLOTS if policy.slots.get(s) == number), "direct")
+            return self._available(number, f"Specific({name}, {number})"), slot
+        if label is not None:
+            if label not in LABELS:
+                raise not_found(f"Servable not found for request: Labeled({name}, {label}): labels are "
+                                f"{', '.join(LABELS)}")
+            slot = {"stable": policy.live, "canary": policy.idle}.get(label, label)
+            number = policy.slots.get(slot) if label != "canary" or policy.canary else None
+            return self._available(number, f"Labeled({name}, {label})"), slot
+        slot = rollout.route(policy, key)
+        number = policy.slots.get(slot)
+        chosen = self.versions.get(number) if number is not None else None
+        if chosen is None or chosen.state != AVAILABLE:
+            if slot != policy.live:  # a canary that cannot serve: its share goes to the stable
+                slot, number = policy.live, policy.stable
+        return self._available(number, f"Latest({name})"), slot
+
+    # --- answering -------------------------------------------------------------------------
+
+    async def predict(self, version: Version, serialized: List[bytes]):
+        from starlette.concurrency import run_in_threadpool
+
+        if self.batcher is not None:
+            return await self.batcher.predict(version, serialized)
+        return await run_in_threadpool(version.predict, serialized)
+
+    def check_rows(self, rows: int):
+        if rows == 0:
+            raise bad_request("the request has no rows to predict")
+        if rows > self.settings.max_batch_rows:
+            raise bad_request(f"the request has {rows} rows, over the limit of "
+                              f"{self.settings.max_batch_rows} per request")
+
+    def record(self, version: Version, slot: str, key: Optional[str], examples, outputs: dict,
+               started: float, code: int = 200) -> str:
+        """Metrics and request-log rows for an answered request; returns its request id."""
+        name = self.settings.model_name
+        elapsed = time.monotonic() - started
+        request_id = uuid.uuid4().hex
+        number = str(version.number)
+        self.metrics.requests.labels(name, number, slot, str(code)).inc()
+        self.metrics.latency.labels(name, number).observe(elapsed)
+        probabilities = outputs[OUTPUT].reshape(-1)
+        observable = outputs.get(OBSERVABLE)
+        observable = observable.reshape(-1) if observable is not None else None
+        self.metrics.rows.labels(name, number, slot).inc(len(probabilities))
+        for p in probabilities:
+            self.metrics.probability.labels(name, number).observe(float(p))
+        if observable is not None:
+            self.metrics.unobservable.labels(name, number).inc(int((observable == 0).sum()))
+        stamp = time.time()
+        rows = []
+        for index, example in enumerate(examples):
+            rows.append(raw_values(example, self.contract.columns) + [
+                f"{request_id}-{index}", f"{stamp:.3f}", number, slot, key or "",
+                f"{float(probabilities[index]):.6f}",
+                "" if observable is None else f"{float(observable[index]):g}",
+                f"{elapsed * 1000:.3f}"])
+        self.request_log.add(rows)
+        self.metrics.log_dropped.labels(name).set(self.request_log.dropped)
+        return request_id
+
+    def error(self, error: ServingError, version: Optional[Version] = None, slot: str = ""):
+        self.metrics.requests.labels(self.settings.model_name,
+                                     str(version.number) if version else "", slot,
+                                     str(error.status)).inc()

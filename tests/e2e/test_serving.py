@@ -1,0 +1,282 @@
+"""`driftline serve` and `driftline rollout` for real: a server on loopback over the two
+versions the challengers pushed (tests/e2e/conftest.py), TF Serving's REST and gRPC
+clients, canary, promote, rollback and blue-green switch under load, corrupt versions,
+bad requests, /metrics, the request log and the deployments in MLMD."""
+import base64
+import csv
+import json
+import shutil
+import time
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from serving_helpers import Served, b64, load, metric
+
+MODEL = "taxi_big_tipper"
+
+
+@pytest.fixture(scope="module")
+def served(runs, challengers, small_spans):
+    work = runs["work"]
+    config = work / "serve.toml"
+    config.write_text((work / "base.toml").read_text() + "\n[serving]\npoll_seconds = 0.2\n")
+    serving = work / "challenge" / "serving" / MODEL
+    versions = sorted(int(p.name) for p in serving.iterdir())
+    assert len(versions) == 2, versions  # base and reseeded; the undertrained one was not pushed
+    server = Served(config, work)
+    try:
+        server.wait(versions=2)
+        with open(small_spans / "span-3" / "data.csv") as f:
+            rows = list(csv.DictReader(f))
+        from test_pipeline import _raw_examples_from_rows
+
+        examples = _raw_examples_from_rows(rows[:40])
+        yield {"server": server, "config": config, "work": work, "serving": serving,
+               "versions": versions, "examples": examples, "rows": rows[:40]}
+    finally:
+        server.stop()
+
+
+def _rollout(driftline, served, *args):
+    return driftline("rollout", *args, "--config", served["config"], "--server", served["server"].url,
+                     cwd=served["work"], timeout=120)
+
+
+def _in_process(served, version, examples):
+    model = tf.saved_model.load(str(served["serving"] / str(version)))
+    out = model.signatures["serving_default"](examples=tf.constant([e.SerializeToString() for e in examples]))
+    return out["probabilities"].numpy().reshape(-1)
+
+
+def test_rest_and_grpc_answer_what_the_savedmodel_answers(served):
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    server, examples = served["server"], served["examples"]
+    for version in served["versions"]:
+        expected = _in_process(served, version, examples)
+        path = f"/v1/models/{MODEL}/versions/{version}:predict"
+        status, row, headers = server.post(path, {"instances": [b64(e) for e in examples]})
+        assert status == 200, row
+        assert row["model_spec"]["version"] == str(version) and headers["x-model-version"] == str(version)
+        assert np.allclose([r["probabilities"][0] for r in row["predictions"]], expected, atol=1e-6)
+        status, column, _ = server.post(path, {"inputs": {"examples": [b64(e) for e in examples]}})
+        assert np.allclose(np.asarray(column["outputs"]["probabilities"]).reshape(-1), expected, atol=1e-6)
+
+        # The stub from tensorflow-serving-api, unmodified.
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc))
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = MODEL
+        request.model_spec.version.value = version
+        request.inputs["examples"].CopyFrom(tf.make_tensor_proto([e.SerializeToString() for e in examples]))
+        response = stub.Predict(request, timeout=30)
+        assert response.model_spec.version.value == version
+        assert np.allclose(tf.make_ndarray(response.outputs["probabilities"]).reshape(-1), expected, atol=1e-6)
+
+
+def test_classify_takes_raw_feature_values(served):
+    from components.model import features
+
+    server, rows = served["server"], served["rows"][:5]
+    floats = set(features.DENSE_FLOAT + features.BUCKET_FEATURES) - {"trip_seconds"}
+    maps = [{k: (float(v) if k in floats else v if k in features.VOCAB_FEATURES else int(v))
+             for k, v in row.items() if v != "" and k in features.serving_inputs()} for row in rows]
+    version = served["versions"][0]
+    status, answer, _ = server.post(f"/v1/models/{MODEL}/versions/{version}:classify", {"examples": maps})
+    assert status == 200, answer
+    expected = _in_process(served, version, served["examples"][:5])
+    scores = [dict(pairs)["1"] for pairs in answer["result"]]
+    assert np.allclose(scores, expected, atol=1e-6)
+
+
+def test_canary_splits_by_key_and_each_key_sticks(served, driftline):
+    server, (stable, canary) = served["server"], served["versions"]
+    switched = _rollout(driftline, served, "switch", "--to", stable, "--reason", "start from base")
+    assert switched.returncode == 0, switched.stderr
+    proc = _rollout(driftline, served, "canary", "--version", canary, "--percent", 10, "--reason", "try it")
+    assert proc.returncode == 0, proc.stderr
+    assert f"canary {canary} (green) at 10%" in proc.stdout or f"canary {canary} (blue) at 10%" in proc.stdout
+    body = json.dumps({"instances": [b64(served["examples"][0])]}).encode()
+    keys = [f"user-{i}" for i in range(5000)]
+    answers = load(server.rest_port, f"/v1/models/{MODEL}:predict", [body], clients=16,
+                   requests=10000, keys=keys)
+    assert len(answers) == 10000 and all(status == 200 for _, _, status, _, _ in answers)
+    by_key = {}
+    for _, _, _, answer, key in answers:
+        by_key.setdefault(key, set()).add(answer["model_spec"]["version"])
+    assert all(len(v) == 1 for v in by_key.values())  # every key always the same version
+    share = sum(a["model_spec"]["version"] == str(canary) for _, _, _, a, _ in answers) / len(answers)
+    assert 0.09 <= share <= 0.11, share
+
+
+def _version_of(served, key="anyone"):
+    status, answer, _ = served["server"].post(f"/v1/models/{MODEL}:predict",
+                                              {"instances": [b64(served["examples"][0])]},
+                                              {"X-Request-Key": key})
+    assert status == 200, answer
+    return int(answer["model_spec"]["version"])
+
+
+def test_promote_rollback_and_switch_show_in_the_answers(served, driftline):
+    stable, canary = served["versions"]
+    assert _rollout(driftline, served, "promote", "--reason", "holds up").returncode == 0
+    assert {_version_of(served, f"k{i}") for i in range(30)} == {canary}
+    assert _rollout(driftline, served, "rollback", "--reason", "second thoughts").returncode == 0
+    assert {_version_of(served, f"k{i}") for i in range(200)} == {stable, canary}  # the canary again
+    assert _rollout(driftline, served, "switch", "--to", stable, "--reason", "blue-green").returncode == 0
+    assert {_version_of(served, f"k{i}") for i in range(30)} == {stable}
+
+
+def test_a_switch_under_load_fails_no_request_and_leaves_nothing_on_the_old_version(served, driftline):
+    import threading
+
+    server, (old, new) = served["server"], served["versions"]
+    assert _rollout(driftline, served, "switch", "--to", old, "--reason", "baseline").returncode in (0, 2)
+    body = json.dumps({"instances": [b64(e) for e in served["examples"][:4]]}).encode()
+    done = {}
+
+    def switch():
+        time.sleep(4)
+        done["proc"] = _rollout(driftline, served, "switch", "--to", new, "--reason", "under load")
+        done["at"] = time.monotonic()
+
+    thread = threading.Thread(target=switch)
+    thread.start()
+    answers = load(server.rest_port, f"/v1/models/{MODEL}:predict", [body], clients=32, seconds=12)
+    thread.join()
+    assert done["proc"].returncode == 0, done["proc"].stderr
+    failed = [a for _, _, status, a, _ in answers if status != 200]
+    assert not failed, failed[:3]
+    after = [a for started, _, _, a, _ in answers if started > done["at"]]
+    assert after and {a["model_spec"]["version"] for a in after} == {str(new)}
+    assert {a["model_spec"]["version"] for _, _, _, a, _ in answers} == {str(old), str(new)}
+
+
+def test_a_corrupt_version_is_never_routed_to(served, driftline):
+    server = served["server"]
+    corrupt = served["serving"] / "9999999999"
+    shutil.copytree(served["serving"] / str(served["versions"][0]), corrupt)
+    (corrupt / "saved_model.pb").write_bytes(b"half a model")
+    try:
+        deadline = time.monotonic() + 60
+        while server.get("/v1/driftline/rollout")["versions"].get("9999999999", {}).get("state") != "FAILED":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        status = server.get(f"/v1/models/{MODEL}")["model_version_status"]
+        assert next(s for s in status if s["version"] == "9999999999")["state"] == "FAILED"
+        assert 9999999999 not in {_version_of(served, f"c{i}") for i in range(50)}
+        code, answer, _ = server.post(f"/v1/models/{MODEL}/versions/9999999999:predict",
+                                      {"instances": [b64(served["examples"][0])]})
+        assert code == 404
+        refused = _rollout(driftline, served, "canary", "--version", 9999999999, "--reason", "no")
+        assert refused.returncode == 2
+        assert "nothing was changed" in refused.stderr and "is not loaded by the server" in refused.stderr
+    finally:
+        shutil.rmtree(corrupt)
+
+
+@pytest.mark.parametrize("path, body, raw, status, says", [
+    (":predict", None, b"{not json", 400, "JSON Parse error"),
+    (":predict", {"instances": []}, None, 400, "no rows"),
+    (":predict", {"rows": []}, None, 400, "missing \"instances\" or \"inputs\""),
+    (":classify", {"examples": [{"fare": "a lot"}]}, None, 400, "feature 'fare' = 'a lot' is not FLOAT"),
+    (":classify", {"examples": [{"fare": 3.0, "fair": 1}]}, None, 400, "feature 'fair' is not a serving feature"),
+    (":classify", {"examples": [{"tips": 1.0}]}, None, 400, "feature 'tips' is not a serving feature"),
+    (":classify", {"examples": [{"fare": 3.0}]}, None, 400, "required feature"),
+    ("/versions/1:predict", {"instances": [{"b64": "Z2FyYmFnZSE="}]}, None, 400, "not a serialized tf.Example"),
+    ("/versions/1:predict", "example", None, 404, "Servable not found for request: Specific(taxi_big_tipper, 1)"),
+    ("/labels/purple:predict", "example", None, 404, "Labeled(taxi_big_tipper, purple)"),
+    (":predict", "too many", None, 400, "over the limit of 1000"),
+    (":predict", None, b" " * (5 << 20), 413, "over the limit"),
+])
+def test_bad_requests_get_an_error_body_and_the_server_keeps_serving(served, path, body, raw, status, says):
+    server = served["server"]
+    before = server.get("/metrics")
+    if body == "example":
+        body = {"instances": [b64(served["examples"][0])]}
+    elif body == "too many":
+        body = {"instances": [b64(served["examples"][0])] * 1001}
+    code, answer, _ = server.post(f"/v1/models/{MODEL}{path}", body, raw=raw)
+    assert code == status and set(answer) == {"error"} and says in answer["error"], answer
+    after = server.get("/metrics")
+    # Nothing was predicted, so nothing was logged or counted as a prediction.
+    assert sum(metric(after, "driftline_predicted_rows_total", version=str(v)) for v in served["versions"]) == \
+        sum(metric(before, "driftline_predicted_rows_total", version=str(v)) for v in served["versions"])
+    assert _version_of(served) in served["versions"]
+
+
+def test_metrics_count_every_request_per_version(served):
+    server, versions = served["server"], served["versions"]
+    before = server.get("/metrics")
+    sent = {versions[0]: 7, versions[1]: 3}
+    for version, count in sent.items():
+        for _ in range(count):
+            server.post(f"/v1/models/{MODEL}/versions/{version}:predict",
+                        {"instances": [b64(e) for e in served["examples"][:2]]})
+    after = server.get("/metrics")
+    for version, count in sent.items():
+        for name, per_request in (("driftline_requests_total", 1), ("driftline_predicted_rows_total", 2)):
+            delta = sum(metric(after, name, version=str(version), **extra) -
+                        metric(before, name, version=str(version), **extra)
+                        for extra in ({"slot": s} for s in ("blue", "green", "direct")))
+            assert delta == count * per_request, (name, version, delta)
+    assert metric(after, "driftline_version_available", version=str(versions[0]), state="AVAILABLE") == 1
+
+
+def test_the_request_log_reads_as_serving_data(served, driftline):
+    log_dir = served["work"] / "challenge" / "request-logs" / MODEL
+    deadline = time.monotonic() + 20
+    while not list(log_dir.glob("requests-*.csv")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with open(sorted(log_dir.glob("requests-*.csv"))[0]) as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {"payment_type", "fare", "model_version", "slot", "key", "probability",
+                     "latency_ms", "request_id"} <= set(rows[0])
+    assert "tips" not in rows[0]
+    proc = driftline("drift", "--span", 3, "--serving-data", log_dir, "--config", served["config"],
+                     "--json", cwd=served["work"], timeout=300)
+    assert proc.returncode in (0, 3), proc.stderr
+    assert json.loads(proc.stdout)["current_examples"] >= len(rows)
+
+
+def test_every_change_is_a_deployment_in_mlmd_and_in_the_trace(served, driftline):
+    proc = driftline("lineage", "deployments", "--config", served["config"], "--json", cwd=served["work"])
+    found = json.loads(proc.stdout)
+    actions = [d["action"] for d in found]
+    assert {"canary", "promote", "rollback", "switch"} <= set(actions)
+    canary = next(d for d in found if d["action"] == "canary")
+    assert canary["canary_percent"] == 10.0 and canary["reason"] == "try it"
+    trace = driftline("lineage", "trace", served["serving"] / str(served["versions"][1]),
+                      "--config", served["config"], cwd=served["work"])
+    assert trace.returncode == 0, trace.stderr
+    assert "served          " in trace.stdout and "canary at 10%" in trace.stdout
+
+
+def test_export_for_tf_serving_and_kserve(served, driftline, tmp_path):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    proc = driftline("rollout", "export", "--config", served["config"], "--kserve", tmp_path / "isvc.yaml",
+                     "--tf-serving", tmp_path / "models.config", cwd=served["work"])
+    assert proc.returncode == 0, proc.stderr
+    config = text_format.Parse((tmp_path / "models.config").read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    entry = config.model_config_list.config[0]
+    assert entry.name == MODEL and entry.model_platform == "tensorflow"
+    assert entry.version_labels["stable"] in served["versions"]
+    assert list(entry.model_version_policy.specific.versions)
+    service = yaml.safe_load((tmp_path / "isvc.yaml").read_text())
+    # The fields and types of KServe's v1beta1 InferenceService that this file uses.
+    assert service["apiVersion"] == "serving.kserve.io/v1beta1" and service["kind"] == "InferenceService"
+    import re
+
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", service["metadata"]["name"])
+    predictor = service["spec"]["predictor"]
+    assert isinstance(predictor["tensorflow"]["storageUri"], str)
+    assert isinstance(predictor["minReplicas"], int)
+    assert set(predictor) <= {"minReplicas", "tensorflow", "canaryTrafficPercent"}
+    if "canaryTrafficPercent" in predictor:
+        assert isinstance(predictor["canaryTrafficPercent"], int) and 0 <= predictor["canaryTrafficPercent"] <= 100
