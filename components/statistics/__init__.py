@@ -1,0 +1,1 @@
+"""StatisticsGen's executor without Beam, for spans that fit in memory."""
