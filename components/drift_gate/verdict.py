@@ -5,6 +5,8 @@ these names, so a property cannot be renamed on one side only.
 """
 import json
 
+from components.properties import custom_property
+
 # KFP v2 needs `namespace.Name`, and imports the class by it (components/__init__.py).
 DRIFT_REPORT_TYPE = "components.DriftReport"
 
@@ -25,13 +27,7 @@ THRESHOLD = "threshold."
 VERDICT = "verdict."
 
 
-def _property(artifact, key):
-    """A custom property of an MLMD Artifact proto as a plain value (None when unset)."""
-    if key not in artifact.custom_properties:
-        return None
-    value = artifact.custom_properties[key]
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else None
+_property = custom_property
 
 
 def read(artifact) -> dict:

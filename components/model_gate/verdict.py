@@ -6,6 +6,8 @@ use these names. The blessing carries TFX's own properties too (`blessed`,
 """
 import json
 
+from components.properties import custom_property
+
 PREDICTIONS_TYPE = "components.ModelPredictions"
 JUDGEMENT_FILE = "judgement.json"
 PREDICTIONS_FILE = "predictions.parquet"
@@ -29,12 +31,7 @@ LOW, HIGH = "metric_low.", "metric_high."
 DIFF, DIFF_LOW, DIFF_HIGH = "diff.", "diff_low.", "diff_high."
 
 
-def _property(artifact, key):
-    if key not in artifact.custom_properties:
-        return None
-    value = artifact.custom_properties[key]
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else None
+_property = custom_property
 
 
 def _by_prefix(artifact, prefix):

@@ -10,6 +10,7 @@ from pathlib import Path
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from components.properties import custom_property  # noqa: F401 - re-exported for the views
 from driftline.errors import MetadataError
 from pipeline import metadata
 
@@ -58,14 +59,6 @@ def output_artifacts(store, execution_id: int) -> dict:
         if event.artifact_id in artifacts:
             result.setdefault(key, []).append(artifacts[event.artifact_id])
     return result
-
-
-def custom_property(artifact, key, default=None):
-    if key not in artifact.custom_properties:
-        return default
-    value = artifact.custom_properties[key]
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else default
 
 
 def find_run(store, run_id: str):
