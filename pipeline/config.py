@@ -273,6 +273,10 @@ class Config:
     # (TFX's CsvExampleGen executor, for spans that need a distributed runner). Both
     # write the same bytes into the same splits.
     example_gen: str = setting("arrow", str, choices=("arrow", "beam"))
+    # How StatisticsGen computes: "memory" (TFDV's generators in this process, one split
+    # held in memory) or "beam" (TFX's executor, for spans beyond one machine). Both write
+    # the same statistics (tests/integration/test_statistics_executor.py).
+    statistics: str = setting("memory", str, choices=("memory", "beam"))
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)

@@ -10,7 +10,6 @@ from tfx.components import (
     ExampleValidator,
     Pusher,
     SchemaGen,
-    StatisticsGen,
     Trainer,
     Transform,
 )
@@ -28,6 +27,7 @@ from components.drift_gate import verdict
 from components.drift_gate.component import DriftGate
 from components.example_gen import executor as csv_examples
 from components.model_gate.component import ModelGate
+from components.statistics.executor import StatisticsGen as InMemoryStatisticsGen
 from components.model import features
 from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
 from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
@@ -80,6 +80,16 @@ def _example_gen(config: Config, inputs: PipelineInputs, span: int):
             static_range=range_config_pb2.StaticRange(start_span_number=span, end_span_number=span)
         ),
     ).with_id(nodes.example_gen(span))
+
+
+def _statistics_gen(config: Config, examples, schema, node_id: str):
+    # Both classes are named StatisticsGen and take the same inputs; only the executor
+    # differs, so lineage and the resolvers that look for the node by id see no change.
+    if config.statistics == "beam":
+        from tfx.components import StatisticsGen as component
+    else:
+        component = InMemoryStatisticsGen
+    return component(examples=examples, schema=schema).with_id(node_id)
 
 
 def eval_config(config: Config) -> tfma.EvalConfig:
@@ -191,9 +201,8 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
     curated_schema = ImportSchemaGen(schema_file=inputs.schema_uri)
     # With the schema, integer features it marks categorical get value counts, which the
     # drift gate compares as categories.
-    statistics_gen = StatisticsGen(
-        examples=current.outputs[nodes.EXAMPLES], schema=curated_schema.outputs[nodes.SCHEMA]
-    )
+    statistics_gen = _statistics_gen(config, current.outputs[nodes.EXAMPLES],
+                                     curated_schema.outputs[nodes.SCHEMA], nodes.STATISTICS_GEN)
     # Inferred schema: kept for comparison with the curated contract, never used to validate.
     schema_gen = SchemaGen(
         statistics=statistics_gen.outputs[nodes.STATISTICS], infer_feature_shape=True
@@ -210,9 +219,8 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
     before = inputs.previous_span
     if before is not None:
         previous_gen = example_gens.get(before) or _example_gen(config, inputs, before)
-        previous_stats = StatisticsGen(
-            examples=previous_gen.outputs[nodes.EXAMPLES], schema=curated_schema.outputs[nodes.SCHEMA]
-        ).with_id(nodes.STATISTICS_GEN_PREVIOUS)
+        previous_stats = _statistics_gen(config, previous_gen.outputs[nodes.EXAMPLES],
+                                         curated_schema.outputs[nodes.SCHEMA], nodes.STATISTICS_GEN_PREVIOUS)
         if before not in example_gens:
             data_nodes.append(previous_gen)
         data_nodes.append(previous_stats)

@@ -9,9 +9,8 @@ rates. tests/integration/test_statistics_executor.py compares it with TFX's exec
 real spans: categorical counts identical, numeric moments to 1e-9, every downstream
 reader's result the same.
 
-It holds a split in memory. The graph does not use it yet: the plan is a config switch
-(`statistics = "memory" | "beam"`, like `example_gen`) so spans beyond one machine keep
-TFX's executor.
+It holds a split in memory, so the config chooses it (`statistics = "memory"`, the
+default) or TFX's executor (`"beam"`) for spans beyond one machine.
 """
 import json
 import os
