@@ -6,12 +6,13 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick serve
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
 	@echo "make test        run the whole test suite (installs first)"
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
+	@echo "make serve       serve the pushed model versions (REST :8501, gRPC :8500) after run-local"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
@@ -39,6 +40,11 @@ data: setup
 
 run-local: data
 	@$(VENV)/bin/driftline run
+
+# TF Serving's REST and gRPC APIs over output/serving/<model>/, with the rollout policy
+# beside it (README: "Serve and roll out"). Ctrl-C stops it.
+serve: setup
+	@$(VENV)/bin/driftline serve $(if $(CONFIG),--config $(CONFIG))
 
 schema-check: setup
 	@$(VENV)/bin/driftline schema check

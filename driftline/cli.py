@@ -163,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     ksubmit.add_argument("--spec", type=Path, help="compiled spec (default: kubeflow.output)")
     ksubmit.set_defaults(func=commands("kubeflow", "submit"))
 
+    analyze = common(sub.add_parser(
+        "analyze", help="error analysis by slice of a run's model: HTML report with charts"))
+    analyze.add_argument("run", nargs="?", default="latest", help="a run id or 'latest' (default)")
+    analyze.add_argument("--baseline", help="compare with this run's model on the same examples "
+                         "(default: the model serving when the run was judged)")
+    analyze.add_argument("--output", type=Path, help="report directory (default: output/reports/RUN)")
+    analyze.add_argument("--slice", action="append", metavar="FEATURE[,FEATURE]",
+                         help="a slicing (repeat; a,b crosses two features); default: the config's "
+                         "slice features, company, and the first two crossed")
+    analyze.add_argument("--output-dir", type=Path, help="the runs' output directory")
+    analyze.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
+    analyze.add_argument("--json", action="store_true", help="the analysis as JSON")
+    analyze.set_defaults(func=commands("analyze", "analyze"))
+
     lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
 

@@ -104,6 +104,7 @@ def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float)
             _record_run(config, inputs, result.run_id)
         outcome = Outcome(result.run_id, inputs, 0.0)
         outcome.summary = _summarize(config, inputs, result.run_id)
+        outcome.summary.report_path = _error_analysis(config, outcome.summary)
         outcome.seconds = time.monotonic() - start
         if not outcome.summary.gate_blocked:
             # A blocked run is not remembered: running it again re-checks the data.
@@ -150,6 +151,24 @@ def _summarize(config: Config, inputs: PipelineInputs, run_id: str) -> Summary:
     from driftline import run_summary
 
     return run_summary.summarize(_store(config), config, run_id, inputs.span, inputs.window)
+
+
+def _error_analysis(config: Config, summary) -> Optional[str]:
+    """The run's error-analysis report, named on its run context in MLMD. A report that
+    cannot be written costs only the report (the reason goes to the log)."""
+    if summary.judgement is None:
+        return None
+    try:
+        from driftline.analysis.runs import write_report
+        from driftline.mlmd import provenance
+
+        store = _store(config)
+        path, _ = write_report(store, config, summary.run_id)
+        provenance.record_report(store, summary.run_id, str(path))
+        return str(path)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        return None
 
 
 def _remember(config: Config, outcome: Outcome, fingerprint: str):

@@ -31,6 +31,8 @@ class Summary:
     metadata_path: str = ""
     node_states: dict = field(default_factory=dict)
     drift: Optional[dict] = None
+    # The error-analysis report written after the run (driftline/analysis).
+    report_path: Optional[str] = None
 
     @property
     def gate_blocked(self) -> bool:

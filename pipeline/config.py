@@ -163,9 +163,16 @@ class EvaluationConfig:
     # Below this many evaluation examples, the summary warns that the decision rests on
     # too little data to tell most changes from noise.
     min_eval_examples: int = setting(200, int, minimum=1)
-    # Slices whose weakest metric the summary reports (raw column names).
+    # Slices whose weakest metric the summary reports, and which the slice gate judges
+    # (raw column names).
     slice_features: list = setting(["payment_type", "trip_start_hour"], list,
                                    items=Rule(str, nonempty=True))
+    # The slice gate. Unset: off. Set: a candidate whose F1 on any slice of
+    # `slice_features` with at least `min_slice_examples` rows is worse than the serving
+    # model's by more than this, beyond noise (paired bootstrap on the slice's rows), is
+    # not blessed. Smaller slices are reported by `driftline analyze`, never judged.
+    max_slice_f1_drop: Optional[float] = setting(None, float, optional=True, **SHARE)
+    min_slice_examples: int = setting(50, int, minimum=1)
 
 
 @dataclass

@@ -135,6 +135,7 @@ def gate_rules(config: Config) -> str:
         "min_eval_examples": judged.min_eval_examples, "samples": judged.bootstrap_samples,
         "seed": config.training.seed, "label_key": features.LABEL_KEY,
         "slices": list(judged.slice_features),
+        "max_slice_f1_drop": judged.max_slice_f1_drop, "min_slice_examples": judged.min_slice_examples,
         # Rows judged: only those whose label can be known, unless asked for every row.
         "weight_key": features.OBSERVABLE_WEIGHT if config.training.population == "observable" else "",
         "model_inputs": features.model_inputs(),

@@ -172,7 +172,8 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
     columns = {"span": spans, "label": labels, "observable": observable, "candidate": scores}
     if baseline is not None:
         columns["baseline"] = baseline
-    for name in settings["slices"]:
+    # Every raw input, so that `driftline analyze` can slice by any of them.
+    for name in dict.fromkeys(list(settings["slices"]) + list(settings.get("model_inputs", []))):
         columns[name] = [raw_value(e, name) for e in parsed]
     _write_predictions(predictions.uri, columns)
     floor = _noise_floor(candidate, examples, settings)
@@ -194,9 +195,19 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
         diffs = metrics.paired_differences(labels, scores, baseline, resampled, confidence)
         newest_diffs = metrics.paired_differences(
             labels[newest_rows], scores[newest_rows], baseline[newest_rows], resampled_newest, confidence)
-    judged = decision.decide(
-        decision.Rules(**{k: settings[k] for k in decision.Rules.__dataclass_fields__}),
-        found, int(labels.size), diffs, newest, int(newest_rows.size), newest_diffs)
+    # Rules recorded before the slice gate existed lack its keys: their defaults apply.
+    rules_of = decision.Rules(**{k: settings[k] for k in decision.Rules.__dataclass_fields__
+                                 if k in settings})
+    slice_diffs = None
+    if baseline is not None and rules_of.max_slice_f1_drop is not None:
+        from components.analysis import slices
+
+        judged_columns = {name: np.asarray(columns[name])[observable] for name in settings["slices"]}
+        slice_diffs = [(piece.name, diff) for piece, diff in slices.f1_drops(
+            labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
+            rules_of.min_slice_examples, confidence, samples, seed)]
+    judged = decision.decide(rules_of, found, int(labels.size), diffs, newest, int(newest_rows.size),
+                             newest_diffs, slice_diffs)
 
     blessing.set_int_custom_property(verdict.BLESSED, int(judged.blessed))
     blessing.set_int_custom_property(verdict.CURRENT_MODEL_ID, model.id)

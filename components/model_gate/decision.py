@@ -11,6 +11,9 @@ against the model serving now, beyond noise.
   the margin is noise as far as this evaluation set can say, and is blessed as such.
 - The same comparison is made on the newest span alone, its own gate: a model can be
   as good as before on the window and worse on the newest data.
+- The slice gate, when `max_slice_f1_drop` is set: the same paired comparison of F1 on
+  each slice with at least `min_slice_examples` rows (components/analysis/slices.py). An
+  overall F1 can hold while one payment type or hour gets much worse.
 - An evaluation set smaller than `min_eval_examples` is warned about: its intervals are
   wide, so few drops can be told from noise.
 """
@@ -31,6 +34,8 @@ class Rules:
     max_f1_drop: Optional[float]
     confidence: float
     min_eval_examples: int
+    max_slice_f1_drop: Optional[float] = None
+    min_slice_examples: int = 50
 
     @property
     def drops(self) -> Dict[str, float]:
@@ -114,7 +119,9 @@ def change_check(metric: str, diff: Interval, margin: float, confidence: float, 
 def decide(rules: Rules, candidate: Dict[str, Interval], examples: int,
            diffs: Optional[Dict[str, Interval]] = None,
            newest_span: Optional[int] = None, newest_examples: int = 0,
-           newest_diffs: Optional[Dict[str, Interval]] = None) -> Decision:
+           newest_diffs: Optional[Dict[str, Interval]] = None,
+           slice_diffs: Optional[List[tuple]] = None) -> Decision:
+    """`slice_diffs`: (slice name, F1 change interval) for each slice the gate judges."""
     decision = Decision(blessed=True)
     for metric, floor in rules.floors.items():
         decision.checks.append(floor_check(metric, candidate[metric], floor))
@@ -123,6 +130,10 @@ def decide(rules: Rules, candidate: Dict[str, Interval], examples: int,
             continue
         for metric, margin in rules.drops.items():
             decision.checks.append(change_check(metric, found[metric], margin, rules.confidence, where))
+    if rules.max_slice_f1_drop is not None:
+        for name, diff in slice_diffs or []:
+            decision.checks.append(change_check("f1_score", diff, rules.max_slice_f1_drop,
+                                                rules.confidence, f" on {name}"))
     decision.blessed = all(c.passed for c in decision.checks)
     if examples < rules.min_eval_examples:
         decision.warnings.append(f"the evaluation set has {examples} examples, fewer than "

@@ -17,6 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.drift_gate import verdict
 from driftline.errors import MetadataError
 from components.model_gate import verdict as model_verdict
+from driftline.mlmd import provenance
 from driftline.mlmd.store import custom_property, find_run, output_artifacts
 from pipeline import metadata, nodes
 
@@ -406,6 +407,7 @@ class Lineage:
             summary["run"] = trainer["run"]
             run = self.store.get_context_by_type_and_name(metadata.RUN_CONTEXT, trainer["run"])
             summary["git_commit"] = _props(run).get("git_commit", "unknown") if run else "unknown"
+            summary["error_analysis"] = _props(run).get(provenance.ERROR_ANALYSIS) if run else None
         summary["sources"] = sorted(
             ({"execution": n["id"], "node": n["node"], "span": n["source"]["span"],
               "input_base": n["properties"].get("input_base"), "sha256": n["source"]["sha256"]}

@@ -57,3 +57,14 @@ def record_run(store, config: Config, run_id: str, span: int, window: list):
     for key, value in facts.items():
         _set(context.custom_properties, key, value)
     store.put_contexts([context])
+
+
+# The run context's property naming its error-analysis report (driftline/analysis).
+ERROR_ANALYSIS = "error_analysis_report"
+
+
+def record_report(store, run_id: str, path: str):
+    context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id)
+    if context is not None:
+        _set(context.custom_properties, ERROR_ANALYSIS, path)
+        store.put_contexts([context])

@@ -127,5 +127,7 @@ def render(summary: Summary, seconds: float) -> str:
         lines.append(f"  pushed          {summary.pushed_path}")
     else:
         lines.append("  pushed          nothing: the serving model is unchanged")
+    if summary.report_path:
+        lines.append(f"  error analysis  {summary.report_path}")
     lines.append(f"  lineage (MLMD)  {summary.metadata_path}")
     return "\n".join(lines) + "\n"

@@ -14,8 +14,10 @@ hour's share past its threshold, and drift is not what those runs are about.
 
 `challengers` adds runs of span 3 into two more output directories: the same inputs as
 run 1 (the same model must come out), and, judged by the default rules, a base model, the
-same data with another seed (a challenger that differs by noise) and a model trained for
-a handful of steps (a challenger that is clearly worse).
+same data with another seed (a challenger that differs by noise), a model trained for
+a handful of steps (a challenger that is clearly worse), and, with the slice gate on, a
+model trained on data whose labels for one company's card rides were turned over in the train split
+only (worse on that slice, not overall).
 """
 import shutil
 from pathlib import Path
@@ -25,7 +27,7 @@ import pytest
 
 from pipeline import metadata
 
-from e2e_helpers import PIPELINE
+from e2e_helpers import FLIPPED_ROWS, PIPELINE, flip_labels_in_training_rows
 
 
 def _reused(name):
@@ -94,23 +96,37 @@ def challengers(runs, driftline):
     if _reused("challenge"):
         stores = {name: mlmd.MetadataStore(metadata.sqlite_config(
             work / directory / "metadata.sqlite", readonly=True)) for name, directory in
-            (("twin", "twin"), ("base", "challenge"), ("reseeded", "challenge"), ("undertrained", "challenge"))}
+            (("twin", "twin"), ("base", "challenge"), ("reseeded", "challenge"), ("undertrained", "challenge"),
+             ("flipped", "challenge"))}
         runs_of = {d: [c.name for c in metadata.pipeline_runs(stores[n])] for n, d in
                    (("twin", "twin"), ("base", "challenge"))}
         return {"procs": None, "stores": stores, "run_ids": {
             "twin": runs_of["twin"][-1], "base": runs_of["challenge"][0],
-            "reseeded": runs_of["challenge"][1], "undertrained": runs_of["challenge"][2]}}
+            "reseeded": runs_of["challenge"][1], "undertrained": runs_of["challenge"][2],
+            "flipped": runs_of["challenge"][3]}}
     common = f'data_root = "{work / "taxi"}"\nwindow = 2\n[drift]\ngate = "warn"\n'
     plan = [
         ("twin", "twin", (work / "driftline.toml").read_text().replace('output_dir = "out"', 'output_dir = "twin"')),
         ("base", "challenge", "[training]\npopulation = \"all\"\n"),
         ("reseeded", "challenge", "[training]\npopulation = \"all\"\nseed = 7\n"),
         ("undertrained", "challenge", "[training]\npopulation = \"all\"\nseed = 7\ntrain_steps = 3\n"),
+        # Judged by the slice gate alone (the AUC comparison is off), against `reseeded`.
+        ("flipped", "challenge", "[training]\npopulation = \"all\"\nseed = 7\n[evaluation]\n"
+         "slice_features = [\"payment_type\", \"company\"]\nmin_slice_examples = 30\n"
+         "max_slice_f1_drop = 0.05\nmax_auc_drop = 1.0\n"),
     ]
+    flipped_root = work / "flipped_taxi"
+    shutil.copytree(work / "taxi", flipped_root)
+    for span in (2, 3):
+        assert flip_labels_in_training_rows(flipped_root / f"span-{span}" / "data.csv", FLIPPED_ROWS) > 0
     procs, run_ids, stores = {}, {}, {}
     for name, directory, settings in plan:
         config = work / f"{name}.toml"
-        config.write_text(settings if name == "twin" else f'output_dir = "{directory}"\n' + common + settings)
+        if name == "flipped":
+            common_here = common.replace(str(work / "taxi"), str(flipped_root))
+        else:
+            common_here = common
+        config.write_text(settings if name == "twin" else f'output_dir = "{directory}"\n' + common_here + settings)
         procs[name] = driftline("run", "--fast", "--config", config, "--span", 3, cwd=work)
         assert procs[name].returncode == 0, procs[name].stdout + procs[name].stderr
         store = mlmd.MetadataStore(metadata.sqlite_config(work / directory / "metadata.sqlite", readonly=True))

@@ -1,0 +1,1 @@
+"""Error analysis by slice, shared by the ModelGate and `driftline analyze`."""

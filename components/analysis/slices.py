@@ -1,0 +1,236 @@
+"""Error analysis by slice: what a model gets wrong, where, and with what certainty.
+
+Plain NumPy over one row per evaluation example (the ModelGate's predictions), so the
+gate and `driftline analyze` compute the same numbers from the same rows.
+
+A slice is the set of rows sharing the values of one or more raw features
+("payment_type=Cash", "payment_type=Cash × trip_start_hour=8"). Small slices are the
+rule, not the exception (a company with a dozen rides), so every rate comes with an
+interval:
+- F1 and its change against another model: percentile bootstrap over the slice's own
+  rows, the two models scored on the same resampled rows (paired), as for the whole set
+  (components/model_gate/metrics.py);
+- error rate: Wilson's interval, which stays sound at a handful of examples.
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from components.model_gate import metrics
+
+CROSS = " × "
+
+
+@dataclass
+class Slice:
+    features: Tuple[str, ...]
+    values: Tuple[str, ...]
+    rows: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return CROSS.join(f"{f}={v if v != '' else '(empty)'}" for f, v in zip(self.features, self.values))
+
+    @property
+    def slicing(self) -> str:
+        return CROSS.join(self.features)
+
+
+def slicing_names(slicings: Sequence[Sequence[str]]) -> List[str]:
+    return [CROSS.join(s) for s in slicings]
+
+
+def slices_of(columns: Dict[str, Sequence], slicings: Sequence[Sequence[str]]) -> List[Slice]:
+    """Every slice of every slicing, in a stable order (slicing, then value)."""
+    found = []
+    for features in slicings:
+        features = tuple(features)
+        keys = list(zip(*(np.asarray(columns[f]).astype(str) for f in features)))
+        groups: Dict[tuple, list] = {}
+        for row, key in enumerate(keys):
+            groups.setdefault(key, []).append(row)
+        for key in sorted(groups, key=_natural):
+            found.append(Slice(features, key, np.asarray(groups[key], dtype=np.int64)))
+    return found
+
+
+def _natural(key: tuple):
+    # Hours sort as numbers, not as text ("10" after "9").
+    return tuple((0, float(v), "") if _is_number(v) else (1, 0.0, v) for v in key)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _f1_resampled(labels: np.ndarray, predicted: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """F1 on each resample (rows of `indices`), 0 where nothing is predicted positive."""
+    truth, guess = labels[indices], predicted[indices]
+    tp = np.sum(truth & guess, axis=1)
+    wrong = np.sum(truth != guess, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tp > 0, 2 * tp / (2 * tp + wrong), 0.0)
+
+
+def _indices(n: int, samples: int, seed: int, salt: int) -> np.ndarray:
+    return np.random.default_rng([seed, salt]).integers(0, n, size=(samples, n))
+
+
+def _interval(values: np.ndarray, confidence: float) -> Tuple[float, float]:
+    tail = (1.0 - confidence) / 2.0 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int, seed: int,
+              salt: int = 0, threshold: float = metrics.THRESHOLD) -> metrics.Interval:
+    """candidate − baseline F1 on `rows`, with its paired bootstrap interval."""
+    labels = np.asarray(labels, dtype=bool)[rows]
+    mine = np.asarray(candidate)[rows] >= threshold
+    theirs = np.asarray(baseline)[rows] >= threshold
+    whole = (metrics.at_threshold(labels, mine.astype(float))["f1_score"]
+             - metrics.at_threshold(labels, theirs.astype(float))["f1_score"])
+    indices = _indices(rows.size, samples, seed, salt)
+    diff = _f1_resampled(labels, mine, indices) - _f1_resampled(labels, theirs, indices)
+    return metrics.Interval(whole, *_interval(diff, confidence))
+
+
+def f1_drops(labels, candidate, baseline, columns, slicings, min_examples: int, confidence: float,
+             samples: int, seed: int) -> List[Tuple[Slice, metrics.Interval]]:
+    """The F1 change of every slice with at least `min_examples` rows (the slice gate)."""
+    found = []
+    for salt, piece in enumerate(slices_of(columns, slicings)):
+        if piece.rows.size >= min_examples:
+            found.append((piece, f1_change(labels, candidate, baseline, piece.rows, confidence,
+                                           samples, seed, salt)))
+    return found
+
+
+def table(labels, scores, columns, slicings, baseline=None, confidence: float = 0.95,
+          samples: int = 500, seed: int = 0, threshold: float = metrics.THRESHOLD) -> List[dict]:
+    """One row per slice: counts, label rate, AUC, F1 (with interval), precision, recall,
+    errors and their share of all errors (with the error rate's Wilson interval), and,
+    given a baseline model's scores on the same rows, its F1 and the paired change."""
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    predicted = scores >= threshold
+    wrong = predicted != labels
+    total_errors = int(wrong.sum())
+    overall_f1 = metrics.at_threshold(labels, scores, threshold)["f1_score"]
+    rows_out, seen = [], {}
+    for salt, piece in enumerate(slices_of(columns, slicings)):
+        rows = piece.rows
+        n = int(rows.size)
+        # A slice holding every row, or the same rows as a slice listed before it (a cross
+        # with a feature that has one value here), tells nothing new: kept in the table,
+        # left out of the rankings.
+        same_as = "every row" if n == labels.size else seen.setdefault(rows.tobytes(), piece.name)
+        same_as = None if same_as == piece.name else same_as
+        found = metrics.at_threshold(labels[rows], scores[rows], threshold)
+        f1_low, f1_high = _interval(
+            _f1_resampled(labels[rows], predicted[rows], _indices(n, samples, seed, salt)), confidence)
+        errors = int(wrong[rows].sum())
+        error_low, error_high = metrics.wilson(errors, n, confidence)
+        row = {
+            "slicing": piece.slicing, "slice": piece.name, "values": list(piece.values),
+            "examples": n, "positives": int(labels[rows].sum()),
+            "label_rate": float(labels[rows].mean()),
+            "auc": metrics.auc(labels[rows], scores[rows]),
+            "f1_score": found["f1_score"], "f1_low": f1_low, "f1_high": f1_high,
+            "precision": found["precision"], "recall": found["recall"],
+            "errors": errors, "error_share": errors / total_errors if total_errors else 0.0,
+            "error_rate": errors / n, "error_rate_low": error_low, "error_rate_high": error_high,
+            "f1_below_overall": overall_f1 - found["f1_score"], "same_as": same_as,
+        }
+        if baseline is not None:
+            change = f1_change(labels, scores, baseline, rows, confidence, samples, seed, salt, threshold)
+            row.update({"baseline_f1": metrics.at_threshold(labels[rows], np.asarray(baseline)[rows],
+                                                            threshold)["f1_score"],
+                        "f1_change": change.value, "f1_change_low": change.low,
+                        "f1_change_high": change.high})
+        rows_out.append(row)
+    return rows_out
+
+
+def worst(rows: List[dict], min_examples: int, limit: int = 10) -> Dict[str, List[dict]]:
+    """The slices to look at first: by number of errors, and by F1 below the overall F1
+    where even the slice's interval stays below it (a dozen rows cannot carry that)."""
+    rows = [r for r in rows if not r.get("same_as")]
+    by_errors = sorted(rows, key=lambda r: (-r["errors"], r["slice"]))[:limit]
+    below = [r for r in rows if r["examples"] >= min_examples and r["f1_below_overall"] > 0]
+    by_f1 = sorted(below, key=lambda r: (-r["f1_below_overall"], r["slice"]))[:limit]
+    return {"by_errors": by_errors, "by_f1": by_f1}
+
+
+def where_to_add_data(rows: List[dict], min_examples: int, share: float = 0.05) -> List[dict]:
+    """Slices holding a large share of the errors on few examples: more rows like them are
+    what the model lacks. Each with a sentence saying why."""
+    overall_rate = (sum(r["errors"] for r in rows if r["slicing"] == rows[0]["slicing"])
+                    / max(1, sum(r["examples"] for r in rows if r["slicing"] == rows[0]["slicing"])))
+    advice = []
+    for r in rows:
+        if r["error_share"] < share or r.get("same_as"):
+            continue
+        if r["examples"] < min_examples:
+            why = (f"{r['slice']}: {r['errors']} of its {r['examples']} examples are wrong "
+                   f"({r['error_share']:.0%} of all errors) and it has fewer than {min_examples} "
+                   "examples: collect more rows like these")
+        elif r["error_rate_low"] > overall_rate:
+            why = (f"{r['slice']}: error rate {r['error_rate']:.0%} (at least "
+                   f"{r['error_rate_low']:.0%} at the interval's low end) against {overall_rate:.0%} "
+                   f"overall, {r['error_share']:.0%} of all errors: add rows like these, or "
+                   "features that tell them apart")
+        else:
+            continue
+        advice.append({"slice": r["slice"], "examples": r["examples"], "errors": r["errors"],
+                       "error_share": r["error_share"], "text": why})
+    return sorted(advice, key=lambda a: -a["error_share"])
+
+
+def curves(labels, scores, bins: int = 10) -> dict:
+    """The precision-recall curve, the F1-maximising threshold, the confusion matrix at
+    the decision threshold and a calibration table (mean predicted vs observed rate per
+    bin of predicted probability)."""
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, truth = scores[order], labels[order]
+    tp = np.cumsum(truth)
+    fp = np.cumsum(~truth)
+    # One point per distinct score: the threshold "score >= s".
+    last = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1] if ranked.size else np.zeros(0, int)
+    positives = max(1, int(labels.sum()))
+    precision = tp[last] / (tp[last] + fp[last])
+    recall = tp[last] / positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(tp[last] > 0, 2 * tp[last] / (tp[last] + fp[last] + positives), 0.0)
+    best = int(np.argmax(f1)) if f1.size else 0
+    predicted = scores >= metrics.THRESHOLD
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    calibration = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            calibration.append({"low": float(edges[b]), "high": float(edges[b + 1]),
+                                "examples": int(inside.sum()), "mean_predicted": float(scores[inside].mean()),
+                                "observed_rate": float(labels[inside].mean())})
+    return {
+        "pr_curve": {"threshold": ranked[last].tolist(), "precision": precision.tolist(),
+                     "recall": recall.tolist()},
+        "best_threshold": {"threshold": float(ranked[last][best]) if f1.size else metrics.THRESHOLD,
+                           "f1_score": float(f1[best]) if f1.size else 0.0,
+                           "precision": float(precision[best]) if f1.size else 0.0,
+                           "recall": float(recall[best]) if f1.size else 0.0},
+        "confusion": {"threshold": metrics.THRESHOLD,
+                      "true_positive": int(np.sum(predicted & labels)),
+                      "false_positive": int(np.sum(predicted & ~labels)),
+                      "false_negative": int(np.sum(~predicted & labels)),
+                      "true_negative": int(np.sum(~predicted & ~labels))},
+        "calibration": calibration,
+    }

@@ -1,0 +1,29 @@
+"""`driftline analyze [RUN|latest] [--baseline RUN] [--output DIR] [--json]`."""
+from driftline.commands.common import config_from, print_json
+
+
+def analyze(args) -> int:
+    from driftline.analysis.runs import write_report
+    from driftline.mlmd.store import open_store
+
+    config = config_from(args)
+    store = open_store(config, args.store)
+    slicings = [tuple(s.split(",")) for s in args.slice] if args.slice else None
+    path, result = write_report(store, config, args.run, args.baseline, args.output, slicings)
+    if args.json:
+        print_json(result)
+        return 0
+    overall = result["overall"]
+    print(f"run {result['run']}: {result['examples']} judged examples, F1 {overall['f1_score']:.3f}, "
+          f"AUC {overall['auc']:.3f}")
+    for row in result["worst"]["by_errors"][:3]:
+        print(f"  most errors     {row['slice']}: {row['errors']} of {row['examples']} "
+              f"({row['error_share']:.0%} of all errors), F1 {row['f1_score']:.3f} "
+              f"({row['f1_low']:.3f}–{row['f1_high']:.3f})")
+    for row in result.get("worse_slices", [])[:3]:
+        print(f"  worse than serving  {row['slice']}: F1 {row['f1_change']:+.3f} "
+              f"({row['f1_change_low']:+.3f} to {row['f1_change_high']:+.3f})")
+    for advice in result["where_to_add_data"][:3]:
+        print(f"  add data        {advice['text']}")
+    print(f"report  {path}")
+    return 0
