@@ -234,7 +234,10 @@ def page(result: dict, images: dict) -> str:
         f"<td>{cm['false_negative']}</td></tr><tr><th>not</th><td>{cm['false_positive']}</td>"
         f"<td>{cm['true_negative']}</td></tr></table>"
         f"<p>The F1-maximising threshold is {best['threshold']:.3f} (F1 {best['f1_score']:.3f}, "
-        f"precision {best['precision']:.3f}, recall {best['recall']:.3f}).</p>"
+        f"precision {best['precision']:.3f}, recall {best['recall']:.3f})"
+        + (": there every example is predicted a big tipper, which F1 rewards when most "
+           "examples are positive; the gate judges F1 at 0.5" if best["recall"] >= 1.0 else "")
+        + ".</p>"
         + img("precision_recall.png") + img("calibration.png"))
     advice = result["where_to_add_data"]
     parts.append("<h2>Where to add data</h2>" + ("<ul>" + "".join(
