@@ -43,6 +43,8 @@ def stage_of(node: str):
         return "CsvExampleGen"
     if node.startswith("StatisticsGen"):
         return "StatisticsGen"
+    if node == "ModelGate":  # driftline's evaluation and blessing (TFMA's Evaluator is optional)
+        return "Evaluator"
     return node if node in STAGES else None
 
 

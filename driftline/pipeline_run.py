@@ -163,8 +163,11 @@ def _error_analysis(config: Config, summary) -> Optional[str]:
         from driftline.mlmd import provenance
 
         store = _store(config)
-        path, _ = write_report(store, config, summary.run_id)
+        path, result = write_report(store, config, summary.run_id)
         provenance.record_report(store, summary.run_id, str(path))
+        from driftline.analysis.report import weakest
+
+        summary.weakest_slice = weakest(result, config.evaluation.slice_features)
         return str(path)
     except Exception:  # noqa: BLE001
         traceback.print_exc()

@@ -2,7 +2,6 @@
 
 Reading only: what a run adds to MLMD afterwards is written by driftline/mlmd/provenance.py.
 """
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Optional
@@ -14,8 +13,6 @@ from pipeline import metadata, nodes
 from pipeline.config import Config
 
 HEADLINE_METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy"]
-# Slices smaller than this are too noisy to call "weakest".
-MIN_SLICE_EXAMPLES = 30
 
 
 @dataclass
@@ -26,6 +23,8 @@ class Summary:
     rows: dict = field(default_factory=dict)
     # The ModelGate's judgement (components/model_gate/verdict.py: read), or None.
     judgement: Optional[dict] = None
+    # (slice, F1) of the error analysis (driftline/analysis): the lowest F1 among slices of
+    # `slice_features` with at least `min_slice_examples` rows.
     weakest_slice: Optional[tuple] = None
     pushed_path: Optional[str] = None
     metadata_path: str = ""
@@ -83,25 +82,6 @@ def _stats_rows(uri: str) -> dict:
     return rows
 
 
-def _slice_metrics(eval_uri: str) -> dict:
-    """slice name ('overall' or 'feature=value') -> {metric: value} for the candidate."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_eval_result(eval_uri)
-    by_slice = {}
-    for slice_key, metrics in result.slicing_metrics:
-        name = "overall" if not slice_key else ", ".join(f"{k}={v}" for k, v in slice_key)
-        values = {}
-        for output in metrics.values():
-            for sub in output.values():
-                for metric, value in sub.items():
-                    if isinstance(value, dict) and "doubleValue" in value:
-                        # TFMA writes NaN (e.g. F1 of a slice with no positives) as text.
-                        values[metric] = float(value["doubleValue"])
-        by_slice[name] = values
-    return by_slice
-
-
 def summarize(store, config: Config, run_id: str, span: int, window: list) -> Summary:
     executions = metadata.run_executions(store, config.pipeline_name, run_id)
     summary = Summary(run_id, span, window, metadata_path=store_label(config))
@@ -120,17 +100,6 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
     if stats:
         summary.rows = _stats_rows(stats[0].uri)
 
-    evaluation = outputs(nodes.EVALUATOR).get(nodes.EVALUATION)
-    if evaluation:
-        by_slice = _slice_metrics(evaluation[0].uri)
-        candidates = [
-            (name, values["f1_score"])
-            for name, values in by_slice.items()
-            if name != "overall" and not math.isnan(values.get("f1_score", math.nan))
-            and values.get("example_count", 0) >= MIN_SLICE_EXAMPLES
-        ]
-        if candidates:
-            summary.weakest_slice = min(candidates, key=lambda item: item[1])
     blessing = outputs(nodes.MODEL_GATE).get(nodes.BLESSING)
     if blessing:
         summary.judgement = model_verdict.read(blessing[0])

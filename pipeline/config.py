@@ -167,6 +167,11 @@ class EvaluationConfig:
     # (raw column names).
     slice_features: list = setting(["payment_type", "trip_start_hour"], list,
                                    items=Rule(str, nonempty=True))
+    # TFMA's Evaluator beside the ModelGate, for TFMA's own tools (its notebooks, Fairness
+    # Indicators). driftline reads nothing from it: the blessing is the ModelGate's and the
+    # slices are `driftline analyze`'s, both from the rows the ModelGate scored. Off, a run
+    # saves the Evaluator's Beam pass and its model load.
+    tfma: bool = setting(False, bool)
     # The slice gate. Unset: off. Set: a candidate whose F1 on any slice of
     # `slice_features` with at least `min_slice_examples` rows is worse than the serving
     # model's by more than this, beyond noise (paired bootstrap on the slice's rows), is

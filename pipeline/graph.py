@@ -2,7 +2,6 @@
 every runner. It describes nodes and does no I/O: what it needs to know about files
 (the span window, their hashes, the schema's location, code fingerprints) comes in
 `inputs` (pipeline/inputs.py)."""
-import tensorflow_model_analysis as tfma
 # Components are imported from their modules: `tfx.v1` also imports the Google Cloud
 # extensions, which costs about 25 s of start-up on every run.
 from tfx.components import (
@@ -92,9 +91,12 @@ def _statistics_gen(config: Config, examples, schema, node_id: str):
     return component(examples=examples, schema=schema).with_id(node_id)
 
 
-def eval_config(config: Config) -> tfma.EvalConfig:
-    """TFMA's metrics on every slice, for TFMA's own tools. No thresholds: the blessing
-    is the ModelGate's (components/model_gate), which judges with intervals."""
+def eval_config(config: Config):
+    """TFMA's metrics on every slice, for TFMA's own tools (`[evaluation] tfma = true`).
+    No thresholds: the blessing is the ModelGate's (components/model_gate), which judges
+    with intervals."""
+    import tensorflow_model_analysis as tfma
+
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -303,7 +305,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             examples=window_examples,
             model=trainer.outputs[nodes.MODEL],
             eval_config=eval_config(config),
-        )
+        ) if config.evaluation.tfma else None
         model_gate = ModelGate(
             model=trainer.outputs[nodes.MODEL],
             examples=window_examples,
@@ -339,7 +341,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             transform,
             trainer,
             baseline,
-            evaluator,
+            *([evaluator] if evaluator is not None else []),
             model_gate,
             pusher,
         ]),

@@ -6,7 +6,7 @@ config's target set to "kubeflow". What has to differ on a cluster is decided in
 - data, pipeline root and serving destination are URLs from the [kubeflow] section;
 - the schema is read from the image, at a content-addressed path the Dockerfile makes;
 - a run trains on one span (window = 1): the v2 compiler accepts no union of channels;
-- KFP v2 resolver tasks only implement TFX's built-in strategies, so the Evaluator's
+- KFP v2 resolver tasks only implement TFX's built-in strategies, so the ModelGate's
   baseline is TFX's LatestBlessedModelStrategy and the drift baseline is the previous
   span (the "data of the serving model" lookup is a custom strategy).
 """

@@ -25,8 +25,13 @@ FIXED = [IMPORT_SCHEMA_GEN, STATISTICS_GEN, STATISTICS_GEN_PREVIOUS, SCHEMA_GEN,
          BLESSED_STATISTICS_RESOLVER, DRIFT_GATE, ANALYZER_CACHE_RESOLVER, TRANSFORM, TRAINER,
          BASELINE_MODEL_RESOLVER, EVALUATOR, MODEL_GATE, PUSHER]
 
-# Nodes under the drift gate's condition: absent from a run the gate stopped.
-GATED_NODES = [TRANSFORM, TRAINER, BASELINE_MODEL_RESOLVER, EVALUATOR, MODEL_GATE, PUSHER]
+# Nodes under the drift gate's condition: absent from a run the gate stopped. The
+# Evaluator too, when the config includes it (`[evaluation] tfma`).
+GATED_NODES = [TRANSFORM, TRAINER, BASELINE_MODEL_RESOLVER, MODEL_GATE, PUSHER]
+
+
+def gated_nodes(tfma: bool) -> list:
+    return GATED_NODES + [EVALUATOR] if tfma else list(GATED_NODES)
 RESOLVERS = [BLESSED_STATISTICS_RESOLVER, ANALYZER_CACHE_RESOLVER, BASELINE_MODEL_RESOLVER]
 
 # Output keys readers look up (TFX's standard names, and the DriftGate's).

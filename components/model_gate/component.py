@@ -7,8 +7,8 @@ judges them by components/model_gate/decision.py. Its ModelBlessing is what the 
 reads; the predictions it judged are kept as an artifact (one row per evaluation
 example) for error analysis and for monitoring's prediction drift.
 
-TFMA's Evaluator still runs beside it for sliced metrics that TFMA's own tools read;
-the decision is made here because TFMA's thresholds compare point values, and a
+TFMA's Evaluator can run beside it (`[evaluation] tfma = true`) for sliced metrics that
+TFMA's own tools read; the decision is made here because TFMA's thresholds compare point values, and a
 decision on a few hundred examples needs the noise taken into account.
 """
 import json

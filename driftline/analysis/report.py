@@ -111,6 +111,15 @@ def analyze(predictions: Predictions, slicings, min_examples: int, confidence: f
     return result
 
 
+def weakest(result: dict, slice_features: Sequence[str]) -> Optional[tuple]:
+    """(slice, F1) with the lowest F1 among single-feature slices of `slice_features`
+    that have at least the minimum number of examples; None when there is none."""
+    found = [(r["slice"], r["f1_score"]) for r in result["slices"]
+             if r["slicing"] in slice_features and r["examples"] >= result["min_slice_examples"]
+             and not r.get("same_as") and r["f1_score"] == r["f1_score"]]
+    return min(found, key=lambda item: item[1]) if found else None
+
+
 # --- charts ----------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ def compile_spec(args) -> int:
         path = kubeflow_runner.compile_spec(config, args.output)
     print(f"compiled span {config.span} for {config.kubeflow.image} -> {path}")
     if config.drift.baseline == "blessed":
-        print("note: on Kubeflow the drift baseline is the previous span and the Evaluator's "
+        print("note: on Kubeflow the drift baseline is the previous span and the ModelGate's "
               "baseline is TFX's latest blessed model (KFP v2 resolvers run only TFX's own "
               "strategies)")
     print(f"submit it with: driftline kubeflow submit --host URL --spec {path}")

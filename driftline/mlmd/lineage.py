@@ -170,7 +170,7 @@ class Lineage:
         report = self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
         drift = _drift(report)
         if drift is not None and not drift["passed"]:
-            for node in nodes.GATED_NODES:
+            for node in nodes.gated_nodes(bool(_props(run).get("tfma_evaluator"))):
                 states.setdefault(node, "skipped by gate")
         blessing = self.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
         judged = model_verdict.read(blessing) if blessing is not None else None

@@ -53,6 +53,9 @@ def record_run(store, config: Config, run_id: str, span: int, window: list):
         "drift_gate": config.drift.gate,
         "drift_baseline": config.drift.baseline,
         "runner": "local",
+        # Whether the graph held TFMA's Evaluator: a run the drift gate stopped lists it
+        # as skipped only then.
+        "tfma_evaluator": config.evaluation.tfma,
     }
     for key, value in facts.items():
         _set(context.custom_properties, key, value)

@@ -61,7 +61,9 @@ def runs(small_spans, tmp_path_factory, driftline):
     config = work / "driftline.toml"
     config.write_text(settings + '[drift]\ngate = "warn"\n')
     strict = work / "strict.toml"
-    strict.write_text(settings.replace("min_auc = 0.0", "min_auc = 0.999") + '[drift]\ngate = "warn"\n')
+    # Run 3 also keeps TFMA's Evaluator in the graph, so that the option is exercised.
+    strict.write_text(settings.replace("min_auc = 0.0", "min_auc = 0.999\ntfma = true")
+                      + '[drift]\ngate = "warn"\n')
     blocking = work / "blocking.toml"
     blocking.write_text(settings + '[drift]\ngate = "block"\n')
     results = []

@@ -21,8 +21,9 @@ def test_window_and_nodes_for_a_span(tmp_path, small_spans):
     ids = _ids(pipeline)
     assert [i for i in ids if i.startswith("CsvExampleGen")] == ["CsvExampleGen_span2", "CsvExampleGen_span3"]
     for node in ["StatisticsGen", "StatisticsGen_previous", "ExampleValidator", "DriftGate",
-                 "Transform", "Trainer", "Evaluator", "Pusher", "blessed_statistics_resolver"]:
+                 "Transform", "Trainer", "ModelGate", "Pusher", "blessed_statistics_resolver"]:
         assert node in ids
+    assert "Evaluator" not in ids  # TFMA's Evaluator only when asked for
 
 
 def test_latest_span_and_whole_history_by_default(tmp_path, small_spans):
@@ -98,6 +99,11 @@ def test_exactly_the_gated_nodes_sit_under_the_gate(tmp_path, small_spans):
              if get_predicates(c, pipeline.dsl_context_registry)}
     # `driftline lineage runs` reports these as skipped when the gate stops a run.
     assert gated == set(GATED_NODES)
+    config = _config(tmp_path, small_spans, span=3)
+    config.evaluation.tfma = True
+    pipeline = create_pipeline(config)
+    gated = {c.id for c in pipeline.components if get_predicates(c, pipeline.dsl_context_registry)}
+    assert gated == set(GATED_NODES) | {"Evaluator"}
 
 
 def test_example_gens_record_the_hash_of_the_bytes_they_ingest(tmp_path, small_spans):

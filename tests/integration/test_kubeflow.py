@@ -95,7 +95,7 @@ def test_every_executor_uses_the_image_and_the_beam_args(compiled):
             args = container["args"]
             assert args[-len(BEAM_ARGS):] == BEAM_ARGS, node_id
     beam = [i for i, c in local.items() if isinstance(c, BaseBeamComponent)]
-    assert {"Transform", "Evaluator", "StatisticsGen", "CsvExampleGen_span3"} <= set(beam)
+    assert {"Transform", "ModelGate", "StatisticsGen", "CsvExampleGen_span3"} <= set(beam)
     trainer = executors["Trainer_executor"]
     assert trainer["container"]["resources"] == {"cpuLimit": 2.0, "memoryLimit": 8.0}
 

@@ -103,3 +103,21 @@ def _intervals(labels, scores):
     from components.model_gate import metrics
 
     return metrics.intervals(labels, scores, metrics.resample_indices(labels.size, 100, 0), 0.95)
+
+
+def test_the_summary_names_the_weakest_slice_big_enough_to_judge():
+    from driftline.analysis import report
+
+    labels, scores, columns = _data()
+    scores = scores.copy()
+    mobile = columns["payment_type"] == "Mobile"
+    scores[mobile] = 1.0 - scores[mobile]
+    predictions = report.Predictions("run", {"label": labels, "candidate": scores, **columns})
+    result = report.analyze(predictions, [("payment_type",), ("trip_start_hour",)], min_examples=200,
+                            samples=100)
+    name, f1 = report.weakest(result, ["payment_type", "trip_start_hour"])
+    assert name == "payment_type=Mobile"
+    assert f1 == min(r["f1_score"] for r in result["slices"] if r["examples"] >= 200)
+    # Too few examples everywhere: no slice is called the weakest.
+    result = report.analyze(predictions, [("trip_start_hour",)], min_examples=1000, samples=100)
+    assert report.weakest(result, ["trip_start_hour"]) is None
