@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick serve
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -19,6 +19,7 @@ help:
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
 	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
+	@echo "make profile     one cold 1x run under cProfile: where each node's time goes"
 	@echo "make setup | data | lock | clean"
 
 # The venv is rebuilt only when the lock or the package metadata changes.
@@ -71,6 +72,9 @@ bench: setup
 
 bench-quick: setup
 	@$(PY) bench/run.py --scales 1 --repeats $(REPEATS)
+
+profile: setup
+	@$(PY) bench/profile.py
 
 test: data
 	@$(PY) -m pytest -q tests

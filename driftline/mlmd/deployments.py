@@ -10,6 +10,7 @@ from typing import List, Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
+from components.properties import value_of
 from driftline.mlmd.store import custom_property
 
 DEPLOYMENT_TYPE = "driftline.Deployment"
@@ -77,8 +78,7 @@ def history(store, model: Optional[str] = None) -> List[dict]:
         return []
     found = []
     for execution in sorted(executions, key=lambda e: e.id):
-        props = {k: v.WhichOneof("value") and getattr(v, v.WhichOneof("value"))
-                 for k, v in execution.properties.items()}
+        props = {k: value_of(v) for k, v in execution.properties.items()}
         if model and props.get("model") != model:
             continue
         found.append({"execution": execution.id, "time_ms": execution.create_time_since_epoch,

@@ -18,6 +18,7 @@ from components.drift_gate import verdict
 from driftline.errors import MetadataError
 from components.model_gate import verdict as model_verdict
 from driftline.mlmd import provenance
+from components.properties import value_of
 from driftline.mlmd.store import custom_property, find_run, output_artifacts
 from pipeline import metadata, nodes
 
@@ -32,19 +33,6 @@ def _iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _value(v: metadata_store_pb2.Value):
-    kind = v.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "proto_value":
-        return str(v.proto_value)
-    if kind == "struct_value":
-        from google.protobuf import json_format
-
-        return json_format.MessageToDict(v.struct_value)
-    return getattr(v, kind)
-
-
 def _maybe_json(value):
     if isinstance(value, str) and value[:1] in "{[":
         try:
@@ -55,8 +43,8 @@ def _maybe_json(value):
 
 
 def _props(item) -> dict:
-    found = {k: _maybe_json(_value(v)) for k, v in item.properties.items()}
-    found.update({k: _maybe_json(_value(v)) for k, v in item.custom_properties.items()})
+    found = {k: _maybe_json(value_of(v)) for k, v in item.properties.items()}
+    found.update({k: _maybe_json(value_of(v)) for k, v in item.custom_properties.items()})
     return found
 
 
