@@ -177,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="the analysis as JSON")
     analyze.set_defaults(func=commands("analyze", "analyze"))
 
+    mon = common(sub.add_parser(
+        "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
+    which = mon.add_mutually_exclusive_group()
+    which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "
+                       "monitoring.window_rows)")
+    which.add_argument("--since", help="the rows logged since TIME (ISO 8601, UTC, or epoch seconds)")
+    mon.add_argument("--log-dir", type=Path, help="the request log directory (default: the config's)")
+    mon.add_argument("--output-dir", type=Path, help="the runs' output directory (MLMD store)")
+    mon.add_argument("--json", action="store_true", help="the result as JSON")
+    mon.set_defaults(func=commands("monitor", "monitor"))
+
     lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
 

@@ -181,6 +181,21 @@ class EvaluationConfig:
 
 
 @dataclass
+class MonitoringConfig:
+    # `driftline monitor` judges the newest `window_rows` logged rows (and drift against
+    # the same number before them). Skew and drift thresholds are the schema's
+    # skew_comparator and drift_comparator.
+    window_rows: int = setting(1000, int, minimum=1)
+    # Nothing is judged on fewer rows than this (a window, or one version's share of it):
+    # on a handful of requests every distance is noise.
+    min_requests: int = setting(200, int, minimum=1)
+    # L-infinity distance between the served probabilities' histogram (ten bins) and the
+    # same model's on its evaluation split.
+    prediction_drift: float = setting(0.15, float, minimum=0.0, maximum=1.0)
+    p99_latency_ms: float = setting(250.0, float, minimum=0.0)
+
+
+@dataclass
 class DriftConfig:
     # What the current span is compared with: "blessed" (the data the serving model was
     # trained on, falling back to the previous span) or "previous" (the previous span).
@@ -295,6 +310,7 @@ class Config:
     beam: BeamConfig = field(default_factory=BeamConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.

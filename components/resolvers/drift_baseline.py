@@ -25,7 +25,7 @@ _OUTPUTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_O
 _INPUTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
-def _first_run_producing(store, artifact_id):
+def first_run_producing(store, artifact_id):
     """The pipeline_run context of the first execution that output the artifact."""
     events = sorted(
         (e for e in store.get_events_by_artifact_ids([artifact_id]) if e.type in _OUTPUTS),
@@ -77,7 +77,7 @@ class BlessedTrainingStatisticsStrategy(resolver.ResolverStrategy):
         blessed = blessings_by_model(input_dict.get(BLESSING_KEY, []))
         models = [m for m in input_dict.get(MODEL_KEY, []) if m.id in blessed]
         for model in sorted(models, key=lambda m: m.id, reverse=True):
-            run = _first_run_producing(store, model.id)
+            run = first_run_producing(store, model.id)
             if run is None:
                 continue
             stats_id, examples_id = statistics_of_run(store, run, self._statistics_node)

@@ -1,0 +1,83 @@
+"""`driftline monitor [--window N | --since TIME] [--json]`: skew, drift and prediction
+drift of the request log, with alarms, recorded in MLMD."""
+from driftline.commands.common import config_from, print_json
+from driftline import errors
+
+
+def monitor(args) -> int:
+    from pathlib import Path
+
+    from driftline.monitoring import window as windows
+    from driftline.schema.check import load_schema
+
+    config = config_from(args)
+    schema = load_schema(config.schema_file)
+    log_dir = Path(args.log_dir) if args.log_dir else config.request_log_dir
+    # The log is read and checked before TensorFlow loads.
+    window = windows.select(log_dir, args.window or config.monitoring.window_rows, args.since)
+    from driftline.mlmd.store import open_store
+    from pipeline import framework_output
+
+    store = open_store(config)
+    with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor"):
+        import ml_metadata as mlmd
+
+        from driftline.monitoring import check, record
+        from driftline.monitoring.baseline import trained
+        from pipeline import metadata
+
+        if not config.metadata.mysql_host:  # open_store opened it read-only: the pass writes
+            store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
+        result = check.run(config, schema, store, window)
+        sources = []
+        for version, info in result["versions"].items():
+            source = trained(store, config.pipeline_name, version) if info.get("judged") else None
+            if source is not None:
+                sources.append(("served_model", source.pushed))
+                if source.statistics is not None:
+                    sources.append(("training_statistics", source.statistics))
+        result["execution"] = record.record(store, config.model_name, result, sources)
+    if args.json:
+        print_json(result)
+    else:
+        print(_text(result, log_dir))
+    return errors.BLOCKED if result["alarms"] else 0
+
+
+def _text(result: dict, log_dir) -> str:
+    import datetime as dt
+
+    def when(seconds):
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+    lines = [f"window          {result['rows']} of {result['log_rows']} logged rows, "
+             f"{when(result['first_timestamp'])} to {when(result['last_timestamp'])} UTC ({log_dir})"]
+    if not result["judged"]:
+        lines.append(f"not judged      {result['note']}")
+    for version, info in result["versions"].items():
+        line = (f"version {version:<8} {info['rows']} rows, latency p50 {info['latency_p50_ms']:.1f} ms, "
+                f"p99 {info['latency_p99_ms']:.1f} ms")
+        if "prediction_drift" in info:
+            line += f", prediction drift {info['prediction_drift']:.3f}"
+        lines.append(line)
+        if info.get("note"):
+            lines.append(f"                {info['note']}")
+        skew = info.get("skew")
+        if skew:
+            closest = max((f for f in skew["features"] if f["distance"] is not None and f["threshold"]),
+                          key=lambda f: f["distance"] / f["threshold"], default=None)
+            if closest:
+                lines.append(f"                skew vs run {info['training_run']}: closest {closest['name']} "
+                             f"{closest['distance']:.3f} / {closest['threshold']:g}")
+    if result.get("drift"):
+        lines.append("drift           " + ("within thresholds" if result["drift"]["passed"] else
+                                           "over: " + ", ".join(result["drift"]["offending"]))
+                     + " (against the window before)")
+    elif result.get("drift_note"):
+        lines.append(f"drift           {result['drift_note']}")
+    for alarm in result["alarms"]:
+        lines.append(f"ALARM           {alarm['text']}")
+    if result["judged"] and not result["alarms"]:
+        lines.append("alarms          none")
+    lines.append(f"recorded        MLMD execution {result['execution']} ({'driftline.Monitoring'})")
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""One monitoring pass over a window of the request log.
+
+For each model version that served rows in the window (and has at least
+`min_requests` of them):
+- skew: the window's statistics against the statistics of the data that version was
+  trained on (found through MLMD, driftline/monitoring/baseline.py), by the schema's
+  skew_comparator L-infinity thresholds, in the SERVING environment;
+- prediction drift: the histogram of its served probabilities against the same model's
+  on its evaluation split, as the ModelGate recorded them;
+- latency p50 and p99.
+And for the window as a whole, drift against the window before it, by the schema's
+drift_comparator thresholds. Each distance over its threshold is an alarm. Nothing is
+judged on fewer than `min_requests` rows: the result says so instead.
+"""
+from dataclasses import asdict, dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from components.drift_gate.comparison import DRIFT, SKEW, compare
+from driftline import span_drift
+from driftline.monitoring.baseline import trained
+from driftline.monitoring.window import Window
+
+BINS = 10
+
+
+@dataclass
+class Alarm:
+    kind: str        # skew, drift, prediction_drift, latency
+    version: str     # "" for the whole window
+    feature: str     # "" when not about one feature
+    value: float
+    threshold: float
+    text: str
+
+
+def _training_statistics(artifact):
+    import glob
+
+    import tensorflow_data_validation as tfdv
+
+    return [tfdv.load_stats_binary(path) for path in sorted(glob.glob(f"{artifact.uri}/Split-*/FeatureStats.pb"))]
+
+
+def _histogram(values) -> np.ndarray:
+    counts, _ = np.histogram(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0), bins=BINS, range=(0.0, 1.0))
+    return counts / max(1, counts.sum())
+
+
+def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
+    import io
+
+    import pyarrow.parquet as pq
+
+    from components import storage
+
+    if not path or not storage.exists(path):
+        return None
+    table = pq.read_table(io.BytesIO(storage.read_bytes(path)), columns=["candidate"])
+    return np.asarray(table.column("candidate").to_pylist(), dtype=np.float64)
+
+
+def _rows_of(table, version: str):
+    import pyarrow.compute as pc
+
+    return table.filter(pc.equal(table.column("model_version"), version))
+
+
+def _floats(table, column: str) -> np.ndarray:
+    return np.asarray([float(v) for v in table.column(column).to_pylist() if v not in (None, "")])
+
+
+def run(config, schema, store, window: Window) -> dict:
+    settings = config.monitoring
+    current = window.current
+    alarms: List[Alarm] = []
+    result = {"rows": current.num_rows, "log_rows": window.total_rows, "files": len(window.files),
+              "min_requests": settings.min_requests, "versions": {}, "drift": None}
+    stamps = _floats(current, "timestamp")
+    result["first_timestamp"], result["last_timestamp"] = float(stamps.min()), float(stamps.max())
+    result["judged"] = current.num_rows >= settings.min_requests
+    if not result["judged"]:
+        result["note"] = (f"{current.num_rows} rows in the window, fewer than min_requests = "
+                          f"{settings.min_requests}: nothing is judged on so little")
+        result["alarms"] = []
+        return result
+
+    for version in sorted(set(current.column("model_version").to_pylist())):
+        rows = _rows_of(current, version)
+        latency = _floats(rows, "latency_ms")
+        info = {"rows": rows.num_rows, "latency_p50_ms": float(np.percentile(latency, 50)),
+                "latency_p99_ms": float(np.percentile(latency, 99)), "judged": False}
+        result["versions"][version] = info
+        if rows.num_rows < settings.min_requests:
+            info["note"] = f"{rows.num_rows} rows, fewer than min_requests = {settings.min_requests}: not judged"
+            continue
+        info["judged"] = True
+        if info["latency_p99_ms"] > settings.p99_latency_ms:
+            alarms.append(Alarm("latency", version, "", info["latency_p99_ms"], settings.p99_latency_ms,
+                                f"version {version}: p99 latency {info['latency_p99_ms']:.1f} ms over "
+                                f"{settings.p99_latency_ms:g} ms"))
+        source = trained(store, config.pipeline_name, version)
+        if source is None or source.statistics is None:
+            info["note"] = (f"version {version} was not pushed by a run this MLMD store knows: "
+                            "no training statistics to compare with")
+            continue
+        info.update({"training_run": source.run, "model_artifact": source.model.id,
+                     "training_statistics": source.statistics.id})
+        skew = compare([span_drift.statistics(rows, schema)], _training_statistics(source.statistics), schema,
+                       SKEW, current_label=f"version {version}'s requests",
+                       baseline_label=f"its training data (run {source.run})", environment="SERVING")
+        info["skew"] = skew.to_json()
+        for feature in skew.offending:
+            alarms.append(Alarm("skew", version, feature.name, feature.distance or 0.0, feature.threshold or 0.0,
+                                f"skew of {feature.name} for version {version}: distance "
+                                f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
+                                f"(its requests against its training data, run {source.run})"))
+        expected = _evaluation_probabilities(source.predictions)
+        if expected is not None and expected.size:
+            served = _floats(rows, "probability")
+            distance = float(np.max(np.abs(_histogram(served) - _histogram(expected))))
+            info["prediction_drift"] = distance
+            if distance > settings.prediction_drift:
+                alarms.append(Alarm("prediction_drift", version, "", distance, settings.prediction_drift,
+                                    f"version {version}: its predictions' distribution is {distance:.4f} "
+                                    f"from the one on its evaluation split, over {settings.prediction_drift:g}"))
+
+    previous = window.previous
+    if previous is not None and previous.num_rows >= settings.min_requests:
+        drift = compare([span_drift.statistics(current, schema)], [span_drift.statistics(previous, schema)],
+                        schema, DRIFT, current_label=f"the newest {current.num_rows} requests",
+                        baseline_label=f"the {previous.num_rows} before them", environment="SERVING")
+        result["drift"] = drift.to_json()
+        for feature in drift.offending:
+            alarms.append(Alarm("drift", "", feature.name, feature.distance or 0.0, feature.threshold or 0.0,
+                                f"drift of {feature.name}: distance {feature.distance:.4f} over the "
+                                f"threshold {feature.threshold:g} (the window against the one before)"))
+    else:
+        result["drift_note"] = "no earlier window of at least min_requests rows: drift not judged"
+    result["alarms"] = [asdict(a) for a in alarms]
+    return result

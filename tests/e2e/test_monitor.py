@@ -1,0 +1,110 @@
+"""`driftline monitor` over the log a real `driftline serve` wrote: requests whose every
+payment_type is "Cash" raise a skew alarm against the serving version's training data
+(found through MLMD) and a drift alarm against the window before; the same rows
+unchanged raise none for payment_type; each pass is an MLMD execution reading the
+served model."""
+import csv
+import json
+
+import ml_metadata as mlmd
+import pytest
+
+from components.properties import custom_property
+from pipeline import metadata
+from serving_helpers import Served, b64
+
+MODEL = "taxi_big_tipper"
+
+
+def _send(server, version, examples, per_request=25):
+    for start in range(0, len(examples), per_request):
+        batch = examples[start:start + per_request]
+        status, body, _ = server.post(f"/v1/models/{MODEL}/versions/{version}:predict",
+                                      {"instances": [b64(e) for e in batch]})
+        assert status == 200, body
+
+
+def _monitor(driftline, config, work, rows):
+    proc = driftline("monitor", "--config", config, "--window", rows, "--json", cwd=work, timeout=300)
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def monitored(runs, challengers, small_spans, driftline):
+    from test_pipeline import _raw_examples_from_rows
+
+    work = runs["work"]
+    config = work / "monitor.toml"
+    config.write_text((work / "base.toml").read_text()
+                      + f'\n[serving]\npoll_seconds = 0.2\nlog_dir = "{work / "monitor-log"}"\n'
+                      + "[monitoring]\nmin_requests = 50\n")
+    serving = work / "challenge" / "serving" / MODEL
+    version = max(int(p.name) for p in serving.iterdir() if p.name.isdigit())
+    with open(small_spans / "span-4" / "data.csv") as f:
+        rows = list(csv.DictReader(f))
+    cash = [dict(row, payment_type="Cash") for row in rows]
+    server = Served(config, work)
+    try:
+        server.wait(versions=2)
+        _send(server, version, _raw_examples_from_rows(rows))
+        server.post("/v1/models/" + MODEL + ":predict", {"instances": []})  # an error: not logged
+        unchanged = _monitor(driftline, config, work, len(rows))
+        _send(server, version, _raw_examples_from_rows(cash))
+        shifted = _monitor(driftline, config, work, len(rows))
+    finally:
+        server.stop()
+    return {"version": str(version), "rows": len(rows), "unchanged": unchanged, "shifted": shifted,
+            "work": work}
+
+
+def _alarms(result, kind):
+    return {a["feature"]: a for a in result["alarms"] if a["kind"] == kind}
+
+
+def test_unchanged_requests_raise_no_payment_type_alarm(monitored):
+    code, result = monitored["unchanged"]
+    assert result["rows"] == monitored["rows"] and result["judged"]
+    info = result["versions"][monitored["version"]]
+    assert info["judged"] and info["rows"] == monitored["rows"]
+    assert "payment_type" not in _alarms(result, "skew") and "payment_type" not in _alarms(result, "drift")
+    payment = next(f for f in info["skew"]["features"] if f["name"] == "payment_type")
+    assert payment["distance"] < payment["threshold"]
+
+
+def test_cash_only_requests_raise_skew_and_drift_alarms_naming_payment_type(monitored, runs):
+    code, result = monitored["shifted"]
+    assert code == 3
+    skew = _alarms(result, "skew")["payment_type"]
+    assert skew["version"] == monitored["version"] and skew["value"] > skew["threshold"] > 0
+    assert f"skew of payment_type for version {monitored['version']}" in skew["text"]
+    drift = _alarms(result, "drift")["payment_type"]
+    assert drift["value"] > drift["threshold"]
+    # The training statistics came through MLMD from the run that trained the version.
+    info = result["versions"][monitored["version"]]
+    store = mlmd.MetadataStore(metadata.sqlite_config(monitored["work"] / "challenge" / "metadata.sqlite",
+                                                      readonly=True))
+    assert info["training_run"] in {c.name for c in metadata.pipeline_runs(store)}
+    statistics = store.get_artifacts_by_id([info["training_statistics"]])[0]
+    assert store.get_artifact_types_by_id([statistics.type_id])[0].name == "ExampleStatistics"
+
+
+def test_each_pass_is_recorded_in_mlmd_with_the_served_model_as_input(monitored):
+    store = mlmd.MetadataStore(metadata.sqlite_config(monitored["work"] / "challenge" / "metadata.sqlite",
+                                                      readonly=True))
+    passes = store.get_executions_by_type("driftline.Monitoring")
+    ids = {monitored["unchanged"][1]["execution"], monitored["shifted"][1]["execution"]}
+    assert ids <= {e.id for e in passes}
+    shifted = next(e for e in passes if e.id == monitored["shifted"][1]["execution"])
+    assert "payment_type" in shifted.properties["alarms"].string_value
+    inputs = {e.path.steps[0].key: e.artifact_id for e in store.get_events_by_execution_ids([shifted.id])}
+    served = store.get_artifacts_by_id([inputs["served_model"]])[0]
+    assert str(custom_property(served, "pushed_version")) == monitored["version"]
+
+
+def test_a_window_too_small_is_not_judged(monitored, driftline):
+    work = monitored["work"]
+    proc = driftline("monitor", "--config", work / "monitor.toml", "--window", 10, cwd=work, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fewer than min_requests = 50: nothing is judged on so little" in proc.stdout
+    assert "ALARM" not in proc.stdout

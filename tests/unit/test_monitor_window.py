@@ -1,0 +1,48 @@
+"""The request log's windows (driftline/monitoring/window.py) and their bad inputs."""
+import pytest
+
+from components.errors import DataError
+from driftline.monitoring import window
+from driftline.serving.request_log import EXTRA, RequestLog
+from pipeline.errors import ConfigError
+
+FEATURES = ["payment_type", "fare"]
+
+
+def _log(directory, n, start=1000.0, max_bytes=1 << 20):
+    log = RequestLog(directory, FEATURES, max_bytes=max_bytes)
+    log.start()
+    log.add([["Cash", f"{i}.5", f"r{i}", f"{start + i:.3f}", "7", "blue", "", "0.5", "1", "2.0"]
+             for i in range(n)])
+    log.stop()
+
+
+def test_the_newest_rows_and_the_same_number_before_them(tmp_path):
+    _log(tmp_path, 250, max_bytes=2048)  # several rotated files, read oldest first
+    assert len(list(tmp_path.glob("requests-*.csv"))) > 1
+    found = window.select(tmp_path, 100)
+    assert found.total_rows == 250 and found.current.num_rows == 100 and found.previous.num_rows == 100
+    assert found.current.column("request_id").to_pylist()[0] == "r150"
+    assert found.previous.column("request_id").to_pylist()[0] == "r50"
+    small = window.select(tmp_path, 200)
+    assert small.previous.num_rows == 50
+
+
+def test_since_a_time_takes_the_rows_logged_from_then(tmp_path):
+    _log(tmp_path, 30, start=1_700_000_000.0)
+    found = window.select(tmp_path, 5, since="2023-11-14T22:13:40")  # 1_700_000_020 UTC
+    assert found.current.column("request_id").to_pylist() == [f"r{i}" for i in range(20, 30)]
+    assert window.select(tmp_path, 5, since="1700000025").current.num_rows == 5
+    with pytest.raises(ConfigError, match="not a time"):
+        window.select(tmp_path, 5, since="yesterday")
+    with pytest.raises(DataError, match="no logged request in the window"):
+        window.select(tmp_path, 5, since="2030-01-01")
+
+
+def test_a_directory_without_a_log_or_with_other_columns_is_refused(tmp_path):
+    with pytest.raises(DataError, match="no request log files"):
+        window.select(tmp_path, 10)
+    (tmp_path / "requests-1.csv").write_text("payment_type,fare\nCash,1.0\n")
+    with pytest.raises(DataError, match="not a request log: columns request_id"):
+        window.select(tmp_path, 10)
+    assert EXTRA[0] == "request_id"
