@@ -77,6 +77,7 @@ profile: setup
 	@$(PY) bench/profile.py
 
 test: data
+	@bash scripts/system-packages.sh
 	@$(PY) -m pytest -q tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.

@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     mon = common(sub.add_parser(
         "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
+    mon.add_argument("action", nargs="?", choices=["rules"],
+                     help="rules: write Prometheus alerting rules from [monitoring] instead")
+    mon.add_argument("--output", type=Path, help="rules: the rules file (default: stdout)")
+    mon.add_argument("--tests", type=Path, help="rules: also write promtool unit tests for every alert")
     which = mon.add_mutually_exclusive_group()
     which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "
                        "monitoring.window_rows)")

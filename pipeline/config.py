@@ -193,6 +193,8 @@ class MonitoringConfig:
     # same model's on its evaluation split.
     prediction_drift: float = setting(0.15, float, minimum=0.0, maximum=1.0)
     p99_latency_ms: float = setting(250.0, float, minimum=0.0)
+    # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
+    error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
 
 
 @dataclass
@@ -348,6 +350,11 @@ class Config:
         if self.serving.log_dir:
             return Path(self.serving.log_dir)
         return self.output_dir / "request-logs" / self.model_name
+
+    @property
+    def monitoring_result_path(self) -> Path:
+        """The newest `driftline monitor` result, which `driftline serve` exports."""
+        return self.output_dir / "monitoring" / f"{self.model_name}.json"
 
     @property
     def rest_url(self) -> str:

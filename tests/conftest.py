@@ -74,3 +74,4 @@ def driftline():
         )
 
     return run
+

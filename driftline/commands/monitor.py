@@ -4,8 +4,35 @@ from driftline.commands.common import config_from, print_json
 from driftline import errors
 
 
+def rules(args, config) -> int:
+    from driftline.monitoring import rules as alerting
+
+    text = alerting.rules_yaml(config)
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        print(f"rules  {args.output}")
+    if args.tests is not None:
+        if args.output is None:
+            from pipeline.errors import ConfigError
+
+            raise ConfigError("--tests needs --output: the tests name the rules file they load")
+        import os
+
+        relative = os.path.relpath(args.output.resolve(), args.tests.resolve().parent)
+        args.tests.parent.mkdir(parents=True, exist_ok=True)
+        args.tests.write_text(alerting.tests_yaml(config, relative))
+        print(f"tests  {args.tests}  (promtool test rules {args.tests})")
+    return 0
+
+
 def monitor(args) -> int:
     from pathlib import Path
+
+    if args.action == "rules":
+        return rules(args, config_from(args))
 
     from driftline.monitoring import window as windows
     from driftline.schema.check import load_schema
@@ -37,11 +64,25 @@ def monitor(args) -> int:
                 if source.statistics is not None:
                     sources.append(("training_statistics", source.statistics))
         result["execution"] = record.record(store, config.model_name, result, sources)
+        _publish(config.monitoring_result_path, result)
     if args.json:
         print_json(result)
     else:
         print(_text(result, log_dir))
     return errors.BLOCKED if result["alarms"] else 0
+
+
+def _publish(path, result: dict):
+    """Replaces the result file `driftline serve` exports on /metrics, atomically."""
+    import json
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".monitor-", suffix=".json")
+    with os.fdopen(handle, "w") as f:
+        json.dump(result, f, default=str)
+    os.replace(temporary, path)
 
 
 def _text(result: dict, log_dir) -> str:

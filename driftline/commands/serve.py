@@ -35,7 +35,8 @@ def serve(args) -> int:
             max_batch_rows=serving.max_request_rows, max_body_bytes=serving.max_body_bytes,
             batching=serving.batching, batch_max_rows=serving.batch_max_rows,
             batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
-            log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes)
+            log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
+            monitor_file=config.monitoring_result_path)
         server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
         server.start()
         try:

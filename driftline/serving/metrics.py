@@ -36,3 +36,71 @@ class Metrics:
         self.log_dropped = Gauge(
             "driftline_request_log_dropped_rows", "Rows the request log could not keep up with",
             ["model"], registry=self.registry)
+
+
+class MonitoringCollector:
+    """The newest `driftline monitor` result (a JSON file the command writes) as gauges,
+    read when Prometheus scrapes, so that alerting rules see skew, drift and prediction
+    drift beside the request counters. No file yet: no gauges."""
+
+    def __init__(self, path, model: str):
+        self.path, self.model = path, model
+        self._cache = (None, None)
+
+    def _result(self):
+        import json
+        import os
+
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+        if self._cache[0] != stamp:
+            try:
+                with open(self.path) as f:
+                    self._cache = (stamp, json.load(f))
+            except (OSError, ValueError):  # being replaced: keep what was read last
+                return self._cache[1]
+        return self._cache[1]
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        result = self._result()
+        if result is None:
+            return []
+        m = self.model
+        judged = GaugeMetricFamily("driftline_monitor_judged", "1 when the newest monitoring pass had "
+                                   "enough rows to judge", labels=["model"])
+        judged.add_metric([m], float(bool(result.get("judged"))))
+        rows = GaugeMetricFamily("driftline_monitor_window_rows", "Rows in the newest monitoring window",
+                                 labels=["model"])
+        rows.add_metric([m], float(result.get("rows", 0)))
+        when = GaugeMetricFamily("driftline_monitor_last_timestamp_seconds",
+                                 "Time of the newest row the newest monitoring pass judged", labels=["model"])
+        when.add_metric([m], float(result.get("last_timestamp", 0.0)))
+        skew = GaugeMetricFamily("driftline_feature_skew", "L-infinity distance of a feature's serving "
+                                 "distribution from its training data", labels=["model", "version", "feature"])
+        skew_limit = GaugeMetricFamily("driftline_feature_skew_threshold", "The schema's skew_comparator "
+                                       "threshold", labels=["model", "feature"])
+        drift = GaugeMetricFamily("driftline_feature_drift", "L-infinity distance of a feature from the "
+                                  "window before", labels=["model", "feature"])
+        drift_limit = GaugeMetricFamily("driftline_feature_drift_threshold", "The schema's drift_comparator "
+                                        "threshold", labels=["model", "feature"])
+        predictions = GaugeMetricFamily("driftline_prediction_drift", "L-infinity distance of served "
+                                        "probabilities from the evaluation split's", labels=["model", "version"])
+        limits = {}
+        for version, info in result.get("versions", {}).items():
+            for feature in (info.get("skew") or {}).get("features", []):
+                if feature["distance"] is not None and feature["threshold"] is not None:
+                    skew.add_metric([m, version, feature["name"]], float(feature["distance"]))
+                    limits[feature["name"]] = float(feature["threshold"])
+            if "prediction_drift" in info:
+                predictions.add_metric([m, version], float(info["prediction_drift"]))
+        for name, value in sorted(limits.items()):
+            skew_limit.add_metric([m, name], value)
+        for feature in (result.get("drift") or {}).get("features", []):
+            if feature["distance"] is not None and feature["threshold"] is not None:
+                drift.add_metric([m, feature["name"]], float(feature["distance"]))
+                drift_limit.add_metric([m, feature["name"]], float(feature["threshold"]))
+        return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions]

@@ -40,6 +40,8 @@ class Settings:
     policy_poll_seconds: float = 0.2
     log_max_bytes: int = 16 << 20
     log_max_total_bytes: int = 256 << 20
+    # The newest `driftline monitor` result, exported on /metrics (None: nothing).
+    monitor_file: Optional[Path] = None
 
 
 class Batcher:
@@ -97,6 +99,10 @@ class Server:
         self.settings = settings
         self.contract = contract
         self.metrics = Metrics()
+        if settings.monitor_file is not None:
+            from driftline.serving.metrics import MonitoringCollector
+
+            self.metrics.registry.register(MonitoringCollector(settings.monitor_file, settings.model_name))
         self.versions = ModelVersions(settings.model_name, settings.serving_dir,
                                       settings.poll_seconds, on_change=self._versions_changed)
         self.request_log = RequestLog(settings.log_dir, contract.columns, settings.log_max_bytes,

@@ -2,16 +2,21 @@
 payment_type is "Cash" raise a skew alarm against the serving version's training data
 (found through MLMD) and a drift alarm against the window before; the same rows
 unchanged raise none for payment_type; each pass is an MLMD execution reading the
-served model."""
+served model. A real Prometheus, on loopback with `driftline monitor rules`' rules,
+scrapes the server and fires DriftlineFeatureSkew{feature="payment_type"}."""
 import csv
 import json
+import subprocess
+import time
+import urllib.request
 
 import ml_metadata as mlmd
 import pytest
 
 from components.properties import custom_property
 from pipeline import metadata
-from serving_helpers import Served, b64
+from system_programs import require_program
+from serving_helpers import Served, b64, free_port
 
 MODEL = "taxi_big_tipper"
 
@@ -34,7 +39,11 @@ def _monitor(driftline, config, work, rows):
 def monitored(runs, challengers, small_spans, driftline):
     from test_pipeline import _raw_examples_from_rows
 
+    import shutil
+
     work = runs["work"]
+    for leftover in (work / "monitor-log", work / "prometheus"):  # a reused work directory
+        shutil.rmtree(leftover, ignore_errors=True)
     config = work / "monitor.toml"
     config.write_text((work / "base.toml").read_text()
                       + f'\n[serving]\npoll_seconds = 0.2\nlog_dir = "{work / "monitor-log"}"\n'
@@ -45,17 +54,73 @@ def monitored(runs, challengers, small_spans, driftline):
         rows = list(csv.DictReader(f))
     cash = [dict(row, payment_type="Cash") for row in rows]
     server = Served(config, work)
+    prometheus = None
     try:
         server.wait(versions=2)
+        prometheus = _prometheus(driftline, config, work, server)
         _send(server, version, _raw_examples_from_rows(rows))
         server.post("/v1/models/" + MODEL + ":predict", {"instances": []})  # an error: not logged
         unchanged = _monitor(driftline, config, work, len(rows))
+        quiet = _alerts_after(prometheus, seconds=4)
         _send(server, version, _raw_examples_from_rows(cash))
         shifted = _monitor(driftline, config, work, len(rows))
+        fired = _wait_for_alert(prometheus, "DriftlineFeatureSkew", timeout=90)
     finally:
+        if prometheus is not None:
+            prometheus["proc"].terminate()
+            prometheus["proc"].wait(timeout=30)
         server.stop()
     return {"version": str(version), "rows": len(rows), "unchanged": unchanged, "shifted": shifted,
-            "work": work}
+            "work": work, "quiet_alerts": quiet, "fired": fired}
+
+
+def _prometheus(driftline, config, work, server):
+    """Debian's prometheus on a free loopback port, its own data directory, scraping the
+    server every second and evaluating `driftline monitor rules`' rules every second."""
+    binary = require_program("prometheus", "prometheus")
+    home = work / "prometheus"
+    home.mkdir(exist_ok=True)
+    written = driftline("monitor", "rules", "--config", config, "--output", home / "rules.yml", cwd=work)
+    assert written.returncode == 0, written.stderr
+    (home / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "rule_files:\n  - rules.yml\n"
+        "scrape_configs:\n  - job_name: driftline\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{server.rest_port}']\n")
+    port = free_port()
+    proc = subprocess.Popen([binary, f"--config.file={home / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            cwd=home, stdout=subprocess.DEVNULL, stderr=open(home / "prometheus.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=2):
+                return {"proc": proc, "url": url, "home": home}
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise AssertionError(f"prometheus did not become ready: {(home / 'prometheus.log').read_text()[-2000:]}")
+
+
+def _alerts(prometheus):
+    with urllib.request.urlopen(prometheus["url"] + "/api/v1/alerts", timeout=5) as response:
+        return json.loads(response.read())["data"]["alerts"]
+
+
+def _alerts_after(prometheus, seconds):
+    time.sleep(seconds)  # several scrape and evaluation intervals
+    return _alerts(prometheus)
+
+
+def _wait_for_alert(prometheus, name, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        firing = [a for a in _alerts(prometheus) if a["labels"]["alertname"] == name and a["state"] == "firing"]
+        if firing:
+            return firing
+        time.sleep(1)
+    return []
 
 
 def _alarms(result, kind):
@@ -108,3 +173,12 @@ def test_a_window_too_small_is_not_judged(monitored, driftline):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fewer than min_requests = 50: nothing is judged on so little" in proc.stdout
     assert "ALARM" not in proc.stdout
+
+
+def test_a_real_prometheus_fires_the_skew_alert_for_payment_type(monitored):
+    assert not [a for a in monitored["quiet_alerts"] if a["labels"].get("feature") == "payment_type"]
+    fired = {a["labels"]["feature"]: a for a in monitored["fired"]}
+    assert "payment_type" in fired, monitored["fired"]
+    alert = fired["payment_type"]
+    assert alert["labels"]["version"] == monitored["version"] and alert["labels"]["model"] == MODEL
+    assert float(alert["value"]) > 0.1
