@@ -193,6 +193,8 @@ class MonitoringConfig:
     # same model's on its evaluation split.
     prediction_drift: float = setting(0.15, float, minimum=0.0, maximum=1.0)
     p99_latency_ms: float = setting(250.0, float, minimum=0.0)
+    # Online F1 (`driftline monitor labels`) under this, beyond noise, is an alarm.
+    min_online_f1: Optional[float] = setting(0.5, float, optional=True, **SHARE)
     # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
     error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
 
@@ -353,7 +355,8 @@ class Config:
 
     @property
     def monitoring_result_path(self) -> Path:
-        """The newest `driftline monitor` result, which `driftline serve` exports."""
+        """The newest `driftline monitor` result, which `driftline serve` exports (and the
+        newest online quality beside it, `<model>.labels.json`)."""
         return self.output_dir / "monitoring" / f"{self.model_name}.json"
 
     @property

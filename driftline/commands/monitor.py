@@ -28,11 +28,68 @@ def rules(args, config) -> int:
     return 0
 
 
+def labels(args, config) -> int:
+    from pathlib import Path
+
+    from components.errors import DataError
+    from driftline.monitoring import labels as online, window as windows
+    from pipeline.errors import ConfigError
+
+    if args.file is None:
+        raise ConfigError("driftline monitor labels needs FILE: a CSV of request_id and tips (or big_tipper)")
+    if not Path(args.file).is_file():
+        raise DataError(f"{args.file}: no such outcome file")
+    outcomes = online.read_outcomes(args.file)
+    log_dir = Path(args.log_dir) if args.log_dir else config.request_log_dir
+    table, _ = windows.read_log(log_dir)
+    joined = online.join(table, outcomes)
+    if joined["matched"] == 0:
+        raise DataError(f"{args.file}: none of its {len(outcomes)} request ids is in the request log "
+                        f"{log_dir}: nothing to join")
+    result = online.quality(joined, config)
+    from driftline.mlmd.store import open_store
+    from driftline.monitoring import record
+    from driftline.monitoring.baseline import trained
+    from pipeline import metadata
+
+    open_store(config)  # a missing or foreign store is refused here
+    import ml_metadata as mlmd
+
+    store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
+    sources = [("served_model", t.pushed) for t in (trained(store, config.pipeline_name, v)
+                                                    for v in result["versions"]) if t is not None]
+    summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
+        v["judged"] for v in result["versions"].values()), "alarms": result["alarms"],
+        "first_timestamp": 0.0, "last_timestamp": 0.0, **result}
+    result["execution"] = record.record(store, config.model_name, summary, sources)
+    _publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
+    if args.json:
+        print_json(result)
+        return errors.BLOCKED if result["alarms"] else 0
+    print(f"outcomes        {len(outcomes)} in {args.file}: {joined['matched']} joined to logged predictions "
+          f"({joined['unobservable']} of them rides whose tip is not recorded, left out), "
+          f"{joined['unmatched']} not in the log")
+    for version, info in result["versions"].items():
+        if info["judged"]:
+            print(f"version {version:<8} {info['rows']} labelled rows ({info['positives']} big tippers): "
+                  + ", ".join(f"{name.replace('_score', '').replace('f1', 'F1')} {info[name]['value']:.3f} "
+                              f"({info[name]['low']:.3f}–{info[name]['high']:.3f})"
+                              for name in ("f1_score", "precision", "recall")))
+        else:
+            print(f"version {version:<8} {info['note']}")
+    for alarm in result["alarms"]:
+        print(f"ALARM           {alarm['text']}")
+    print(f"recorded        MLMD execution {result['execution']} (driftline.Monitoring)")
+    return errors.BLOCKED if result["alarms"] else 0
+
+
 def monitor(args) -> int:
     from pathlib import Path
 
     if args.action == "rules":
         return rules(args, config_from(args))
+    if args.action == "labels":
+        return labels(args, config_from(args))
 
     from driftline.monitoring import window as windows
     from driftline.schema.check import load_schema

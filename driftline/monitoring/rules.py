@@ -63,7 +63,11 @@ def alerts(config) -> List[Alert]:
               f"(increase(driftline_request_latency_seconds_count[{RATE_WINDOW}])) >= {m.min_requests}",
               "p99 latency of version {{ $labels.version }}",
               f"The 99th percentile of request latency is over {m.p99_latency_ms:g} ms."),
-    ]
+    ] + ([Alert("DriftlineOnlineF1", f"driftline_online_f1_upper < {m.min_online_f1:g}",
+                "Online F1 of version {{ $labels.version }}",
+                f"F1 on requests whose outcome arrived is below {m.min_online_f1:g} even at the upper "
+                "end of its interval (driftline monitor labels).")]
+         if m.min_online_f1 is not None else [])
 
 
 def rules_yaml(config) -> str:
@@ -155,4 +159,10 @@ def tests_yaml(config, rules_file: str) -> str:
         series += _series("driftline_request_latency_seconds_bucket", {**fast, "le": le}, f"0+{per_minute}x10")
     series += _series("driftline_request_latency_seconds_count", fast, f"0+{per_minute}x10")
     case(series, _expect(by_name["DriftlineLatencyP99"], "8m", [slow]))
+    if "DriftlineOnlineF1" in by_name:
+        online = {"model": model, "version": "7"}
+        good, bad = min(1.0, m.min_online_f1 + 0.2), max(0.0, m.min_online_f1 - 0.2)
+        case(_series("driftline_online_f1_upper", online, f"{good:g} {good:g} {bad:g} {bad:g}"),
+             _expect(by_name["DriftlineOnlineF1"], "1m", [])
+             + _expect(by_name["DriftlineOnlineF1"], "3m", [online]))
     return "\n".join(lines) + "\n"

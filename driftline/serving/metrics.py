@@ -66,19 +66,20 @@ class MonitoringCollector:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        result = self._result()
-        if result is None:
-            return []
+        result = self._result() or {}
         m = self.model
         judged = GaugeMetricFamily("driftline_monitor_judged", "1 when the newest monitoring pass had "
                                    "enough rows to judge", labels=["model"])
-        judged.add_metric([m], float(bool(result.get("judged"))))
+        if result:
+            judged.add_metric([m], float(bool(result.get("judged"))))
         rows = GaugeMetricFamily("driftline_monitor_window_rows", "Rows in the newest monitoring window",
                                  labels=["model"])
-        rows.add_metric([m], float(result.get("rows", 0)))
+        if result:
+            rows.add_metric([m], float(result.get("rows", 0)))
         when = GaugeMetricFamily("driftline_monitor_last_timestamp_seconds",
                                  "Time of the newest row the newest monitoring pass judged", labels=["model"])
-        when.add_metric([m], float(result.get("last_timestamp", 0.0)))
+        if result:
+            when.add_metric([m], float(result.get("last_timestamp", 0.0)))
         skew = GaugeMetricFamily("driftline_feature_skew", "L-infinity distance of a feature's serving "
                                  "distribution from its training data", labels=["model", "version", "feature"])
         skew_limit = GaugeMetricFamily("driftline_feature_skew_threshold", "The schema's skew_comparator "
@@ -103,4 +104,23 @@ class MonitoringCollector:
             if feature["distance"] is not None and feature["threshold"] is not None:
                 drift.add_metric([m, feature["name"]], float(feature["distance"]))
                 drift_limit.add_metric([m, feature["name"]], float(feature["threshold"]))
-        return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions]
+        online = GaugeMetricFamily("driftline_online_f1", "F1 on requests whose outcome arrived "
+                                   "(driftline monitor labels)", labels=["model", "version"])
+        online_high = GaugeMetricFamily("driftline_online_f1_upper", "The upper end of its interval",
+                                        labels=["model", "version"])
+        quality = self._labels()
+        for version, info in (quality or {}).get("versions", {}).items():
+            if info.get("judged"):
+                online.add_metric([m, version], float(info["f1_score"]["value"]))
+                online_high.add_metric([m, version], float(info["f1_score"]["high"]))
+        return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high]
+
+    def _labels(self):
+        import json
+        from pathlib import Path
+
+        path = Path(self.path).with_suffix(".labels.json")
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None

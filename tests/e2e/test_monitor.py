@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 import ml_metadata as mlmd
+import numpy as np
 import pytest
 
 from components.properties import custom_property
@@ -65,13 +66,33 @@ def monitored(runs, challengers, small_spans, driftline):
         _send(server, version, _raw_examples_from_rows(cash))
         shifted = _monitor(driftline, config, work, len(rows))
         fired = _wait_for_alert(prometheus, "DriftlineFeatureSkew", timeout=90)
+        outcomes = _outcomes(work, rows)
+        labelled = driftline("monitor", "labels", outcomes, "--config", config, "--json", cwd=work, timeout=300)
+        metrics_text = server.get("/metrics")
     finally:
         if prometheus is not None:
             prometheus["proc"].terminate()
             prometheus["proc"].wait(timeout=30)
         server.stop()
     return {"version": str(version), "rows": len(rows), "unchanged": unchanged, "shifted": shifted,
-            "work": work, "quiet_alerts": quiet, "fired": fired}
+            "work": work, "quiet_alerts": quiet, "fired": fired, "labelled": labelled,
+            "outcomes": outcomes, "metrics_text": metrics_text, "config": config}
+
+
+def _outcomes(work, rows):
+    """The outcome file a taxi company would send later: each logged request id of the
+    unchanged rows (logged in the order they were sent) with the ride's real tip."""
+    from driftline.monitoring.window import read_log
+
+    table, _ = read_log(work / "monitor-log")
+    ids = table.column("request_id").to_pylist()[:len(rows)]
+    path = work / "outcomes.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["request_id", "tips"])
+        for rid, row in zip(ids, rows):
+            writer.writerow([rid, row["tips"]])
+    return path
 
 
 def _prometheus(driftline, config, work, server):
@@ -182,3 +203,36 @@ def test_a_real_prometheus_fires_the_skew_alert_for_payment_type(monitored):
     alert = fired["payment_type"]
     assert alert["labels"]["version"] == monitored["version"] and alert["labels"]["model"] == MODEL
     assert float(alert["value"]) > 0.1
+
+
+def test_late_outcomes_give_online_f1_per_version_equal_to_an_independent_count(monitored):
+    from sklearn.metrics import f1_score
+
+    from components.model import features
+    from driftline.monitoring.window import read_log
+
+    proc = monitored["labelled"]
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    table, _ = read_log(monitored["work"] / "monitor-log")
+    n = monitored["rows"]
+    with open(monitored["outcomes"]) as f:
+        tips = [float(r["tips"] or 0) for r in csv.DictReader(f)]
+    fare = np.asarray([float(v or 0) for v in table.column("fare").to_pylist()[:n]], dtype=np.float32)
+    seen = np.asarray([v == "1" for v in table.column("tip_observable").to_pylist()[:n]])
+    labels = features.is_big_tipper(np.asarray(tips, dtype=np.float32), fare)[seen]
+    scores = np.asarray([float(v) for v in table.column("probability").to_pylist()[:n]])[seen]
+    info = result["versions"][monitored["version"]]
+    assert result["matched"] == n and result["unobservable"] == int((~seen).sum())
+    assert info["rows"] == int(seen.sum()) and info["judged"]
+    assert info["f1_score"]["value"] == pytest.approx(f1_score(labels, scores >= 0.5), abs=1e-9)
+    assert info["f1_score"]["low"] <= info["f1_score"]["value"] <= info["f1_score"]["high"]
+    assert f'driftline_online_f1{{model="{MODEL}",version="{monitored["version"]}"}}' in monitored["metrics_text"]
+
+
+def test_outcomes_that_join_nothing_are_refused_in_one_line(monitored, driftline, tmp_path):
+    stray = tmp_path / "stray.csv"
+    stray.write_text("request_id,tips\nnot-a-request,3.0\n")
+    proc = driftline("monitor", "labels", stray, "--config", monitored["config"], cwd=monitored["work"])
+    assert proc.returncode == 2 and "none of its 1 request ids is in the request log" in proc.stderr
+    assert "Traceback" not in proc.stderr
