@@ -177,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="the analysis as JSON")
     analyze.set_defaults(func=commands("analyze", "analyze"))
 
+    retrain = common(sub.add_parser(
+        "retrain", help="train on the newest span; a blessed model becomes a canary on the running server"))
+    retrain.add_argument("--span", type=positive_int, help="the span to train up to (default: the latest)")
+    retrain.add_argument("--reason", help="why (recorded in MLMD with the decision)")
+    retrain.add_argument("--percent", type=float, help="the canary's share (default: serving.canary_percent)")
+    retrain.add_argument("--output-dir", type=Path, help="where the runs write everything")
+    retrain.add_argument("--force", action="store_true", help="run even when nothing changed")
+    retrain.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    retrain.add_argument("--load-timeout", type=float, default=120.0,
+                         help="seconds to wait for the server to load the new version")
+    retrain.set_defaults(func=commands("retrain", "retrain"))
+
     mon = common(sub.add_parser(
         "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
     mon.add_argument("action", nargs="?", choices=["rules", "labels"],

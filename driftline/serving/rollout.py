@@ -147,6 +147,15 @@ def switch(target: Target, version: int, reason: str):
     return new, apply(target, new, [version], state, drain_version=old if old != version else None)
 
 
+def switch_pin(target: Target, version: int, reason: str):
+    """Writes a policy where `version`, already serving everything implicitly (no policy
+    file), keeps all the traffic: what a push needs before it can become a canary."""
+    state = server_state(target)
+    policy = current(target, state)
+    new = policy.changed("switch", reason, canary_percent=0.0)
+    return new, apply(target, new, [version], state)
+
+
 def rollback(target: Target, reason: str):
     state = server_state(target)
     policy = rollout.read(target.serving_dir)

@@ -280,3 +280,39 @@ def test_export_for_tf_serving_and_kserve(served, driftline, tmp_path):
     assert set(predictor) <= {"minReplicas", "tensorflow", "canaryTrafficPercent"}
     if "canaryTrafficPercent" in predictor:
         assert isinstance(predictor["canaryTrafficPercent"], int) and 0 <= predictor["canaryTrafficPercent"] <= 100
+
+
+def test_retrain_hands_a_blessed_model_to_the_server_as_a_canary(served, driftline):
+    """Last in this module: it pushes a third version into the shared `challenge` store."""
+    import ml_metadata as mlmd
+
+    from components.properties import value_of
+    from pipeline import metadata
+
+    work, server = served["work"], served["server"]
+    config = work / "retrain.toml"
+    # The judge is not what this is about: any model that can be computed is blessed.
+    config.write_text((work / "base.toml").read_text()
+                      + f"[serving]\npoll_seconds = 0.2\nrest_port = {server.rest_port}\n"
+                      + "[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nmax_auc_drop = 1.0\n")
+    before = server.get("/v1/driftline/rollout")["policy"]
+    proc = driftline("retrain", "--fast", "--config", config, "--span", 4, "--reason", "skew on payment_type",
+                     "--percent", 10, cwd=work, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    version = max(int(p.name) for p in served["serving"].iterdir() if p.name.isdigit())
+    assert version not in served["versions"]
+    assert f"retrain         version {version} is a canary at 10% beside stable {before['slots'][before['live']]}" \
+        in proc.stdout, proc.stdout
+    policy = server.get("/v1/driftline/rollout")["policy"]
+    assert policy["canary_percent"] == 10 and version in policy["slots"].values()
+    assert policy["slots"][policy["live"]] == before["slots"][before["live"]]  # stable unchanged
+
+    store = mlmd.MetadataStore(metadata.sqlite_config(work / "challenge" / "metadata.sqlite", readonly=True))
+    decisions = store.get_executions_by_type("driftline.Retraining")
+    assert decisions, "the retraining decision is not in MLMD"
+    last = {k: value_of(v) for k, v in max(decisions, key=lambda e: e.id).properties.items()}
+    assert last["outcome"] == "canary at 10%" and last["pushed_version"] == str(version)
+    assert last["reason"] == "skew on payment_type" and last["trigger"] == "manual"
+    deployment = store.get_executions_by_id([last["canary_deployment"]])[0]
+    assert value_of(deployment.properties["action"]) == "canary"
+    assert value_of(deployment.properties["canary_version"]) == version
