@@ -74,7 +74,7 @@ bench-quick: setup
 	@$(PY) bench/run.py --scales 1 --repeats $(REPEATS)
 
 profile: setup
-	@$(PY) bench/profile.py
+	@$(PY) bench/profile_nodes.py
 
 test: data
 	@bash scripts/system-packages.sh

@@ -1,6 +1,6 @@
 """Where a cold run's time goes, node by node: `make profile`.
 
-    python bench/profile.py [--output-dir DIR] [--top N]
+    python bench/profile_nodes.py [--output-dir DIR] [--top N]
 
 Runs one cold `driftline run` at 1× in this process under cProfile: one profile for
 the start-up (from the command's start to the first node) and one per node (each
