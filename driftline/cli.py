@@ -191,12 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     mon = common(sub.add_parser(
         "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
-    mon.add_argument("action", nargs="?", choices=["rules", "labels"],
+    mon.add_argument("action", nargs="?", choices=["rules", "labels", "report"],
                      help="rules: write Prometheus alerting rules from [monitoring]; labels FILE: "
                      "join late outcomes (request_id and tips, or big_tipper) to the logged "
-                     "predictions for online F1 per version")
+                     "predictions for online F1 per version; report: the dashboard (HTML, and "
+                     "Grafana JSON) from MLMD")
     mon.add_argument("file", nargs="?", type=Path, help="labels: the outcome CSV file")
-    mon.add_argument("--output", type=Path, help="rules: the rules file (default: stdout)")
+    mon.add_argument("--output", type=Path, help="rules: the rules file (default: stdout); report: the "
+                     "dashboard directory (default: output/monitoring/dashboard)")
     mon.add_argument("--tests", type=Path, help="rules: also write promtool unit tests for every alert")
     which = mon.add_mutually_exclusive_group()
     which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "

@@ -366,6 +366,11 @@ class Config:
         return self.output_dir / "monitoring" / f"{self.model_name}.json"
 
     @property
+    def monitoring_dashboard_dir(self) -> Path:
+        """The dashboard `driftline monitor` rewrites after each pass; served at /dashboard."""
+        return self.output_dir / "monitoring" / "dashboard"
+
+    @property
     def rest_url(self) -> str:
         return f"http://{self.serving.host}:{self.serving.rest_port}"
 

@@ -28,6 +28,28 @@ def rules(args, config) -> int:
     return 0
 
 
+def report(args, config) -> int:
+    from driftline.mlmd.store import open_store
+    from driftline.monitoring import dashboard, grafana
+
+    store = open_store(config)
+    directory = args.output or config.monitoring_dashboard_dir
+    path = dashboard.write(store, config.model_name, directory)
+    grafana.write(config.model_name, directory / "grafana.json")
+    print(f"dashboard  {path}\ngrafana    {directory / 'grafana.json'}")
+    return 0
+
+
+def _dashboard(config, store):
+    """Rewrites the dashboard after a pass; a failure costs only the dashboard."""
+    try:
+        from driftline.monitoring import dashboard
+
+        dashboard.write(store, config.model_name, config.monitoring_dashboard_dir)
+    except Exception as exc:  # noqa: BLE001
+        print(f"warning: the dashboard was not rewritten: {type(exc).__name__}: {exc}")
+
+
 def labels(args, config) -> int:
     from pathlib import Path
 
@@ -63,6 +85,7 @@ def labels(args, config) -> int:
         "first_timestamp": 0.0, "last_timestamp": 0.0, **result}
     result["execution"] = record.record(store, config.model_name, summary, sources)
     _publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
+    _dashboard(config, store)
     if args.json:
         print_json(result)
         return errors.BLOCKED if result["alarms"] else 0
@@ -90,6 +113,8 @@ def monitor(args) -> int:
         return rules(args, config_from(args))
     if args.action == "labels":
         return labels(args, config_from(args))
+    if args.action == "report":
+        return report(args, config_from(args))
 
     from driftline.monitoring import window as windows
     from driftline.schema.check import load_schema
@@ -122,6 +147,7 @@ def monitor(args) -> int:
                     sources.append(("training_statistics", source.statistics))
         result["execution"] = record.record(store, config.model_name, result, sources)
         _publish(config.monitoring_result_path, result)
+        _dashboard(config, store)
     if args.json:
         print_json(result)
     else:

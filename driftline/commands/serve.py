@@ -36,7 +36,7 @@ def serve(args) -> int:
             batching=serving.batching, batch_max_rows=serving.batch_max_rows,
             batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
             log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
-            monitor_file=config.monitoring_result_path)
+            monitor_file=config.monitoring_result_path, dashboard_dir=config.monitoring_dashboard_dir)
         server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
         server.start()
         try:

@@ -163,6 +163,18 @@ def build_app(server: Server) -> Starlette:
                          for n, v in sorted(server.versions.versions.items())},
         })
 
+    async def dashboard(request: Request) -> Response:
+        from starlette.responses import HTMLResponse
+
+        from driftline.monitoring.dashboard import DASHBOARD_FILE
+
+        directory = settings.dashboard_dir
+        page = directory / DASHBOARD_FILE if directory is not None else None
+        if page is None or not page.is_file():
+            return _json({"error": "no monitoring dashboard yet: `driftline monitor` writes one after "
+                                   "each pass"}, 404)
+        return HTMLResponse(page.read_text())
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok" if server.versions.available() else "no version available",
                                  status_code=200 if server.versions.available() else 503)
@@ -173,6 +185,7 @@ def build_app(server: Server) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/driftline/rollout", rollout_state, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/dashboard", dashboard, methods=["GET"]),
     ]
 
     async def not_found_handler(request: Request, exc) -> Response:

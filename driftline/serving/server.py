@@ -42,6 +42,8 @@ class Settings:
     log_max_total_bytes: int = 256 << 20
     # The newest `driftline monitor` result, exported on /metrics (None: nothing).
     monitor_file: Optional[Path] = None
+    # The monitoring dashboard's directory, served at /dashboard (None: not served).
+    dashboard_dir: Optional[Path] = None
 
 
 class Batcher:

@@ -69,6 +69,7 @@ def monitored(runs, challengers, small_spans, driftline):
         outcomes = _outcomes(work, rows)
         labelled = driftline("monitor", "labels", outcomes, "--config", config, "--json", cwd=work, timeout=300)
         metrics_text = server.get("/metrics")
+        browsed = _browse(f"{server.url}/dashboard", work / "prometheus")
     finally:
         if prometheus is not None:
             prometheus["proc"].terminate()
@@ -76,7 +77,18 @@ def monitored(runs, challengers, small_spans, driftline):
         server.stop()
     return {"version": str(version), "rows": len(rows), "unchanged": unchanged, "shifted": shifted,
             "work": work, "quiet_alerts": quiet, "fired": fired, "labelled": labelled,
-            "outcomes": outcomes, "metrics_text": metrics_text, "config": config}
+            "outcomes": outcomes, "metrics_text": metrics_text, "config": config, "browsed": browsed}
+
+
+def _browse(url, home):
+    """Debian's chromium, headless, loads the page: its console output and a screenshot."""
+    binary = require_program("chromium", "chromium")
+    shot = home / "dashboard.png"
+    proc = subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--window-size=1100,1400", "--enable-logging=stderr", "--v=0",
+                           f"--user-data-dir={home / 'chromium'}", f"--screenshot={shot}", url],
+                          capture_output=True, text=True, timeout=180)
+    return {"returncode": proc.returncode, "stderr": proc.stderr, "screenshot": shot}
 
 
 def _outcomes(work, rows):
@@ -236,3 +248,22 @@ def test_outcomes_that_join_nothing_are_refused_in_one_line(monitored, driftline
     proc = driftline("monitor", "labels", stray, "--config", monitored["config"], cwd=monitored["work"])
     assert proc.returncode == 2 and "none of its 1 request ids is in the request log" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_dashboard_loads_in_a_real_browser_with_the_alarms(monitored):
+    from PIL import Image
+
+    browsed = monitored["browsed"]
+    assert browsed["returncode"] == 0, browsed["stderr"][-2000:]
+    console = [line for line in browsed["stderr"].splitlines() if "CONSOLE" in line]
+    assert not console, console
+    image = Image.open(browsed["screenshot"]).convert("L")
+    assert image.size == (1100, 1400)
+    # Not blank: text, tables and charts give many grey levels and a wide range.
+    low, high = image.getextrema()
+    assert high - low > 200 and len(set(image.getdata())) > 50
+    page = (monitored["work"] / "challenge" / "monitoring" / "dashboard" / "index.html").read_text()
+    assert "skew of payment_type for version " + monitored["version"] in page
+    # Every chart is there: distances, versions, and online F1 from the outcome join.
+    for chart in ("skew.png", "drift.png", "versions.png", "online_f1.png"):
+        assert f"alt='{chart}' src='data:image/png;base64," in page, chart

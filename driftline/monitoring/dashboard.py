@@ -1,0 +1,192 @@
+"""The monitoring dashboard: one self-contained HTML page with PNG charts, drawn from
+what MLMD holds (every monitoring pass, every outcome join, every rollout change), so
+it shows the history, not only the newest pass. `driftline monitor` rewrites it after
+each pass, `driftline monitor report` on demand, and `driftline serve` serves the newest
+at /dashboard."""
+import base64
+import datetime as dt
+import html
+import io
+import json
+from pathlib import Path
+from typing import Dict, List
+
+from components.properties import value_of
+from driftline.monitoring.record import MONITORING_TYPE
+
+DASHBOARD_FILE = "index.html"
+
+
+def history(store, model: str) -> Dict[str, list]:
+    """Monitoring passes and outcome joins (oldest first), and rollout changes."""
+    from driftline.mlmd.deployments import history as deployments
+
+    try:
+        executions = store.get_executions_by_type(MONITORING_TYPE)
+    except Exception:  # noqa: BLE001 - a store without the type has no passes
+        executions = []
+    passes, outcomes = [], []
+    for execution in sorted(executions, key=lambda e: e.id):
+        props = {k: value_of(v) for k, v in execution.properties.items()}
+        if props.get("model") != model:
+            continue
+        result = json.loads(props.get("result") or "{}")
+        entry = {"execution": execution.id, "time": execution.create_time_since_epoch / 1000.0,
+                 "result": result}
+        (outcomes if result.get("kind") == "labels" else passes).append(entry)
+    return {"passes": passes, "outcomes": outcomes, "deployments": deployments(store, model)}
+
+
+def _png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _when(seconds: float):
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+
+
+def _mark_deployments(ax, found: dict):
+    for d in found["deployments"]:
+        ax.axvline(_when(d["time_ms"] / 1000.0), color="#999", linestyle=":", linewidth=1)
+
+
+def charts(found: dict) -> Dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    passes = [p for p in found["passes"] if p["result"].get("judged")]
+    # Distances against their thresholds, one panel per feature that was ever compared.
+    for kind, title in (("skew", "Skew against the training data"), ("drift", "Drift against the window before")):
+        series: Dict[str, list] = {}
+        limits: Dict[str, float] = {}
+        for p in passes:
+            blocks = ([info.get("skew") for info in p["result"].get("versions", {}).values()]
+                      if kind == "skew" else [p["result"].get("drift")])
+            for block in blocks:
+                for f in (block or {}).get("features", []):
+                    if f["distance"] is not None and f["threshold"] is not None:
+                        series.setdefault(f["name"], []).append((_when(p["time"]), f["distance"]))
+                        limits[f["name"]] = f["threshold"]
+        if not series:
+            continue
+        names = sorted(series)
+        fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.5 * len(names) + 0.6), sharex=True, squeeze=False)
+        for ax, name in zip(axes[:, 0], names):
+            times, values = zip(*series[name])
+            over = [v > limits[name] for v in values]
+            ax.plot(times, values, marker="o", color="#1f77b4", linewidth=1)
+            ax.scatter([t for t, o in zip(times, over) if o], [v for v, o in zip(values, over) if o],
+                       color="#d62728", zorder=3)
+            ax.axhline(limits[name], color="#d62728", linestyle="--", linewidth=1)
+            _mark_deployments(ax, found)
+            ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
+            ax.set_ylim(0, max(max(values), limits[name]) * 1.2 or 1)
+        axes[0, 0].set_title(f"{title} (L∞; dashed: threshold; dotted: rollout changes)")
+        fig.autofmt_xdate()
+        out[f"{kind}.png"] = _png(fig)
+
+    by_version: Dict[str, list] = {}
+    for p in found["passes"]:
+        for version, info in p["result"].get("versions", {}).items():
+            by_version.setdefault(version, []).append((_when(p["time"]), info))
+    if by_version:
+        fig, (rows_ax, latency_ax, drift_ax) = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+        for version, points in sorted(by_version.items()):
+            times = [t for t, _ in points]
+            rows_ax.plot(times, [i["rows"] for _, i in points], marker="o", label=version)
+            latency_ax.plot(times, [i["latency_p99_ms"] for _, i in points], marker="o", label=f"{version} p99")
+            latency_ax.plot(times, [i["latency_p50_ms"] for _, i in points], marker=".", linestyle="--",
+                            label=f"{version} p50")
+            drifted = [(t, i["prediction_drift"]) for t, i in points if "prediction_drift" in i]
+            if drifted:
+                drift_ax.plot(*zip(*drifted), marker="o", label=version)
+        rows_ax.set(ylabel="requests", title="Requests, latency and prediction drift per version")
+        latency_ax.set(ylabel="ms")
+        drift_ax.set(ylabel="prediction drift")
+        for ax in (rows_ax, latency_ax, drift_ax):
+            _mark_deployments(ax, found)
+            ax.legend(fontsize=7, loc="upper left")
+        fig.autofmt_xdate()
+        out["versions.png"] = _png(fig)
+
+    online = [(o["time"], v, info) for o in found["outcomes"]
+              for v, info in o["result"].get("versions", {}).items() if info.get("judged")]
+    if online:
+        fig, ax = plt.subplots(figsize=(8, 2.8))
+        for version in sorted({v for _, v, _ in online}):
+            points = [(_when(t), info["f1_score"]) for t, v, info in online if v == version]
+            times = [t for t, _ in points]
+            ax.errorbar(times, [f["value"] for _, f in points],
+                        yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
+                        marker="o", capsize=3, label=version)
+        _mark_deployments(ax, found)
+        ax.set(ylabel="online F1", ylim=(0, 1), title="Online F1 per version, from late outcomes")
+        ax.legend(fontsize=7)
+        fig.autofmt_xdate()
+        out["online_f1.png"] = _png(fig)
+    return out
+
+
+def page(model: str, found: dict, images: Dict[str, bytes]) -> str:
+    def img(name):
+        if name not in images:
+            return ""
+        return (f"<img alt='{html.escape(name)}' src='data:image/png;base64,"
+                f"{base64.b64encode(images[name]).decode()}'>")
+
+    def when(seconds):
+        return _when(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+    alarms: List[str] = []
+    for p in found["passes"] + found["outcomes"]:
+        for a in p["result"].get("alarms", []):
+            alarms.append(f"<tr><td>{when(p['time'])}</td><td>{html.escape(a['kind'])}</td>"
+                          f"<td>{html.escape(a['text'])}</td></tr>")
+    rollouts = [f"<tr><td>{when(d['time_ms'] / 1000.0)}</td><td>{d['revision']}</td>"
+                f"<td>{html.escape(str(d['action']))}</td><td>{d['stable_version']}</td>"
+                f"<td>{d['canary_version'] or ''}{' at %g%%' % d['canary_percent'] if d['canary_version'] else ''}"
+                f"</td><td>{html.escape(str(d['reason'] or ''))}</td></tr>" for d in found["deployments"]]
+    newest = found["passes"][-1] if found["passes"] else None
+    status = ("no monitoring pass yet: run `driftline monitor`" if newest is None else
+              f"newest pass {when(newest['time'])}: {newest['result'].get('rows', 0)} rows, "
+              f"{len(newest['result'].get('alarms', []))} alarm(s)"
+              + ("" if newest["result"].get("judged") else " (too few rows to judge)"))
+    parts = [f"<h1>driftline monitoring: {html.escape(model)}</h1><p id='status'>{html.escape(status)}; "
+             f"{len(found['passes'])} passes, {len(found['outcomes'])} outcome joins, "
+             f"{len(found['deployments'])} rollout changes in MLMD.</p>",
+             "<h2>Alarms</h2>" + ("<table><tr><th>time (UTC)</th><th>kind</th><th>alarm</th></tr>"
+                                  + "".join(alarms[::-1]) + "</table>" if alarms else "<p>None.</p>"),
+             "<h2>Skew and drift</h2>" + (img("skew.png") + img("drift.png") or "<p>Nothing judged yet.</p>"),
+             "<h2>Versions</h2>" + (img("versions.png") or "<p>No traffic judged yet.</p>"),
+             "<h2>Online quality</h2>" + (img("online_f1.png") or "<p>No outcomes joined yet "
+                                          "(`driftline monitor labels FILE`).</p>"),
+             "<h2>Rollout changes</h2>" + ("<table><tr><th>time (UTC)</th><th>revision</th><th>action</th>"
+                                           "<th>stable</th><th>canary</th><th>reason</th></tr>"
+                                           + "".join(rollouts) + "</table>" if rollouts else "<p>None.</p>")]
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}"
+             "img{display:block;margin:0.5em 0}")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>driftline monitoring "
+            f"{html.escape(model)}</title><style>{style}</style></head><body>" + "\n".join(parts)
+            + "</body></html>")
+
+
+def write(store, model: str, directory: Path) -> Path:
+    found = history(store, model)
+    images = charts(found)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in images.items():
+        (directory / name).write_bytes(data)
+    path = directory / DASHBOARD_FILE
+    temporary = directory / f".{DASHBOARD_FILE}.tmp"
+    temporary.write_text(page(model, found, images))
+    temporary.replace(path)  # the server may be reading the old one
+    return path
