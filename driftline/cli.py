@@ -191,11 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     mon = common(sub.add_parser(
         "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
-    mon.add_argument("action", nargs="?", choices=["rules", "labels", "report"],
+    mon.add_argument("action", nargs="?", choices=["rules", "labels", "report", "suggest-thresholds"],
                      help="rules: write Prometheus alerting rules from [monitoring]; labels FILE: "
                      "join late outcomes (request_id and tips, or big_tipper) to the logged "
                      "predictions for online F1 per version; report: the dashboard (HTML, and "
-                     "Grafana JSON) from MLMD")
+                     "Grafana JSON) from MLMD; suggest-thresholds: drift thresholds from the "
+                     "history of distances, as a schema diff")
     mon.add_argument("file", nargs="?", type=Path, help="labels: the outcome CSV file")
     mon.add_argument("--output", type=Path, help="rules: the rules file (default: stdout); report: the "
                      "dashboard directory (default: output/monitoring/dashboard)")
@@ -204,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "
                        "monitoring.window_rows)")
     which.add_argument("--since", help="the rows logged since TIME (ISO 8601, UTC, or epoch seconds)")
+    mon.add_argument("--write", action="store_true",
+                     help="suggest-thresholds: write the new thresholds into the schema (comments kept)")
+    mon.add_argument("--schema", type=Path, help="suggest-thresholds: the schema file (default: the config's)")
     mon.add_argument("--log-dir", type=Path, help="the request log directory (default: the config's)")
     mon.add_argument("--output-dir", type=Path, help="the runs' output directory (MLMD store)")
     mon.add_argument("--json", action="store_true", help="the result as JSON")

@@ -28,6 +28,42 @@ def rules(args, config) -> int:
     return 0
 
 
+def suggest_thresholds(args, config) -> int:
+    from components.errors import SchemaError
+    from driftline.commands.schema import write_schema
+    from driftline.mlmd.store import open_store
+    from driftline.monitoring import thresholds
+    from driftline.schema import diff as schema_diff
+    from driftline.schema.check import check_schema, load_schema
+    from driftline.schema.text_edit import rewrite
+    from pipeline import framework_output
+
+    path = args.schema or config.schema_file
+    problems = check_schema(path)
+    if problems:
+        raise SchemaError("\n".join(map(str, problems)))
+    schema = load_schema(path)
+    store = open_store(config)
+    with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor"):
+        history = thresholds.span_distances(config, schema)
+        for feature, seen in thresholds.window_distances(store, config.model_name).items():
+            history.setdefault(feature, []).extend(seen)
+    suggestions = thresholds.suggest(schema, history)
+    proposed = thresholds.apply(schema, suggestions)
+    for s in suggestions:
+        print(f"  {s.feature:<24} {s.reasoning}")
+    changes = schema_diff.diff(schema, proposed)
+    print(schema_diff.render(changes, f"{path} (now)", f"{path} (suggested)"), end="")
+    if not changes:
+        return 0
+    if args.write:
+        write_schema(path, rewrite(path.read_text(), schema, proposed, str(path)))
+        print(f"written to {path} (comments kept); check it with: driftline schema check {path}")
+    else:
+        print("nothing written: add --write to apply these thresholds")
+    return 0
+
+
 def report(args, config) -> int:
     from driftline.mlmd.store import open_store
     from driftline.monitoring import dashboard, grafana
@@ -115,6 +151,8 @@ def monitor(args) -> int:
         return labels(args, config_from(args))
     if args.action == "report":
         return report(args, config_from(args))
+    if args.action == "suggest-thresholds":
+        return suggest_thresholds(args, config_from(args))
 
     from driftline.monitoring import window as windows
     from driftline.schema.check import load_schema

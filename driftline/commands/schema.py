@@ -74,6 +74,18 @@ def diff(args) -> int:
     return 1 if changes else 0
 
 
+def write_schema(path, text: str):
+    """Replaces a schema file in one step (a reader never sees half a schema)."""
+    try:
+        tmp = path.with_name(f".{path.name}.driftline-tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, path.stat().st_mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot write the edited schema ({exc.strerror}); the file "
+                          "is unchanged") from None
+
+
 def update(args) -> int:
     from driftline.mlmd.store import open_store
     from driftline.schema import diff as schema_diff
@@ -118,14 +130,7 @@ def update(args) -> int:
     if not changes:
         return 0
     if args.write:
-        try:
-            tmp = path.with_name(f".{path.name}.driftline-tmp")
-            tmp.write_text(updated)
-            os.chmod(tmp, path.stat().st_mode)
-            os.replace(tmp, path)  # a reader never sees half a schema
-        except OSError as exc:
-            raise SchemaError(f"{path}: cannot write the edited schema ({exc.strerror}); the file "
-                              "is unchanged") from None
+        write_schema(path, updated)
         if not args.json:
             print(f"written to {path} (comments kept); check it with: driftline schema check {path}")
     elif not args.json:

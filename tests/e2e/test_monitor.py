@@ -9,6 +9,7 @@ import json
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import ml_metadata as mlmd
 import numpy as np
@@ -267,3 +268,24 @@ def test_the_dashboard_loads_in_a_real_browser_with_the_alarms(monitored):
     # Every chart is there: distances, versions, and online F1 from the outcome join.
     for chart in ("skew.png", "drift.png", "versions.png", "online_f1.png"):
         assert f"alt='{chart}' src='data:image/png;base64," in page, chart
+
+
+def test_suggested_thresholds_come_from_spans_and_quiet_windows_and_are_written_with_comments(
+        monitored, driftline, tmp_path):
+    from driftline.schema.check import load_schema
+
+    work = monitored["work"]
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text((Path(__file__).resolve().parents[2] / "schemas" / "schema.pbtxt").read_text())
+    before = schema.read_text()
+    proc = driftline("monitor", "suggest-thresholds", "--config", monitored["config"], "--schema", schema,
+                     "--write", cwd=work, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "between consecutive spans" in proc.stdout and "between monitoring windows without an alarm" in proc.stdout
+    assert f"written to {schema} (comments kept)" in proc.stdout
+    after = schema.read_text()
+    comments = [line for line in before.splitlines() if line.strip().startswith("#")]
+    assert all(line in after.splitlines() for line in comments)
+    assert load_schema(schema) is not None
+    checked = driftline("schema", "check", schema, cwd=work)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

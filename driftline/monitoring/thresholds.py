@@ -1,0 +1,101 @@
+"""Drift thresholds that adapt to what has been normal: `driftline monitor
+suggest-thresholds`.
+
+The history of a feature's drift distances comes from two places: every pair of
+consecutive spans in the data root (computed here, in memory), and every monitoring
+pass in MLMD (the window against the one before), leaving out the passes that raised an
+alarm for that feature: those are what the threshold exists to catch, not what is
+normal. The suggestion is a high percentile of that history plus a margin, rounded up
+to a hundredth; a feature with too little history keeps its threshold. Only features
+the schema already gives a drift_comparator are adjusted.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+import numpy as np
+
+from driftline.schema.update import ceil_to
+
+PERCENTILE = 95
+MARGIN = 0.25
+MIN_HISTORY = 3
+FLOOR = 0.01
+
+
+@dataclass
+class Suggestion:
+    feature: str
+    current: float
+    proposed: float
+    reasoning: str
+    distances: List[float] = field(default_factory=list)
+
+
+def span_distances(config, schema) -> Dict[str, List[tuple]]:
+    """feature -> [(source, distance)] for each pair of consecutive spans."""
+    from driftline import span_drift
+    from pipeline.spans import find_spans
+
+    spans = sorted(find_spans(config.data_root))
+    tables = {s: span_drift.read_span_table(config.data_root, s) for s in spans}
+    found: Dict[str, List[tuple]] = {}
+    for before, after in zip(spans, spans[1:]):
+        comparison = span_drift.compare_spans(tables[before], tables[after], schema, before, after)
+        for f in comparison.features:
+            if f.distance is not None:
+                found.setdefault(f.name, []).append((f"spans {before}→{after}", f.distance))
+    return found
+
+
+def window_distances(store, model: str) -> Dict[str, List[tuple]]:
+    """feature -> [(source, distance)] from the monitoring passes in MLMD without an
+    alarm for that feature."""
+    from driftline.monitoring.dashboard import history
+
+    found: Dict[str, List[tuple]] = {}
+    for p in history(store, model)["passes"]:
+        drift = p["result"].get("drift")
+        if not drift:
+            continue
+        alarmed = {a["feature"] for a in p["result"].get("alarms", []) if a["kind"] == "drift"}
+        for f in drift["features"]:
+            if f["distance"] is not None and f["name"] not in alarmed:
+                found.setdefault(f["name"], []).append((f"pass {p['execution']}", f["distance"]))
+    return found
+
+
+def suggest(schema, history: Dict[str, List[tuple]]) -> List[Suggestion]:
+    suggestions = []
+    for feature in schema.feature:
+        if not feature.drift_comparator.HasField("infinity_norm"):
+            continue
+        current = feature.drift_comparator.infinity_norm.threshold
+        seen = history.get(feature.name, [])
+        distances = [d for _, d in seen]
+        spans = sum(1 for source, _ in seen if source.startswith("spans"))
+        if len(distances) < MIN_HISTORY:
+            suggestions.append(Suggestion(feature.name, current, current,
+                                          f"{len(distances)} distances in the history, fewer than "
+                                          f"{MIN_HISTORY}: kept at {current:g}", distances))
+            continue
+        high = float(np.percentile(distances, PERCENTILE))
+        proposed = max(FLOOR, ceil_to(high * (1 + MARGIN)))
+        reasoning = (f"{len(distances)} distances ({spans} between consecutive spans, "
+                     f"{len(distances) - spans} between monitoring windows without an alarm), "
+                     f"largest {max(distances):.3f}; {PERCENTILE}th percentile {high:.3f} plus "
+                     f"{MARGIN:.0%} is {proposed:g}"
+                     + (f" (now {current:g})" if proposed != current else f", as now"))
+        suggestions.append(Suggestion(feature.name, current, proposed, reasoning, distances))
+    return suggestions
+
+
+def apply(schema, suggestions: List[Suggestion]):
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    proposed = schema_pb2.Schema()
+    proposed.CopyFrom(schema)
+    by_name = {f.name: f for f in proposed.feature}
+    for s in suggestions:
+        if s.proposed != s.current:
+            by_name[s.feature].drift_comparator.infinity_norm.threshold = s.proposed
+    return proposed
