@@ -78,7 +78,7 @@ profile: setup
 
 test: data
 	@bash scripts/system-packages.sh
-	@$(PY) -m pytest -q tests
+	@$(PY) -m pytest -q --durations=15 tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
 test-fast: setup
