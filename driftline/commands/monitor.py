@@ -106,22 +106,25 @@ def labels(args, config) -> int:
                         f"{log_dir}: nothing to join")
     result = online.quality(joined, config)
     from driftline.mlmd.store import open_store
-    from driftline.monitoring import record
-    from driftline.monitoring.baseline import trained
-    from pipeline import metadata
+    from pipeline import framework_output, metadata
 
     open_store(config)  # a missing or foreign store is refused here
-    import ml_metadata as mlmd
+    # Finding the versions' models loads TFX (and TensorFlow): its output goes to the log.
+    with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor"):
+        import ml_metadata as mlmd
 
-    store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
-    sources = [("served_model", t.pushed) for t in (trained(store, config.pipeline_name, v)
-                                                    for v in result["versions"]) if t is not None]
-    summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
-        v["judged"] for v in result["versions"].values()), "alarms": result["alarms"],
-        "first_timestamp": 0.0, "last_timestamp": 0.0, **result}
-    result["execution"] = record.record(store, config.model_name, summary, sources)
-    _publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
-    _dashboard(config, store)
+        from driftline.monitoring import record
+        from driftline.monitoring.baseline import trained
+
+        store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
+        sources = [("served_model", t.pushed) for t in (trained(store, config.pipeline_name, v)
+                                                        for v in result["versions"]) if t is not None]
+        summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
+            v["judged"] for v in result["versions"].values()), "alarms": result["alarms"],
+            "first_timestamp": 0.0, "last_timestamp": 0.0, **result}
+        result["execution"] = record.record(store, config.model_name, summary, sources)
+        _publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
+        _dashboard(config, store)
     if args.json:
         print_json(result)
         return errors.BLOCKED if result["alarms"] else 0
