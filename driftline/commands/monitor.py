@@ -173,19 +173,11 @@ def monitor(args) -> int:
         import ml_metadata as mlmd
 
         from driftline.monitoring import check, record
-        from driftline.monitoring.baseline import trained
         from pipeline import metadata
 
         if not config.metadata.mysql_host:  # open_store opened it read-only: the pass writes
             store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
-        result = check.run(config, schema, store, window)
-        sources = []
-        for version, info in result["versions"].items():
-            source = trained(store, config.pipeline_name, version) if info.get("judged") else None
-            if source is not None:
-                sources.append(("served_model", source.pushed))
-                if source.statistics is not None:
-                    sources.append(("training_statistics", source.statistics))
+        result, sources = check.run(config, schema, store, window)
         result["execution"] = record.record(store, config.model_name, result, sources)
         _publish(config.monitoring_result_path, result)
         _dashboard(config, store)

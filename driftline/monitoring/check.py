@@ -17,7 +17,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from components.drift_gate.comparison import DRIFT, SKEW, compare
+from components.drift_gate.comparison import DRIFT, SKEW, compare, load_statistics
 from driftline import span_drift
 from driftline.monitoring.baseline import trained
 from driftline.monitoring.window import Window
@@ -33,14 +33,6 @@ class Alarm:
     value: float
     threshold: float
     text: str
-
-
-def _training_statistics(artifact):
-    import glob
-
-    import tensorflow_data_validation as tfdv
-
-    return [tfdv.load_stats_binary(path) for path in sorted(glob.glob(f"{artifact.uri}/Split-*/FeatureStats.pb"))]
 
 
 def _histogram(values) -> np.ndarray:
@@ -71,10 +63,13 @@ def _floats(table, column: str) -> np.ndarray:
     return np.asarray([float(v) for v in table.column(column).to_pylist() if v not in (None, "")])
 
 
-def run(config, schema, store, window: Window) -> dict:
+def run(config, schema, store, window: Window):
+    """(result, sources): the pass as JSON, and the (role, artifact) pairs it read from
+    MLMD for each judged version (the served model and its training statistics)."""
     settings = config.monitoring
     current = window.current
     alarms: List[Alarm] = []
+    sources: List[tuple] = []
     result = {"rows": current.num_rows, "log_rows": window.total_rows, "files": len(window.files),
               "min_requests": settings.min_requests, "versions": {}, "drift": None}
     stamps = _floats(current, "timestamp")
@@ -84,7 +79,7 @@ def run(config, schema, store, window: Window) -> dict:
         result["note"] = (f"{current.num_rows} rows in the window, fewer than min_requests = "
                           f"{settings.min_requests}: nothing is judged on so little")
         result["alarms"] = []
-        return result
+        return result, sources
 
     for version in sorted(set(current.column("model_version").to_pylist())):
         rows = _rows_of(current, version)
@@ -101,13 +96,17 @@ def run(config, schema, store, window: Window) -> dict:
                                 f"version {version}: p99 latency {info['latency_p99_ms']:.1f} ms over "
                                 f"{settings.p99_latency_ms:g} ms"))
         source = trained(store, config.pipeline_name, version)
+        if source is not None:
+            sources.append(("served_model", source.pushed))
+            if source.statistics is not None:
+                sources.append(("training_statistics", source.statistics))
         if source is None or source.statistics is None:
             info["note"] = (f"version {version} was not pushed by a run this MLMD store knows: "
                             "no training statistics to compare with")
             continue
         info.update({"training_run": source.run, "model_artifact": source.model.id,
                      "training_statistics": source.statistics.id})
-        skew = compare([span_drift.statistics(rows, schema)], _training_statistics(source.statistics), schema,
+        skew = compare([span_drift.statistics(rows, schema)], load_statistics(source.statistics.uri), schema,
                        SKEW, current_label=f"version {version}'s requests",
                        baseline_label=f"its training data (run {source.run})", environment="SERVING")
         info["skew"] = skew.to_json()
@@ -139,4 +138,4 @@ def run(config, schema, store, window: Window) -> dict:
     else:
         result["drift_note"] = "no earlier window of at least min_requests rows: drift not judged"
     result["alarms"] = [asdict(a) for a in alarms]
-    return result
+    return result, sources

@@ -38,6 +38,13 @@ def _key(context):
     return dict(context.invocation_metadata()).get("x-request-key")
 
 
+def _set_spec(spec, name: str, number: int):
+    """The ModelSpec a response names: model, version answered, signature."""
+    spec.name = name
+    spec.version.value = number
+    spec.signature_name = SIGNATURE
+
+
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, server: Server):
         self.server = server
@@ -77,9 +84,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             context.abort(error.grpc_code, error.message)
         version, outputs = self._answer(context, name, version_text, label, serialized, examples)
         response = predict_pb2.PredictResponse()
-        response.model_spec.name = name
-        response.model_spec.version.value = version.number
-        response.model_spec.signature_name = SIGNATURE
+        _set_spec(response.model_spec, name, version.number)
         for key, value in outputs.items():
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
         return response
@@ -108,9 +113,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             context.abort(error.grpc_code, error.message)
         version, outputs = self._answer(context, name, version_text, label, serialized, examples)
         response = classification_pb2.ClassificationResponse()
-        response.model_spec.name = name
-        response.model_spec.version.value = version.number
-        response.model_spec.signature_name = SIGNATURE
+        _set_spec(response.model_spec, name, version.number)
         for p in outputs["probabilities"].reshape(-1):
             classes = response.result.classifications.add()
             classes.classes.add(label="0", score=1.0 - float(p))
