@@ -6,13 +6,15 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
 	@echo "make test        run the whole test suite (installs first)"
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make serve       serve the pushed model versions (REST :8501, gRPC :8500) after run-local"
+	@echo "make replay      spans 1-4 in time order: serve, drift, alarms, retrain, canary, promote or roll back"
+	@echo "make reliability kill -9 during every stage, a push killed at 200 points, fuzzed CSV files"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
@@ -75,6 +77,19 @@ bench-quick: setup
 
 profile: setup
 	@$(PY) bench/profile_nodes.py
+
+# The whole loop on spans 1-4 in time order, into output/replay (emptied first); its
+# timeline report lands in output/replay/timeline/. SPANS=1-3 for fewer, FAST=1 for small models.
+replay: data
+	@$(VENV)/bin/driftline replay --spans $(or $(SPANS),1-4) $(if $(FAST),--fast)
+
+# The fault loops at full size: kill -9 during each stage in turn, a push killed at 200
+# points, 3,000 fuzzed CSV files of each kind (make test: Transform, 30 points, 150 files).
+KILL_STAGES ?= CsvExampleGen_span4,StatisticsGen,DriftGate,Transform,Trainer,ModelGate,Pusher
+reliability: data
+	@DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 \
+	  $(PY) -m pytest -q tests/e2e/test_kill.py tests/integration/test_atomic_push.py \
+	  tests/integration/test_fuzz_inputs.py
 
 test: data
 	@bash scripts/system-packages.sh

@@ -205,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "
                        "monitoring.window_rows)")
     which.add_argument("--since", help="the rows logged since TIME (ISO 8601, UTC, or epoch seconds)")
+    mon.add_argument("--watch", action="store_true",
+                     help="keep watching: judge each new window and outcome file, and retrain, "
+                     "promote or roll back by the [retraining] policy (Ctrl-C stops)")
+    mon.add_argument("--interval", type=float, help="--watch: seconds between ticks "
+                     "(default: retraining.watch_seconds)")
+    mon.add_argument("--passes", type=positive_int, help="--watch: stop after N ticks")
+    mon.add_argument("--server", help="--watch: the running server's REST URL (default: serving.host/rest_port)")
     mon.add_argument("--write", action="store_true",
                      help="suggest-thresholds: write the new thresholds into the schema (comments kept)")
     mon.add_argument("--schema", type=Path, help="suggest-thresholds: the schema file (default: the config's)")
@@ -212,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--output-dir", type=Path, help="the runs' output directory (MLMD store)")
     mon.add_argument("--json", action="store_true", help="the result as JSON")
     mon.set_defaults(func=commands("monitor", "monitor"))
+
+    replay = common(sub.add_parser(
+        "replay", help="the whole loop in time order on the real spans: train, serve, drift, "
+                       "alarms, retrain, canary, promote or roll back; then a timeline report"))
+    replay.add_argument("--spans", default="1-4", help="first-last: train on the first, serve the rest (default 1-4)")
+    replay.add_argument("--fast", action="store_true", help="small models (as the tests use): same loop, "
+                        "faster training")
+    replay.add_argument("--output-dir", type=Path, help="the replay directory, emptied first "
+                        "(default: OUTPUT_DIR/replay)")
+    replay.set_defaults(func=commands("replay", "replay"))
 
     lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)

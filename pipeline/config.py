@@ -200,6 +200,30 @@ class MonitoringConfig:
 
 
 @dataclass
+class RetrainingConfig:
+    # `driftline monitor --watch` retrains when an alarm of one of these kinds has held
+    # for `alarm_windows` consecutive passes (skew and online F1 about the stable version,
+    # drift about the whole window) and a span newer than the one the stable version was
+    # trained up to has arrived under data_root. One window's alarm is often noise;
+    # several in a row are a change.
+    triggers: list = setting(["skew", "drift", "online_f1"], list, nonempty=True,
+                             items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift")))
+    alarm_windows: int = setting(3, int, minimum=1)
+    # The canary is judged once at least this many of its requests have outcomes (rows
+    # whose tip is observable): promoted when its error rate and p99 latency are within
+    # [monitoring] error_rate and p99_latency_ms and its online F1 is not below the
+    # stable version's (on the same period's requests) by more than canary_f1_margin
+    # beyond noise; rolled back otherwise.
+    canary_min_labelled: int = setting(200, int, minimum=1)
+    canary_f1_margin: float = setting(0.05, float, **SHARE)
+    # Seconds between the passes of `driftline monitor --watch`.
+    watch_seconds: float = setting(60.0, float, minimum=0.1)
+    # Where late outcome files (request_id plus tips or big_tipper, CSV) arrive; the
+    # watcher joins each new file once. Empty: OUTPUT_DIR/outcomes/MODEL.
+    outcomes_dir: str = setting("", str)
+
+
+@dataclass
 class DriftConfig:
     # What the current span is compared with: "blessed" (the data the serving model was
     # trained on, falling back to the previous span) or "previous" (the previous span).
@@ -321,6 +345,7 @@ class Config:
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.
@@ -364,6 +389,12 @@ class Config:
         """The newest `driftline monitor` result, which `driftline serve` exports (and the
         newest online quality beside it, `<model>.labels.json`)."""
         return self.output_dir / "monitoring" / f"{self.model_name}.json"
+
+    @property
+    def outcomes_dir(self) -> Path:
+        if self.retraining.outcomes_dir:
+            return Path(self.retraining.outcomes_dir)
+        return self.output_dir / "outcomes" / self.model_name
 
     @property
     def monitoring_dashboard_dir(self) -> Path:
@@ -484,3 +515,32 @@ def load_config(path: Optional[Path] = None, overrides: Optional[dict] = None,
         raise ConfigError(f"{len(found)} problems in the configuration; nothing was run:\n"
                           + "\n".join(f"  {line}" for line in found))
     return config
+
+
+def to_toml(config: Config) -> str:
+    """The effective configuration as a config file that load_config reads back to the
+    same values: what a command hands to another process (`driftline replay` to its
+    server). Unset optional values are left out, which leaves them unset."""
+    import json
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, Path):
+            return json.dumps(str(v))
+        if isinstance(v, list):
+            return "[" + ", ".join(value(i) for i in v) + "]"
+        return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
+
+    top, sections = [], []
+    for f in dataclasses.fields(config):
+        current = getattr(config, f.name)
+        if f.name in SECTIONS:
+            lines = [f"{k.name} = {value(getattr(current, k.name))}" for k in dataclasses.fields(current)
+                     if getattr(current, k.name) is not None and not isinstance(getattr(current, k.name), dict)]
+            sections.append(f"[{f.name}]\n" + "\n".join(lines))
+        elif current is not None:
+            top.append(f"{f.name} = {value(current)}")
+    return "\n".join(top) + "\n\n" + "\n\n".join(sections) + "\n"

@@ -23,6 +23,22 @@ def pytest_collection_modifyitems(config, items):
         Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0] == "unit" for item in items)
 
 
+def pytest_collection_finish(session):
+    """Long end-to-end jobs that need nothing from other tests start as soon as the tests
+    are collected and run beside them (tests/background_jobs.py)."""
+    import background_jobs
+
+    names = {Path(str(item.fspath)).name for item in session.items}
+    if "test_replay.py" in names:
+        background_jobs.start("replay", ["replay", "--fast"], ROOT)
+
+
+def pytest_unconfigure(config):
+    import background_jobs
+
+    background_jobs.stop_all()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """The fast loop's promise: unit tests never import TensorFlow (directly or through
     TFX, TFDV, Beam), so `make test-fast` stays fast. Checked after the whole run."""

@@ -76,16 +76,6 @@ def report(args, config) -> int:
     return 0
 
 
-def _dashboard(config, store):
-    """Rewrites the dashboard after a pass; a failure costs only the dashboard."""
-    try:
-        from driftline.monitoring import dashboard
-
-        dashboard.write(store, config.model_name, config.monitoring_dashboard_dir)
-    except Exception as exc:  # noqa: BLE001
-        print(f"warning: the dashboard was not rewritten: {type(exc).__name__}: {exc}")
-
-
 def labels(args, config) -> int:
     from pathlib import Path
 
@@ -104,7 +94,6 @@ def labels(args, config) -> int:
     if joined["matched"] == 0:
         raise DataError(f"{args.file}: none of its {len(outcomes)} request ids is in the request log "
                         f"{log_dir}: nothing to join")
-    result = online.quality(joined, config)
     from driftline.mlmd.store import open_store
     from pipeline import framework_output, metadata
 
@@ -113,18 +102,10 @@ def labels(args, config) -> int:
     with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor"):
         import ml_metadata as mlmd
 
-        from driftline.monitoring import record
-        from driftline.monitoring.baseline import trained
+        from driftline.monitoring import passes
 
         store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
-        sources = [("served_model", t.pushed) for t in (trained(store, config.pipeline_name, v)
-                                                        for v in result["versions"]) if t is not None]
-        summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
-            v["judged"] for v in result["versions"].values()), "alarms": result["alarms"],
-            "first_timestamp": 0.0, "last_timestamp": 0.0, **result}
-        result["execution"] = record.record(store, config.model_name, summary, sources)
-        _publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
-        _dashboard(config, store)
+        result = passes.outcome_pass(config, store, joined, [args.file])
     if args.json:
         print_json(result)
         return errors.BLOCKED if result["alarms"] else 0
@@ -163,6 +144,8 @@ def monitor(args) -> int:
     config = config_from(args)
     schema = load_schema(config.schema_file)
     log_dir = Path(args.log_dir) if args.log_dir else config.request_log_dir
+    if args.watch:
+        return watch(args, config, schema, log_dir)
     # The log is read and checked before TensorFlow loads.
     window = windows.select(log_dir, args.window or config.monitoring.window_rows, args.since)
     from driftline.mlmd.store import open_store
@@ -172,15 +155,12 @@ def monitor(args) -> int:
     with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor"):
         import ml_metadata as mlmd
 
-        from driftline.monitoring import check, record
+        from driftline.monitoring import passes
         from pipeline import metadata
 
         if not config.metadata.mysql_host:  # open_store opened it read-only: the pass writes
             store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
-        result, sources = check.run(config, schema, store, window)
-        result["execution"] = record.record(store, config.model_name, result, sources)
-        _publish(config.monitoring_result_path, result)
-        _dashboard(config, store)
+        result = passes.window_pass(config, schema, store, window)
     if args.json:
         print_json(result)
     else:
@@ -188,17 +168,44 @@ def monitor(args) -> int:
     return errors.BLOCKED if result["alarms"] else 0
 
 
-def _publish(path, result: dict):
-    """Replaces the result file `driftline serve` exports on /metrics, atomically."""
-    import json
-    import os
-    import tempfile
+def watch(args, config, schema, log_dir) -> int:
+    """Every retraining.watch_seconds: judge the new windows and outcomes, then let the
+    retraining policy decide (driftline/monitoring/autopilot.py). Ctrl-C stops it between
+    ticks; --passes N after N ticks."""
+    import time
+    from pathlib import Path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".monitor-", suffix=".json")
-    with os.fdopen(handle, "w") as f:
-        json.dump(result, f, default=str)
-    os.replace(temporary, path)
+    from driftline.mlmd.store import open_store
+    from driftline.serving import rollout
+    from pipeline import framework_output
+
+    open_store(config)  # a missing or foreign store is refused here, never created
+    interval = args.interval if args.interval is not None else config.retraining.watch_seconds
+    with framework_output.to_log_file(config.output_dir / "logs" / "monitor.log", "driftline monitor --watch") \
+            as terminal:
+        import ml_metadata as mlmd
+
+        from driftline.monitoring.autopilot import Autopilot
+        from pipeline import metadata
+
+        def say(text):
+            terminal.write(text + "\n")
+            terminal.flush()
+
+        store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
+        url = (args.server or config.rest_url).rstrip("/")
+        target = rollout.Target(config.model_name, Path(config.serving_dir), url, store)
+        pilot = Autopilot(config, schema, store, target, log_dir, say)
+        say(f"watching        {log_dir} every {interval:g} s: windows of {config.monitoring.window_rows} "
+            f"requests, outcomes from {config.outcomes_dir}, retraining after "
+            f"{config.retraining.alarm_windows} alarmed windows in a row ({', '.join(config.retraining.triggers)})")
+        ticks = 0
+        while True:
+            pilot.tick()
+            ticks += 1
+            if args.passes is not None and ticks >= args.passes:
+                return 0
+            time.sleep(interval)
 
 
 def _text(result: dict, log_dir) -> str:

@@ -314,18 +314,28 @@ class Lineage:
                     queue.append(parent)
         return {"artifacts": artifacts, "executions": executions, "edges": edges}
 
-    def served(self, artifact) -> list:
-        """The deployments that routed traffic to this model (a PushedModel, or the pushes
-        of a Model), oldest first."""
-        from driftline.mlmd import deployments
-
+    def pushes(self, artifact) -> list:
+        """The PushedModels of a model (itself, for a PushedModel)."""
         pushed = [artifact] if self.type_name(artifact) == "PushedModel" else []
         if self.type_name(artifact) == "Model":
             for event in self.store.get_events_by_artifact_ids([artifact.id]):
                 if event.type in INPUTS and self.node_of(self.store.get_executions_by_id(
                         [event.execution_id])[0]) == nodes.PUSHER:
                     pushed += self.outputs(event.execution_id).get(nodes.PUSHED_MODEL, [])
-        return [d for p in pushed for d in deployments.of_artifact(self.store, p.id)]
+        return pushed
+
+    def served(self, artifact) -> list:
+        """The deployments that routed traffic to this model (a PushedModel, or the pushes
+        of a Model), oldest first."""
+        from driftline.mlmd import deployments
+
+        return [d for p in self.pushes(artifact) for d in deployments.of_artifact(self.store, p.id)]
+
+    def decisions(self, artifact) -> list:
+        """The retraining and canary decisions about this model's pushes, oldest first."""
+        from driftline.monitoring import retraining
+
+        return [d for p in self.pushes(artifact) for d in retraining.history(self.store, artifact_id=p.id)]
 
     def trace(self, target: str) -> dict:
         start = self.resolve(target)
@@ -363,6 +373,7 @@ class Lineage:
             graph["edges"] += more["edges"] + [(f"a{report.id}", f"e{trainer.id}", "gate (same run)")]
         result = self._trace_result(f"a{start.id}", graph)
         result["summary"]["deployments"] = self.served(start)
+        result["summary"]["decisions"] = self.decisions(start)
         return result
 
     def _trace_result(self, target: str, graph) -> dict:

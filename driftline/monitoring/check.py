@@ -20,7 +20,7 @@ import numpy as np
 from components.drift_gate.comparison import DRIFT, SKEW, compare, load_statistics
 from driftline import span_drift
 from driftline.monitoring.baseline import trained
-from driftline.monitoring.window import Window
+from driftline.monitoring.window import Window, floats as _floats, rows_of as _rows_of
 
 BINS = 10
 
@@ -51,16 +51,6 @@ def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
         return None
     table = pq.read_table(io.BytesIO(storage.read_bytes(path)), columns=["candidate"])
     return np.asarray(table.column("candidate").to_pylist(), dtype=np.float64)
-
-
-def _rows_of(table, version: str):
-    import pyarrow.compute as pc
-
-    return table.filter(pc.equal(table.column("model_version"), version))
-
-
-def _floats(table, column: str) -> np.ndarray:
-    return np.asarray([float(v) for v in table.column(column).to_pylist() if v not in (None, "")])
 
 
 def run(config, schema, store, window: Window):

@@ -2,7 +2,9 @@
 same number before them, which drift is measured against."""
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
+
+import numpy as np
 
 from components.errors import DataError
 from components.example_gen import csv_reader
@@ -71,3 +73,39 @@ def select(directory: Path, rows: int, since: Optional[str] = None) -> Window:
         raise DataError(f"{directory}: no logged request in the window"
                         + (f" (since {since})" if since else ""))
     return Window(current, previous if previous.num_rows else None, files, n)
+
+
+def _stamps(table):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(table.column("timestamp"), pa.float64())
+
+
+def consecutive(table, files: list, after: float, rows: int) -> Iterator[Window]:
+    """The complete windows of `rows` rows logged after the time `after`, oldest first,
+    each with the `rows` rows before it: what a watcher has not judged yet."""
+    import pyarrow.compute as pc
+
+    first = table.num_rows - int(pc.sum(pc.greater(_stamps(table), after)).as_py() or 0)
+    while first + rows <= table.num_rows:
+        previous = table.slice(max(0, first - rows), min(first, rows))
+        yield Window(table.slice(first, rows), previous if previous.num_rows else None, files, table.num_rows)
+        first += rows
+
+
+def since(table, moment: float):
+    """The rows logged at or after `moment` (seconds since the epoch)."""
+    import pyarrow.compute as pc
+
+    return table.filter(pc.greater_equal(_stamps(table), moment))
+
+
+def rows_of(table, version: str):
+    import pyarrow.compute as pc
+
+    return table.filter(pc.equal(table.column("model_version"), version))
+
+
+def floats(table, column: str) -> np.ndarray:
+    return np.asarray([float(v) for v in table.column(column).to_pylist() if v not in (None, "")])

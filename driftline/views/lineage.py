@@ -121,6 +121,12 @@ def _summary_lines(s: dict) -> list:
         when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         lines.append(f"served          {when} revision {d['revision']} ({d['action']}): "
                      f"{d['role']} at {d['share_percent']:g}% ({d['reason'] or 'no reason given'})")
+    for d in s.get("decisions", []):
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"decision        {when} {d['trigger']}: {d['outcome']} ({d['reason']}; "
+                     f"MLMD execution {d['execution']})")
     if s.get("error_analysis"):
         lines.append(f"error analysis  {s['error_analysis']}")
     if "drift" in s:

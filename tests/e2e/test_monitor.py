@@ -69,6 +69,10 @@ def monitored(runs, challengers, small_spans, driftline):
         fired = _wait_for_alert(prometheus, "DriftlineFeatureSkew", timeout=90)
         outcomes = _outcomes(work, rows)
         labelled = driftline("monitor", "labels", outcomes, "--config", config, "--json", cwd=work, timeout=300)
+        # The watcher's first tick: every window was judged above and no outcome file has
+        # arrived, and one alarmed window is not the three in a row that retraining needs.
+        watched = driftline("monitor", "--watch", "--passes", 1, "--config", config, "--server", server.url,
+                            cwd=work, timeout=300)
         metrics_text = server.get("/metrics")
         browsed = _browse(f"{server.url}/dashboard", work / "prometheus")
     finally:
@@ -77,7 +81,7 @@ def monitored(runs, challengers, small_spans, driftline):
             prometheus["proc"].wait(timeout=30)
         server.stop()
     return {"version": str(version), "rows": len(rows), "unchanged": unchanged, "shifted": shifted,
-            "work": work, "quiet_alerts": quiet, "fired": fired, "labelled": labelled,
+            "work": work, "quiet_alerts": quiet, "fired": fired, "labelled": labelled, "watched": watched,
             "outcomes": outcomes, "metrics_text": metrics_text, "config": config, "browsed": browsed}
 
 
@@ -199,6 +203,13 @@ def test_each_pass_is_recorded_in_mlmd_with_the_served_model_as_input(monitored)
     inputs = {e.path.steps[0].key: e.artifact_id for e in store.get_events_by_execution_ids([shifted.id])}
     served = store.get_artifacts_by_id([inputs["served_model"]])[0]
     assert str(custom_property(served, "pushed_version")) == monitored["version"]
+
+
+def test_the_watcher_judges_nothing_twice_and_waits_for_alarms_to_hold(monitored):
+    proc = monitored["watched"]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("watching        ") and "retraining after 3 alarmed windows in a row" in proc.stdout
+    assert "window    " not in proc.stdout and "DECISION" not in proc.stdout, proc.stdout
 
 
 def test_a_window_too_small_is_not_judged(monitored, driftline):

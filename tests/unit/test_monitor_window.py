@@ -46,3 +46,15 @@ def test_a_directory_without_a_log_or_with_other_columns_is_refused(tmp_path):
     with pytest.raises(DataError, match="not a request log: columns request_id"):
         window.select(tmp_path, 10)
     assert EXTRA[0] == "request_id"
+
+
+def test_a_watcher_reads_each_complete_window_after_the_last_one_it_judged(tmp_path):
+    _log(tmp_path, 95, start=1000.0)
+    table, files = window.read_log(tmp_path)
+    found = list(window.consecutive(table, files, after=1019.0, rows=25))  # rows 20..94 are new
+    assert [w.current.column("request_id").to_pylist()[0] for w in found] == ["r20", "r45", "r70"]
+    assert all(w.current.num_rows == 25 for w in found)  # the last 0 rows wait for more
+    assert found[0].previous.column("request_id").to_pylist() == [f"r{i}" for i in range(20)]
+    assert found[1].previous.column("request_id").to_pylist()[0] == "r20"
+    assert list(window.consecutive(table, files, after=1080.0, rows=25)) == []
+    assert window.since(table, 1090.0).column("request_id").to_pylist() == [f"r{i}" for i in range(90, 95)]

@@ -1,0 +1,56 @@
+"""`driftline replay [--spans 1-4] [--fast] [--output-dir DIR]`: the whole loop in time
+order on the real spans (driftline/monitoring/replay.py), then its timeline report."""
+import time
+from pathlib import Path
+
+from driftline.commands.common import config_from
+
+
+def replay(args) -> int:
+    from driftline.monitoring import replay as replaying
+    from pipeline import framework_output
+    from pipeline.config import PROJECT_ROOT, to_toml
+
+    started = time.monotonic()
+    if args.config is None:
+        args.config = PROJECT_ROOT / "configs" / "replay.toml"
+    spans = replaying.parse_spans(args.spans)
+    output_dir, args.output_dir = args.output_dir, None
+    config = config_from(args)
+    directory = (output_dir or config.output_dir / "replay").resolve()
+    source_root = Path(config.data_root)
+    data_root = replaying.prepare(directory, source_root, spans)
+    config.data_root, config.output_dir, config.span = data_root, directory / "run", None
+    serving = config.serving
+    serving.host, serving.rest_port, serving.grpc_port = "127.0.0.1", replaying.free_port(), replaying.free_port()
+    serving.log_dir, config.retraining.outcomes_dir = "", ""
+    config_file = directory / "replay.toml"
+    config_file.write_text(to_toml(config))
+    log = config.output_dir / "logs" / "replay.log"
+    print(f"replay          spans {spans[0]}-{spans[-1]} of {source_root} in {directory} "
+          f"(settings {args.config}; framework output in {log})")
+    with framework_output.to_log_file(log, "driftline replay") as terminal:
+        def say(text):
+            terminal.write(text + "\n")
+            terminal.flush()
+
+        clock = replaying.run(config, config_file, source_root, spans, say)
+        import ml_metadata as mlmd
+
+        from driftline.monitoring import retraining, timeline
+        from driftline.serving import policy as policies
+        from pipeline import metadata
+
+        store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
+        decisions = retraining.history(store, config.model_name)
+        final = policies.read(Path(config.serving_dir))
+        summary = [f"spans {spans[0]}-{spans[-1]}, {len(decisions)} decisions recorded in MLMD; serving at the "
+                   f"end: {final.describe() if final else 'the first model'}; "
+                   f"{time.monotonic() - started:.0f} s"]
+        report = timeline.write(store, config.model_name, directory / "timeline", clock.events, summary)
+    for decision in decisions:
+        print(f"decision        {decision['trigger']}: {decision['outcome']} (MLMD execution {decision['execution']})")
+    print(f"serving         {summary[0].split('serving at the end: ')[1]}")
+    print(f"timeline        {report} and {report.parent / 'timeline.png'}")
+    print(f"lineage         driftline lineage trace latest --output-dir {config.output_dir}")
+    return 0

@@ -1,0 +1,93 @@
+"""`driftline replay --fast` on the real spans: the first model serves span 2's requests,
+the data moves, and the loop runs on its own through the real server: an alarm held
+for windows in a row and a newer labelled span start a retrain, the model becomes a
+canary, and its online metrics promote it or roll it back. Every decision is in MLMD;
+`lineage trace` of the model serving at the end reaches its canary decision, its
+training run and the sha256 of its CSV files; the timeline report is drawn."""
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import ml_metadata as mlmd
+import numpy as np
+import pytest
+
+from driftline.monitoring import retraining
+from driftline.serving import policy as policies
+from pipeline import metadata
+from pipeline.inputs import sha256_of
+
+MODEL = "taxi_big_tipper"
+
+
+@pytest.fixture(scope="module")
+def replayed():
+    import background_jobs  # started when the tests were collected (tests/conftest.py)
+
+    code, stdout, stderr, directory = background_jobs.wait("replay", timeout=1500)
+    assert code == 0, stdout + stderr
+    proc = SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
+    store = mlmd.MetadataStore(metadata.sqlite_config(directory / "run" / "metadata.sqlite", readonly=True))
+    return {"dir": directory, "proc": proc, "store": store,
+            "decisions": retraining.history(store, MODEL),
+            "policy": policies.read(directory / "run" / "serving" / MODEL)}
+
+
+def test_the_loop_retrains_on_drift_then_judges_the_canary_on_its_online_metrics(replayed):
+    decisions = replayed["decisions"]
+    retrains = [d for d in decisions if d["trigger"] in ("skew", "drift") and d["outcome"].startswith("canary at")]
+    assert retrains, decisions
+    retrain = retrains[0]
+    assert "consecutive windows" in retrain["reason"] and "is newer than span" in retrain["reason"]
+    assert retrain["run"] and retrain["canary_deployment"] > 0
+    verdicts = [d for d in decisions if d["trigger"] == "canary" and d["pushed_version"] == retrain["pushed_version"]]
+    assert len(verdicts) == 1, decisions
+    verdict = verdicts[0]
+    assert verdict["outcome"] in ("promoted", "rolled back")
+    details = verdict["details"]
+    assert details["canary_labelled"] >= 150  # configs/replay.toml's canary_min_labelled
+    assert "online F1" in verdict["reason"] and "p99 latency" in verdict["reason"]
+    # What the verdict did is what serves at the end.
+    final = replayed["policy"]
+    expected = int(retrain["pushed_version"]) if verdict["outcome"] == "promoted" else details["stable"]
+    assert final.stable == expected and final.canary is None
+    out = replayed["proc"].stdout
+    assert f"DECISION        canary {retrain['pushed_version']} {verdict['outcome']}" in out
+    assert "retrain on span" in out
+
+
+def test_a_held_alarm_without_a_newer_span_waits_and_trains_nothing(replayed):
+    """A held alarm with no newer labelled span is recorded as a wait, never a run."""
+    decisions = replayed["decisions"]
+    first_retrain = next(d for d in decisions if d["outcome"].startswith("canary at"))
+    for d in decisions:
+        if d["outcome"].startswith("waiting"):
+            assert "no span newer than span" in d["outcome"] and not d["run"]
+    assert first_retrain["details"]["newest_span"] > first_retrain["details"]["trained_span"]
+
+
+def test_lineage_trace_of_the_serving_model_reaches_its_decision_run_and_data(replayed, driftline):
+    directory, final = replayed["dir"], replayed["policy"]
+    pushed = directory / "run" / "serving" / MODEL / str(final.stable)
+    proc = driftline("lineage", "trace", pushed, "--output-dir", directory / "run")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert re.search(r"^decision .* canary: (promoted|rolled back) ", text, re.M), text
+    run = re.search(r"^run\s+(\S+)", text, re.M).group(1)
+    context = replayed["store"].get_context_by_type_and_name(metadata.RUN_CONTEXT, run)
+    assert context is not None
+    for line in re.findall(r"^data\s+span \d+: (\S+) sha256 (\w+)", text, re.M):
+        path, digest = line
+        assert sha256_of(Path(path)) == digest
+    assert re.search(r"^data\s+span \d+: ", text, re.M)
+
+
+def test_the_timeline_shows_every_decision_and_is_drawn(replayed):
+    from PIL import Image
+
+    page = (replayed["dir"] / "timeline" / "index.html").read_text()
+    for d in replayed["decisions"]:
+        assert d["outcome"].split(":")[0] in page
+    assert "span 2 labelled" in page
+    image = np.asarray(Image.open(replayed["dir"] / "timeline" / "timeline.png").convert("L"), dtype=float)
+    assert image.shape[0] > 400 and image.std() > 10  # not blank
