@@ -26,6 +26,7 @@ from components.drift_gate import verdict
 from components.drift_gate.component import DriftGate
 from components.example_gen import executor as csv_examples
 from components.model_gate.component import ModelGate
+from components.push import executor as atomic_push
 from components.statistics.executor import StatisticsGen as InMemoryStatisticsGen
 from components.model import features
 from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
@@ -317,6 +318,8 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
         # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
         # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
         # reads a blessing that does not exist) whenever the drift gate skipped the judge.
+        # components/push: the version is copied beside the others and renamed into
+        # place, so a push killed halfway never leaves a partial version to be loaded.
         pusher = Pusher(
             model=trainer.outputs[nodes.MODEL],
             model_blessing=model_gate.outputs[nodes.BLESSING],
@@ -325,6 +328,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
                     base_directory=str(config.serving_dir)
                 )
             ),
+            custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_push.Executor),
         )
 
     return tfx_pipeline.Pipeline(

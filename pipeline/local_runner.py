@@ -50,6 +50,9 @@ def _progress(config: Config, terminal, result: RunResult):
         node = self._pipeline_node.node_info.id
         run_id = self._pipeline_runtime_spec.pipeline_run_id.field_value.string_value
         result.run_id = run_id
+        if "swept" not in store_holder:
+            store_holder["swept"] = True
+            _close_abandoned(config, run_id, terminal)
         if live:
             terminal.write(f"  {node:<32} ...")
             terminal.flush()
@@ -109,6 +112,23 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
                 f"  full log: {config.log_file}"
             ) from None
     return result
+
+
+def _close_abandoned(config: Config, run_id: str, terminal):
+    """Executions a killed run left RUNNING are closed by the next run, once its id is
+    known. Only on the SQLite store inside the output directory, whose lock this run
+    holds: a shared MySQL store may have other live runs, which are not ours to close."""
+    if config.metadata.mysql_host:
+        return
+    try:
+        import ml_metadata as mlmd
+
+        store = mlmd.MetadataStore(metadata.connection_config(config))
+        for run, nodes in metadata.close_abandoned(store, config.pipeline_name, run_id).items():
+            terminal.write(f"  (run {run} was interrupted at {', '.join(nodes)} and never closed: "
+                           "marked abandoned in MLMD; what it finished is reused)\n")
+    except Exception:  # noqa: BLE001 - the sweep must not stop the run; details in the log
+        traceback.print_exc()
 
 
 def _close(config: Config, result: RunResult, canceled: bool, reason: str):

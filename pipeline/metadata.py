@@ -85,6 +85,31 @@ STOPPED = "driftline_stopped"
 UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
 
 
+ABANDONED_BY = "driftline_abandoned_by"
+
+
+def close_abandoned(store, pipeline_name: str, current_run: str) -> dict:
+    """Closes what earlier runs left NEW or RUNNING: a process killed outright (kill -9,
+    a power cut) closes nothing. Called by a run that holds the output directory's lock
+    on a store inside it, so no other run can still be using those executions. Each is
+    marked CANCELED, naming the run that found it; returns {run id: [nodes closed]}."""
+    found = {}
+    for context in pipeline_runs(store):
+        if context.name == current_run:
+            continue
+        unfinished = [e for e in run_executions(store, pipeline_name, context.name).values()
+                      if e.last_known_state in UNFINISHED]
+        if not unfinished:
+            continue
+        for execution in unfinished:
+            execution.custom_properties[ABANDONED_BY].string_value = current_run
+        store.put_executions(unfinished)
+        found[context.name] = close_unfinished(
+            store, pipeline_name, context.name, canceled=True,
+            reason=f"abandoned: its process ended without closing it (killed?); found by run {current_run}")
+    return found
+
+
 def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, reason: str) -> list:
     """Marks every execution of the run still NEW or RUNNING as CANCELED (interrupted) or
     FAILED, with the reason; records where the run stopped on its context. Returns the

@@ -1,0 +1,1 @@
+"""The Pusher's executor that puts a version in place in one step."""
