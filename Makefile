@@ -93,7 +93,7 @@ reliability: data
 
 test: data
 	@bash scripts/system-packages.sh
-	@$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests
+	@$(PY) -m pytest -q --durations=15 tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
 test-fast: setup

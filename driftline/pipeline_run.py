@@ -54,6 +54,53 @@ def check_inputs(config: Config) -> PipelineInputs:
     return inputs
 
 
+def check_store(config: Config):
+    """The MLMD store a run will write to, opened before anything runs: a file that is
+    not an MLMD database is refused and kept as it is (never replaced by a new store),
+    and a MySQL server that does not answer is named, in one line each."""
+    from driftline.errors import MetadataError
+    from driftline.mlmd.store import open_existing_sqlite
+    from pipeline import metadata
+
+    m = config.metadata
+    if m.mysql_host:
+        import ml_metadata as mlmd
+
+        where = f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+        try:
+            with _quiet_stderr():  # MLMD's C++ logs its own long guess on fd 2
+                mlmd.MetadataStore(metadata.connection_config(config))
+        except Exception as exc:  # noqa: BLE001 - MLMD raises its own status errors
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MetadataError(f"{where}: the MLMD store cannot be reached, so nothing was run ({first}); "
+                                "is the server running, and are host, port, user and the password in "
+                                f"${m.mysql_password_env} right?") from None
+        return
+    path = config.metadata_path
+    if path.is_file() and path.stat().st_size > 0:  # SQLite starts an empty file as a new store
+        try:
+            open_existing_sqlite(path)
+        except MetadataError as exc:
+            raise MetadataError(f"{exc}; nothing was run and the file was left as it is: move it "
+                                "away or give the run another --output-dir") from None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _no_line_breaks_in_fields(directory, table):
     """TFX's CsvExampleGen reads CSV line by line: a quoted field holding a line break,
     which driftline's own reader takes, would fail it halfway through a run."""
@@ -74,6 +121,7 @@ def run(config: Config, force: bool = False) -> Outcome:
     gate stopped the run, RunLocked when another run holds the output directory."""
     start = time.monotonic()
     inputs = check_inputs(config)
+    check_store(config)
     fingerprint = up_to_date.fingerprint(config, inputs)
     if not force and not config.output_dir.exists():
         force = True  # nothing to be up to date with, and nothing to lock yet

@@ -14,21 +14,29 @@ sys.path.insert(0, str(ROOT))
 SPEED_CLASSES = ("unit", "integration", "e2e")
 
 
-# The session's shared end-to-end runs (tests/e2e/conftest.py) and every test that reads
-# them stay on one pytest-xdist worker; the other modules go, module by module (their
-# module fixtures are made once), to whichever worker is free.
-SHARED_RUNS = {"runs", "challengers"}
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
         if parts and parts[0] in SPEED_CLASSES:
             item.add_marker(parts[0])
-        shared = SHARED_RUNS & set(getattr(item, "fixturenames", ()))
-        item.add_marker(pytest.mark.xdist_group("shared-runs" if shared else "/".join(parts)))
     config._driftline_only_unit = bool(items) and all(
         Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0] == "unit" for item in items)
+
+
+def pytest_collection_finish(session):
+    """Long end-to-end jobs that need nothing from other tests start as soon as the tests
+    are collected and run beside them (tests/background_jobs.py)."""
+    import background_jobs
+
+    names = {Path(str(item.fspath)).name for item in session.items}
+    if "test_replay.py" in names:
+        background_jobs.start("replay", ["replay", "--fast"], ROOT)
+
+
+def pytest_unconfigure(config):
+    import background_jobs
+
+    background_jobs.stop_all()
 
 
 def pytest_sessionfinish(session, exitstatus):

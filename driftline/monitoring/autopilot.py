@@ -114,9 +114,10 @@ def _error_rate(url: str, model: str, version: int) -> Optional[tuple]:
 # --- one tick ---------------------------------------------------------------------------
 
 class Autopilot:
-    def __init__(self, config, schema, store, target, log_dir: Path, say: Callable[[str], None] = print):
+    def __init__(self, config, schema, store, target, log_dir: Path, say: Callable[[str], None] = print,
+                 dashboard: bool = True):
         self.config, self.schema, self.store, self.target = config, schema, store, target
-        self.log_dir, self.say = Path(log_dir), say
+        self.log_dir, self.say, self.dashboard = Path(log_dir), say, dashboard
         self.settings = config.retraining
 
     def tick(self) -> dict:
@@ -145,7 +146,7 @@ class Autopilot:
     def _window_pass(self, window) -> dict:
         from driftline.monitoring import passes
 
-        result = passes.window_pass(self.config, self.schema, self.store, window)
+        result = passes.window_pass(self.config, self.schema, self.store, window, self.dashboard)
         alarms = result["alarms"]
         self.say(f"window          {result['rows']} requests to {_clock(result['last_timestamp'])}: "
                  + ("not judged (too few)" if not result["judged"] else
@@ -163,7 +164,7 @@ class Autopilot:
         joined = online.join(table, _read_outcomes(new))
         if joined["matched"] == 0:  # outcomes for requests not logged yet: kept for a later tick
             return None
-        result = passes.outcome_pass(self.config, self.store, joined, new)
+        result = passes.outcome_pass(self.config, self.store, joined, new, self.dashboard)
         parts = [f"{v} F1 {info['f1_score']['value']:.3f} on {info['rows']}" if info["judged"]
                  else f"{v} {info['rows']} labelled (too few)" for v, info in result["versions"].items()]
         self.say(f"outcomes        {len(new)} file(s), {joined['matched']} joined: " + ", ".join(parts)

@@ -10,19 +10,22 @@ import tempfile
 from pathlib import Path
 
 
-def window_pass(config, schema, store, window) -> dict:
+def window_pass(config, schema, store, window, dashboard: bool = True) -> dict:
     from driftline.monitoring import check, record
 
     result, sources = check.run(config, schema, store, window)
     result["execution"] = record.record(store, config.model_name, result, sources)
     publish(config.monitoring_result_path, result)
-    redraw_dashboard(config, store)
+    if dashboard:
+        redraw_dashboard(config, store)
     return result
 
 
-def outcome_pass(config, store, joined: dict, files=()) -> dict:
+def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True) -> dict:
     """`joined`: labels.join of the log and the outcomes; `files`: the outcome files it
-    came from (recorded, so that a watcher joins each file once)."""
+    came from (recorded, so that a watcher joins each file once). `dashboard`: redraw the
+    dashboard after the pass (a replay, which reports with its timeline, draws it once
+    at the end instead)."""
     from driftline.monitoring import labels, record
     from driftline.monitoring.baseline import trained
 
@@ -35,7 +38,8 @@ def outcome_pass(config, store, joined: dict, files=()) -> dict:
         **result}
     result["execution"] = record.record(store, config.model_name, summary, sources)
     publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
-    redraw_dashboard(config, store)
+    if dashboard:
+        redraw_dashboard(config, store)
     return result
 
 

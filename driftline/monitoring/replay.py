@@ -224,7 +224,8 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
         store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
         target = rollout.Target(config.model_name, Path(config.serving_dir), config.rest_url, store)
         schema = load_schema(config.schema_file)
-        pilot = Autopilot(config, schema, store, target, config.request_log_dir, say)
+        # The timeline is the replay's report: the dashboard is drawn once, at the end.
+        pilot = Autopilot(config, schema, store, target, config.request_log_dir, say, dashboard=False)
         traffic = Traffic(config.serving.rest_port, config.model_name, schema)
         window_rows = config.monitoring.window_rows
         sent = 0
@@ -255,6 +256,9 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
             say(f"span {span:<10} all its outcomes are in: span-{span}/ is now under the data root, "
                 "labelled, for retraining")
         pilot.tick()
+        from driftline.monitoring.passes import redraw_dashboard
+
+        redraw_dashboard(config, store)
         if traffic.errors:
             say(f"warning         {traffic.errors} requests were answered with an error (see {server.log.name})")
     finally:

@@ -6,6 +6,7 @@ canary, and its online metrics promote it or roll it back. Every decision is in 
 training run and the sha256 of its CSV files; the timeline report is drawn."""
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import ml_metadata as mlmd
 import numpy as np
@@ -20,10 +21,12 @@ MODEL = "taxi_big_tipper"
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory, driftline):
-    directory = tmp_path_factory.mktemp("replay") / "replay"
-    proc = driftline("replay", "--fast", "--output-dir", directory, timeout=1500)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def replayed():
+    import background_jobs  # started when the tests were collected (tests/conftest.py)
+
+    code, stdout, stderr, directory = background_jobs.wait("replay", timeout=1500)
+    assert code == 0, stdout + stderr
+    proc = SimpleNamespace(returncode=code, stdout=stdout, stderr=stderr)
     store = mlmd.MetadataStore(metadata.sqlite_config(directory / "run" / "metadata.sqlite", readonly=True))
     return {"dir": directory, "proc": proc, "store": store,
             "decisions": retraining.history(store, MODEL),

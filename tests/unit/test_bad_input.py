@@ -352,3 +352,41 @@ def test_schema_update_refuses_a_file_it_cannot_write(read_only_dir):
     assert f"{schema}: cannot write this file (Read-only file system); nothing was written" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert schema.read_bytes() == CURATED.read_bytes()
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "not an MLMD database"),
+    (None, "not an MLMD database (no Artifact/Execution tables)"),  # SQLite, but another program's
+], ids=["a file that is not SQLite", "another program's SQLite database"])
+def test_a_store_that_is_not_mlmd_is_refused_and_left_as_it_is(work, content, says):
+    import sqlite3
+
+    store = work / "out" / "metadata.sqlite"
+    store.parent.mkdir()
+    if content is None:
+        with sqlite3.connect(store) as db:
+            db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    else:
+        store.write_bytes(content)
+    before = store.read_bytes()
+    proc = cli(*_run(work), cwd=work)
+    assert proc.returncode == BAD_INPUT, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.startswith(f"driftline: {store}: {says}") and "nothing was run" in proc.stderr, proc.stderr
+    assert store.read_bytes() == before  # nothing recreated silently
+    assert sorted(p.name for p in (work / "out").iterdir()) == ["metadata.sqlite"]
+
+
+def test_a_mysql_server_that_is_down_is_named_and_nothing_runs(work):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = _config(work, f'[metadata]\nmysql_host = "127.0.0.1"\nmysql_port = {port}\n')
+    proc = cli("run", "--fast", *args, cwd=work)
+    assert proc.returncode == BAD_INPUT, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.startswith(f"driftline: mysql://root@127.0.0.1:{port}/metadb: the MLMD store cannot "
+                                  "be reached, so nothing was run"), proc.stderr
+    assert not (work / "out").exists()
