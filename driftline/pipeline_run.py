@@ -60,21 +60,20 @@ def check_store(config: Config):
     and a MySQL server that does not answer is named, in one line each."""
     from driftline.errors import MetadataError
     from driftline.mlmd.store import open_existing_sqlite
-    from pipeline import metadata
 
     m = config.metadata
     if m.mysql_host:
-        import ml_metadata as mlmd
+        import socket
 
+        # Only whether the server answers: opening an MLMD store here would create its
+        # tables, and two runs starting at once would race each other doing so.
         where = f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
         try:
-            with _quiet_stderr():  # MLMD's C++ logs its own long guess on fd 2
-                mlmd.MetadataStore(metadata.connection_config(config))
-        except Exception as exc:  # noqa: BLE001 - MLMD raises its own status errors
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MetadataError(f"{where}: the MLMD store cannot be reached, so nothing was run ({first}); "
-                                "is the server running, and are host, port, user and the password in "
-                                f"${m.mysql_password_env} right?") from None
+            socket.create_connection((m.mysql_host, m.mysql_port), timeout=10).close()
+        except OSError as exc:
+            raise MetadataError(f"{where}: the MLMD store cannot be reached, so nothing was run "
+                                f"({exc.strerror or exc}); is the MySQL server running, on that host and "
+                                "port?") from None
         return
     path = config.metadata_path
     if path.is_file() and path.stat().st_size > 0:  # SQLite starts an empty file as a new store
@@ -83,22 +82,6 @@ def check_store(config: Config):
         except MetadataError as exc:
             raise MetadataError(f"{exc}; nothing was run and the file was left as it is: move it "
                                 "away or give the run another --output-dir") from None
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    import os
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _no_line_breaks_in_fields(directory, table):

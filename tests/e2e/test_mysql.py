@@ -13,8 +13,17 @@ from mariadb_server import MariaDB
 
 @pytest.fixture(scope="module")
 def mariadb(tmp_path_factory):
+    import ml_metadata as mlmd
+
+    from pipeline import metadata
+
     server = MariaDB(tmp_path_factory.mktemp("mariadb"))
     server.start()
+    # MLMD creates its tables on the first connection; a store is set up once, as
+    # Kubeflow's metadata server does, not by two runs racing to create the same tables.
+    from mariadb_server import DATABASE, PASSWORD, USER
+
+    mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
     yield server
     server.stop()
 
