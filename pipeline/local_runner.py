@@ -38,12 +38,15 @@ def _progress(config: Config, terminal, result: RunResult):
     back = "\r" if live else ""
     original = launcher.Launcher.launch
 
-    def state_of(node, run_id):
+    def store():
         if "store" not in store_holder:
             import ml_metadata as mlmd
 
             store_holder["store"] = mlmd.MetadataStore(metadata.connection_config(config))
-        execution = metadata.run_executions(store_holder["store"], config.pipeline_name, run_id).get(node)
+        return store_holder["store"]
+
+    def state_of(node, run_id):
+        execution = metadata.run_executions(store(), config.pipeline_name, run_id).get(node)
         return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
 
     def launch(self):
@@ -52,7 +55,7 @@ def _progress(config: Config, terminal, result: RunResult):
         result.run_id = run_id
         if "swept" not in store_holder:
             store_holder["swept"] = True
-            _close_abandoned(config, run_id, terminal)
+            _close_abandoned(config, store, run_id, terminal)
         if live:
             terminal.write(f"  {node:<32} ...")
             terminal.flush()
@@ -114,17 +117,15 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
     return result
 
 
-def _close_abandoned(config: Config, run_id: str, terminal):
+def _close_abandoned(config: Config, store, run_id: str, terminal):
     """Executions a killed run left RUNNING are closed by the next run, once its id is
     known. Only on the SQLite store inside the output directory, whose lock this run
-    holds: a shared MySQL store may have other live runs, which are not ours to close."""
+    holds: a shared MySQL store may have other live runs, which are not ours to close.
+    `store`: opens the run's store (the progress lines' own)."""
     if config.metadata.mysql_host:
         return
     try:
-        import ml_metadata as mlmd
-
-        store = mlmd.MetadataStore(metadata.connection_config(config))
-        for run, nodes in metadata.close_abandoned(store, config.pipeline_name, run_id).items():
+        for run, nodes in metadata.close_abandoned(store(), config.pipeline_name, run_id).items():
             terminal.write(f"  (run {run} was interrupted at {', '.join(nodes)} and never closed: "
                            "marked abandoned in MLMD; what it finished is reused)\n")
     except Exception:  # noqa: BLE001 - the sweep must not stop the run; details in the log

@@ -138,7 +138,7 @@ class Autopilot:
         from driftline.serving.errors import RolloutRefused
 
         try:
-            done["decision"] = self.decide()
+            done["decision"] = self.decide(table)
         except RolloutRefused as exc:  # a server down for a moment: the next tick decides
             self.say(f"no decision     {exc}")
         return done
@@ -174,13 +174,14 @@ class Autopilot:
 
     # --- deciding -------------------------------------------------------------------------
 
-    def decide(self) -> Optional[dict]:
+    def decide(self, table) -> Optional[dict]:
+        """`table`: the request log as this tick read it."""
         from driftline.serving import rollout
 
         state = rollout.server_state(self.target)
         policy = rollout.current(self.target, state)
         if policy.canary is not None:
-            return self.judge_canary(policy)
+            return self.judge_canary(policy, table)
         return self.consider_retraining(policy)
 
     def consider_retraining(self, policy) -> Optional[dict]:
@@ -222,14 +223,13 @@ class Autopilot:
             self.say(str(blocked))
             return {"trigger": kind, "reason": reason, "outcome": "blocked by the drift gate"}
 
-    def judge_canary(self, policy) -> Optional[dict]:
+    def judge_canary(self, policy, table) -> Optional[dict]:
         from driftline.mlmd.deployments import history as deployments
         from driftline.serving import rollout
 
         model, canary, stable = self.config.model_name, policy.canary, policy.stable
         started = max((d["time_ms"] for d in deployments(self.store, model)
                        if d["action"] == "canary" and d["canary_version"] == canary), default=0) / 1000.0
-        table, _ = windows.read_log(self.log_dir)
         recent = windows.since(table, started)
         outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir))
         joined = online.join(recent, outcomes)["versions"]

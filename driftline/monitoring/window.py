@@ -58,11 +58,9 @@ def select(directory: Path, rows: int, since: Optional[str] = None) -> Window:
     table, files = read_log(directory)
     n = table.num_rows
     if since is not None:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        stamps = pc.cast(table.column("timestamp"), pa.float64())
-        first = n - int(pc.sum(pc.greater_equal(stamps, parse_time(since))).as_py() or 0)
+        first = n - int(pc.sum(pc.greater_equal(_stamps(table), parse_time(since))).as_py() or 0)
         current = table.slice(first)
         previous = table.slice(max(0, first - current.num_rows), min(first, current.num_rows))
     else:
