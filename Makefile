@@ -14,7 +14,7 @@ help:
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make serve       serve the pushed model versions (REST :8501, gRPC :8500) after run-local"
 	@echo "make replay      spans 1-4 in time order: serve, drift, alarms, retrain, canary, promote or roll back"
-	@echo "make reliability kill -9 during every stage, a push killed at 200 points, fuzzed CSV files"
+	@echo "make reliability kill -9 in every stage, 200 push kill points, fuzzed CSV, a full disk, MySQL faults"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
@@ -84,12 +84,17 @@ replay: data
 	@$(VENV)/bin/driftline replay --spans $(or $(SPANS),1-4) $(if $(FAST),--fast)
 
 # The fault loops at full size: kill -9 during each stage in turn, a push killed at 200
-# points, 3,000 fuzzed CSV files of each kind (make test: Transform, 30 points, 150 files).
+# points, 3,000 fuzzed CSV files of each kind, the disk filling up at six sizes, MLMD on
+# MySQL (two runs at once, the server stopped mid-run) and the named bad inputs
+# (make test: Transform, 30 points, 150 files, one size).
 KILL_STAGES ?= CsvExampleGen_span4,StatisticsGen,DriftGate,Transform,Trainer,ModelGate,Pusher
+DISK_SIZES ?= 300k,600k,900k,1200k,1600k,2000k
 reliability: data
+	@bash scripts/system-packages.sh
 	@DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 \
-	  $(PY) -m pytest -q tests/e2e/test_kill.py tests/integration/test_atomic_push.py \
-	  tests/integration/test_fuzz_inputs.py
+	  DRIFTLINE_DISK_SIZES=$(DISK_SIZES) $(PY) -m pytest -q -rA tests/e2e/test_kill.py \
+	  tests/integration/test_atomic_push.py tests/integration/test_fuzz_inputs.py \
+	  tests/e2e/test_disk_full.py tests/e2e/test_mysql.py tests/unit/test_bad_input.py
 
 test: data
 	@bash scripts/system-packages.sh

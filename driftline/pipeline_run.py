@@ -67,7 +67,7 @@ def check_store(config: Config):
 
         # Only whether the server answers: opening an MLMD store here would create its
         # tables, and two runs starting at once would race each other doing so.
-        where = f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+        where = config.metadata_label
         try:
             socket.create_connection((m.mysql_host, m.mysql_port), timeout=10).close()
         except OSError as exc:

@@ -84,7 +84,7 @@ def _stats_rows(uri: str) -> dict:
 
 def summarize(store, config: Config, run_id: str, span: int, window: list) -> Summary:
     executions = metadata.run_executions(store, config.pipeline_name, run_id)
-    summary = Summary(run_id, span, window, metadata_path=store_label(config))
+    summary = Summary(run_id, span, window, metadata_path=config.metadata_label)
     summary.node_states = {
         node: metadata.STATE_NAMES.get(e.last_known_state, "?") for node, e in executions.items()
     }
@@ -108,16 +108,6 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
     if pushed and custom_property(pushed[0], "pushed") == 1:
         summary.pushed_path = custom_property(pushed[0], "pushed_destination")
     return summary
-
-
-def store_label(config: Config) -> str:
-    """Where a run's lineage lives, as a person would name it."""
-    m = config.metadata
-    if m.mysql_host:
-        return f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
-    return str(config.metadata_path)
-
-
 
 
 def newest_version_on_disk(serving_dir):

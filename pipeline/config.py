@@ -369,6 +369,14 @@ class Config:
         return self.output_dir / "metadata.sqlite"
 
     @property
+    def metadata_label(self) -> str:
+        """Where a run's lineage lives, as a person would name it (never the password)."""
+        m = self.metadata
+        if m.mysql_host:
+            return f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+        return str(self.metadata_path)
+
+    @property
     def serving_dir(self):
         if self.on_cluster:
             return f"{self.kubeflow.serving_dir.rstrip('/')}/{self.model_name}"

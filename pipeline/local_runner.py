@@ -1,12 +1,14 @@
 """Runs create_pipeline(config, inputs) on this machine with TFX's LocalDagRunner,
 printing one line per node with its state and seconds."""
 import contextlib
+import os
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
 
 from components.errors import DriftlineError
-from pipeline import metadata
+from pipeline import metadata, run_faults
 from pipeline.config import Config
 from pipeline.errors import PipelineFailed, Terminated
 from pipeline.inputs import PipelineInputs, write_schema_snapshot
@@ -75,10 +77,32 @@ def _progress(config: Config, terminal, result: RunResult):
         return outcome
 
     launcher.Launcher.launch = launch
+    pause = _pause_before_executor(launcher.Launcher)
     try:
         yield
     finally:
         launcher.Launcher.launch = original
+        if pause:
+            launcher.Launcher._run_executor = pause
+
+
+def _pause_before_executor(launcher_class):
+    """The kill tests' hook: DRIFTLINE_PAUSE_IN=<node> stops this process (SIGSTOP) once
+    that node is RUNNING in MLMD, just before its executor starts, so that a node too
+    quick to catch while it runs can still be killed there (SIGKILL ends a stopped
+    process). Unset, nothing changes. Returns what it replaced."""
+    node = os.environ.get("DRIFTLINE_PAUSE_IN")
+    if not node:
+        return None
+    original = launcher_class._run_executor
+
+    def run_executor(self, *args, **kwargs):
+        if self._pipeline_node.node_info.id == node:
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return original(self, *args, **kwargs)
+
+    launcher_class._run_executor = run_executor
+    return original
 
 
 def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> RunResult:
@@ -106,22 +130,41 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
             _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
             raise
         except Exception as exc:
-            traceback.print_exc()  # into the log file, for whoever needs the details
+            _to_log(traceback.print_exc)  # for whoever needs the details
             _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
             failed = next((n.node_id for n in result.nodes if n.state == "failed"), None)
+            fault = run_faults.describe(exc, config, failed)
             where = f"component {failed} failed" if failed else "the pipeline failed"
             raise PipelineFailed(
-                f"{where}: {type(exc).__name__}: {_last_line(exc)}\n"
+                f"{fault or f'{where}: {type(exc).__name__}: {_last_line(exc)}'}\n"
                 f"  full log: {config.log_file}"
             ) from None
     return result
 
 
+def _to_log(write):
+    """Writes into the log file unless it cannot be written (a full disk): the run's
+    own message must still reach the terminal."""
+    try:
+        write()
+    except OSError:
+        pass
+
+
 def _close_abandoned(config: Config, store, run_id: str, terminal):
-    """Executions a killed run left RUNNING are closed by the next run, once its id is
-    known. Only on the SQLite store inside the output directory, whose lock this run
-    holds: a shared MySQL store may have other live runs, which are not ours to close.
+    """What earlier runs of this output directory left open is closed by the next run,
+    once its id is known. First what a run knew it could not close (its store stopped
+    answering, its disk was full). Then executions a killed run left RUNNING, but only on
+    the SQLite store inside the output directory, whose lock this run holds: a shared
+    MySQL store may have other live runs, which are not ours to close.
     `store`: opens the run's store (the progress lines' own)."""
+    try:
+        for run, nodes in run_faults.close_remembered(config, store()).items():
+            where = f" at {', '.join(nodes)}" if nodes else ""
+            terminal.write(f"  (run {run} stopped{where} when MLMD could not be written: "
+                           "closed in MLMD now; what it finished is reused)\n")
+    except Exception:  # noqa: BLE001 - the files stay for the next run; details in the log
+        _to_log(traceback.print_exc)
     if config.metadata.mysql_host:
         return
     try:
@@ -129,7 +172,7 @@ def _close_abandoned(config: Config, store, run_id: str, terminal):
             terminal.write(f"  (run {run} was interrupted at {', '.join(nodes)} and never closed: "
                            "marked abandoned in MLMD; what it finished is reused)\n")
     except Exception:  # noqa: BLE001 - the sweep must not stop the run; details in the log
-        traceback.print_exc()
+        _to_log(traceback.print_exc)
 
 
 def _close(config: Config, result: RunResult, canceled: bool, reason: str):
@@ -143,7 +186,8 @@ def _close(config: Config, result: RunResult, canceled: bool, reason: str):
         store = mlmd.MetadataStore(metadata.connection_config(config))
         metadata.close_unfinished(store, config.pipeline_name, result.run_id, canceled, reason)
     except Exception:  # noqa: BLE001
-        traceback.print_exc()
+        _to_log(traceback.print_exc)
+        run_faults.remember_unclosed(config, result.run_id, canceled, reason)
 
 
 def _last_line(exc: BaseException) -> str:

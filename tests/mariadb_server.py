@@ -33,7 +33,20 @@ class MariaDB:
         as_root = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run([self.install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
                         "--skip-test-db", *as_root], check=True, capture_output=True, timeout=120)
-        self.log = open(self.directory / "server.log", "w")
+        self._serve(timeout)
+        self.sql(f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; "
+                 f"GRANT ALL ON *.* TO '{USER}'@'127.0.0.1'; CREATE DATABASE {DATABASE};", check=True)
+        return self
+
+    def restart(self, timeout: float = 60.0):
+        """The same server again, on its data directory and port, after stop()."""
+        self._serve(timeout)
+        return self
+
+    def _serve(self, timeout):
+        data = self.directory / "data"
+        as_root = ["--user=root"] if os.geteuid() == 0 else []
+        self.log = open(self.directory / "server.log", "a")
         self.proc = subprocess.Popen(
             [self.server, "--no-defaults", f"--datadir={data}", f"--port={self.port}", "--bind-address=127.0.0.1",
              f"--socket={self.socket}", f"--pid-file={self.directory / 'mysqld.pid'}", "--skip-log-bin",
@@ -48,9 +61,6 @@ class MariaDB:
             time.sleep(0.2)
         else:
             raise RuntimeError("mariadbd did not answer in time")
-        self.sql(f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; "
-                 f"GRANT ALL ON *.* TO '{USER}'@'127.0.0.1'; CREATE DATABASE {DATABASE};", check=True)
-        return self
 
     def sql(self, statement: str, check: bool = False):
         return subprocess.run([self.client, f"--socket={self.socket}", "-u", "root", "-e", statement],
@@ -74,3 +84,4 @@ class MariaDB:
                 self.proc.wait()
         if self.proc is not None:
             self.log.close()
+            self.proc = None

@@ -86,9 +86,13 @@ def header_of(path: str, data: bytes) -> List[str]:
     """The column names of a CSV file's first row, checked: present, unique, named."""
     if not data.strip():
         raise DataError(f"{path}: the file is empty (no header row)")
-    first = data.split(b"\n", 1)[0]
+    # Arrow ends a row at \n, \r\n or a lone \r; the header is read the same way.
+    first = re.split(rb"\r\n|\r|\n", data, maxsplit=1)[0]
     _no_nul(path, first)
-    names = next(csv.reader([_text_of(path, first).lstrip("\ufeff").rstrip("\r")]), [])
+    try:
+        names = next(csv.reader([_text_of(path, first).lstrip("\ufeff")]), [])
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: the header row is not CSV ({exc})") from None
     if not names or all(not n.strip() for n in names):
         raise DataError(f"{path}:1: the header row names no columns")
     seen = set()
@@ -113,11 +117,14 @@ def _ragged_row(path: str, text: str, width: int) -> str:
     """Where a row's field count differs from the header's: the first such row, found
     with Python's csv module (Arrow does not say which row it was)."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)
-    for row in reader:
-        if row and len(row) != width:
-            return (f"{path}:{reader.line_num}: {len(row)} fields where the header has {width} "
-                    f"(row starts {','.join(row)[:60]!r})")
+    try:
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                return (f"{path}:{reader.line_num}: {len(row)} fields where the header has {width} "
+                        f"(row starts {','.join(row)[:60]!r})")
+    except csv.Error as exc:
+        return f"{path}:{reader.line_num}: the row is not CSV ({exc})"
     return f"{path}: a row's field count differs from the header's {width}"
 
 

@@ -4,7 +4,7 @@ from driftline.commands.common import config_from
 
 def run(args) -> int:
     from driftline import pipeline_run
-    from driftline.run_summary import newest_version_on_disk, store_label
+    from driftline.run_summary import newest_version_on_disk
     from driftline.views.run_summary import render
 
     config = config_from(args)
@@ -12,7 +12,7 @@ def run(args) -> int:
     if outcome.reused_summary:
         print(f"driftline: span {outcome.inputs.span} is up to date ({outcome.seconds:.1f} s): data, "
               f"schema, code, config and dependencies\n  are those of run {outcome.run_id}, the "
-              f"newest in {store_label(config)},\n  and its outputs are all there, so nothing was "
+              f"newest in {config.metadata_label},\n  and its outputs are all there, so nothing was "
               "started. `driftline run --force` runs it anyway.")
         print(outcome.reused_summary, end="")
         # Said afresh, not from the stored summary: what a model server would load now.

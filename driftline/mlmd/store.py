@@ -38,7 +38,7 @@ def open_store(config, sqlite_path: Path = None) -> mlmd.MetadataStore:
     MySQL connection when it names a host, else the SQLite file under output_dir."""
     m = config.metadata
     if sqlite_path is None and m.mysql_host:
-        where = f"mysql://{m.mysql_user}@{m.mysql_host}:{m.mysql_port}/{m.mysql_database}"
+        where = config.metadata_label
         try:
             return mlmd.MetadataStore(metadata.connection_config(config, create=False))
         except Exception as exc:  # MLMD raises its own status errors

@@ -24,11 +24,18 @@ def _states(store, run_id):
             for node, e in metadata.run_executions(store, PIPELINE, run_id).items()}
 
 
+# Nodes that finish in a fraction of a second on these small spans: the run stops itself
+# once the node is RUNNING (DRIFTLINE_PAUSE_IN, pipeline/local_runner.py) so it can be
+# killed there. The others are killed while they work.
+TOO_QUICK = {"CsvExampleGen_span4", "StatisticsGen", "DriftGate", "Pusher"}
+
+
 def _kill_when_running(config, cwd, store_path, node, timeout=300):
     """Starts a run and kills its whole process group while `node` is RUNNING in MLMD."""
+    env = {**os.environ, "DRIFTLINE_PAUSE_IN": node} if node in TOO_QUICK else None
     proc = subprocess.Popen([sys.executable, "-m", "driftline", "run", "--fast", "--config", str(config)],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and proc.poll() is None:

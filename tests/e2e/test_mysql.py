@@ -64,3 +64,70 @@ def test_two_runs_at_once_into_one_mysql_store_both_complete(mariadb, tmp_path, 
         assert f"span-{run['span']}/data.csv sha256" in text
         other = 5 - run["span"]
         assert f"span-{other}/data.csv sha256" not in text
+
+
+def _wait_until_running(server, node, timeout=120):
+    import time
+
+    import ml_metadata as mlmd
+
+    from mariadb_server import DATABASE, PASSWORD, USER
+    from pipeline import metadata
+    from e2e_helpers import PIPELINE
+
+    store = mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = metadata.pipeline_runs(store)[-1].name
+        execution = metadata.run_executions(store, PIPELINE, run).get(node)
+        if execution is not None and metadata.STATE_NAMES[execution.last_known_state] == "running":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{node} was never seen running")
+
+
+def test_a_server_stopped_during_a_run_is_named_and_the_next_run_completes(mariadb, tmp_path, small_spans, driftline):
+    """The server stops while the Trainer trains. The run says which store stopped answering
+    and exits 1, pushing nothing; what it could not close in MLMD then is closed by the
+    next run, which, with the server back, completes and reuses what the first finished."""
+    data_root = tmp_path / "taxi"
+    shutil.copytree(small_spans, data_root)
+    config = _config(tmp_path, "out4", data_root, mariadb, 4)
+    proc = subprocess.Popen([sys.executable, "-m", "driftline", "run", "--fast", "--config", str(config)],
+                            cwd=tmp_path, env=mariadb.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.split()[:2] == ["Transform", "complete"]:
+                _wait_until_running(mariadb, "Trainer")
+                mariadb.stop()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if mariadb.proc is None:
+            mariadb.restart()
+    out = "".join(lines)
+    assert proc.returncode == 1, out + stderr
+    message = stderr.strip().splitlines()
+    assert len(message) == 2 and "Traceback" not in stderr, stderr
+    where = f"mysql://driftline@127.0.0.1:{mariadb.port}/metadb"
+    assert message[0].startswith(f"driftline: the MLMD store {where} stopped answering during "), stderr
+    failed = message[0].split(" during ")[1].split(",")[0]
+    assert failed == "Trainer" and "  Trainer " in out, (failed, out)
+    assert not (tmp_path / "out4" / "serving").exists()
+
+    again = driftline("run", "--fast", "--config", config, cwd=tmp_path, env=mariadb.env())
+    assert again.returncode == 0, again.stdout + again.stderr
+    listed = json.loads(driftline("lineage", "runs", "--config", config, "--json", env=mariadb.env()).stdout)
+    mine = [r for r in listed if r["span"] == 4]
+    assert len(mine) == 2, mine
+    first, second = sorted(mine, key=lambda r: r["started"])
+    assert f"(run {first['run_id']} stopped at {failed} when MLMD could not be written: closed in MLMD now" \
+        in again.stdout
+    assert "running" not in first["nodes"].values() and first["nodes"][failed] == "failed", first
+    assert first["stopped"].startswith(f"failed at {failed}"), first
+    assert second["nodes"]["Transform"] == "cached" and second["nodes"]["Pusher"] == "complete", second

@@ -103,6 +103,12 @@ def binary_junk(work):
     return _run(work)
 
 
+def lone_carriage_return_in_header(work):
+    # Found by `make reliability`'s fuzzing: Python's csv module raised on it.
+    _rewrite_span(work, lambda data: b"\r\x01" + data)
+    return _run(work)
+
+
 def two_spans_different_headers(work):
     other = work / "taxi" / "span-4" / "more.csv"
     other.write_bytes(b"fare,tips\n1.0,0.5\n")
@@ -240,6 +246,8 @@ CASES = [
          ["span-4/data.csv:1: column 'fare' appears twice in the header"]),
     Case("a NUL byte", nul_byte, BAD_INPUT, ["span-4/data.csv:", "a NUL byte at offset"]),
     Case("binary junk as a CSV file", binary_junk, BAD_INPUT, ["span-4/data.csv"]),
+    Case("a lone carriage return in the header", lone_carriage_return_in_header, BAD_INPUT,
+         ["span-4/data.csv:1: the header row names no columns"]),
     Case("two files of a span with different columns", two_spans_different_headers, BAD_INPUT,
          ["span-4/more.csv: columns ['fare', 'tips'] differ from"]),
     Case("a quoted line break that CsvExampleGen cannot read", line_break_for_csv_example_gen,

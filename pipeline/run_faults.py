@@ -1,0 +1,109 @@
+"""Faults from outside the pipeline's code that stop a run: the disk under the output
+directory fills up, or the MLMD store stops answering. Each is told in one line naming
+the place and what to do; the raw error stays in the log. What a run that hit one
+could not close in MLMD is kept in a small file and closed by the next run."""
+import errno
+import json
+import shutil
+import socket
+from pathlib import Path
+from typing import Optional
+
+_DISK_FULL = ("no space left on device", "database or disk is full", "disk quota exceeded",
+              "errno 28", "[errno 122]", "out of disk space")
+_STORE_GONE = ("mysql_real_connect failed", "failed to establish connection to metadata storage",
+               "mysql server has gone away", "lost connection to mysql server",
+               "can't connect to mysql server")
+
+
+def _chain(exc: BaseException):
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _full_disk_path(chain, config) -> Optional[Path]:
+    for exc in chain:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return Path(exc.filename) if exc.filename else Path(config.output_dir)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(marker in text for marker in _DISK_FULL):
+        return Path(config.output_dir)
+    return None
+
+
+def _store_answers(config) -> bool:
+    m = config.metadata
+    try:
+        socket.create_connection((m.mysql_host, m.mysql_port), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
+def describe(exc: BaseException, config, node: Optional[str]) -> Optional[str]:
+    """One line for a fault of the machine rather than of the data or the code, or None."""
+    chain = _chain(exc)
+    during = f"during {node}" if node else "while the pipeline ran"
+    again = "then run the same command again: what finished is reused"
+    full = _full_disk_path(chain, config)
+    if full is not None:
+        try:
+            free = f"{_size(shutil.disk_usage(config.output_dir).free)} free now"
+        except OSError:
+            free = "free space unknown"
+        return (f"no space left on the device holding {full} ({free}) {during}; nothing was "
+                f"pushed from this run. Free some space or set another output_dir, {again}")
+    text = " ".join(str(e) for e in chain).lower()
+    if config.metadata.mysql_host and (any(m in text for m in _STORE_GONE) or not _store_answers(config)):
+        return (f"the MLMD store {config.metadata_label} stopped answering {during}, so what that "
+                f"node did was not recorded and nothing was pushed from this run. Start the MySQL "
+                f"server again, {again}")
+    return None
+
+
+def _pending_dir(config) -> Path:
+    return Path(config.output_dir) / "logs" / "unclosed-runs"
+
+
+def remember_unclosed(config, run_id: str, canceled: bool, reason: str) -> bool:
+    """Keeps what a run could not close in MLMD (its store was gone, its disk full), for
+    the next run to close. Returns whether it could be kept."""
+    try:
+        directory = _pending_dir(config)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{run_id.replace(':', '-')}.json").write_text(
+            json.dumps({"run_id": run_id, "canceled": canceled, "reason": reason}))
+        return True
+    except OSError:
+        return False
+
+
+def close_remembered(config, store) -> dict:
+    """Closes, in MLMD, what earlier runs of this output directory could not; returns
+    {run id: [nodes closed]}. A file is removed only once its run is closed."""
+    from pipeline import metadata
+
+    directory = _pending_dir(config)
+    closed = {}
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            pending = json.loads(path.read_text())
+            run_id = pending["run_id"]
+        except (OSError, ValueError, KeyError):
+            continue  # not ours to interpret; left for a person to read
+        closed[run_id] = metadata.close_unfinished(
+            store, config.pipeline_name, run_id, pending["canceled"],
+            f"{pending['reason']} (closed by the next run: MLMD could not be written then)")
+        path.unlink()
+    return closed
