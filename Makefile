@@ -91,7 +91,7 @@ KILL_STAGES ?= CsvExampleGen_span4,StatisticsGen,DriftGate,Transform,Trainer,Mod
 DISK_SIZES ?= 300k,600k,900k,1200k,1600k,2000k
 reliability: data
 	@bash scripts/system-packages.sh
-	@DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 \
+	@DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 DRIFTLINE_LONG_LINE_MB=200 \
 	  DRIFTLINE_DISK_SIZES=$(DISK_SIZES) $(PY) -m pytest -q -rA tests/e2e/test_kill.py \
 	  tests/integration/test_atomic_push.py tests/integration/test_fuzz_inputs.py \
 	  tests/e2e/test_disk_full.py tests/e2e/test_mysql.py tests/unit/test_bad_input.py

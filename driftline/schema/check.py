@@ -103,7 +103,7 @@ def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem
         else:
             seen[name] = name_node.line
         if header is not None and name not in header:
-            at(name_node, f"feature '{name}' is not a column of the data ({', '.join(header)})")
+            at(name_node, f"feature '{name}' is not a column of the data ({_listed(header)})")
         domain = feature.first("domain")
         if domain is not None and domain.value not in domains:
             at(domain, f"feature '{name}' uses domain '{domain.value}', which no string_domain defines")
@@ -137,6 +137,13 @@ def _excluded(feature, env: str) -> bool:
     if env in feature.not_in_environment:
         return True
     return bool(feature.in_environment) and env not in feature.in_environment
+
+
+def _listed(names: List[str], shown: int = 12) -> str:
+    """A column list short enough to read, however wide the file."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])}, ... {len(names) - shown:,} more"
 
 
 def data_header(data_root: Path) -> Optional[List[str]]:

@@ -65,6 +65,13 @@ def test_two_runs_at_once_into_one_mysql_store_both_complete(mariadb, tmp_path, 
         other = 5 - run["span"]
         assert f"span-{other}/data.csv sha256" not in text
 
+    # The up-to-date check reads a MySQL store as it reads SQLite: nothing changed, nothing starts.
+    again = driftline("run", "--fast", "--config", configs[2], env=mariadb.env())
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "span 2 is up to date" in again.stdout and "mysql://driftline@127.0.0.1" in again.stdout
+    relisted = json.loads(driftline("lineage", "runs", "--config", configs[2], "--json", env=mariadb.env()).stdout)
+    assert len(relisted) == 2
+
 
 def _wait_until_running(server, node, timeout=120):
     import time
