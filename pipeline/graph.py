@@ -278,13 +278,17 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
             # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
             disable_statistics=True,
+            # No transformed copy of the window: the Trainer applies the transform graph
+            # in its input pipeline, which costs it less than a second Beam pass over
+            # every span costs Transform.
+            materialize=False,
             # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
             force_tf_compat_v1=True,
         )
         training = config.training
         trainer = Trainer(
             run_fn=RUN_FN,
-            examples=transform.outputs["transformed_examples"],
+            examples=window_examples,
             transform_graph=transform.outputs["transform_graph"],
             schema=curated_schema.outputs[nodes.SCHEMA],
             train_args=trainer_pb2.TrainArgs(num_steps=training.train_steps),

@@ -63,17 +63,20 @@ POPULATIONS = ("observable", "all")
 
 
 def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population):
-    """(features, label, weight) batches. A row outside the population weighs 0, so it
-    moves no weight of the model and counts in no training metric."""
+    """(features, label, weight) batches of raw examples put through the transform graph
+    (Transform does not materialize a transformed copy). A row outside the population
+    weighs 0, so it moves no weight of the model and counts in no training metric."""
     # Shuffled with the run's seed, read in file order: the same batches every time.
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_KEY,
-                                       shuffle_seed=seed, sloppy_ordering=False),
-        tf_transform_output.transformed_metadata.schema,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle_seed=seed, sloppy_ordering=False),
+        tf_transform_output.raw_metadata.schema,
     )
+    transform = tf_transform_output.transform_features_layer()
 
-    def weighted(inputs, label):
+    def weighted(raw):
+        inputs = transform(raw)
+        label = inputs.pop(features.LABEL_KEY)
         observable = inputs.pop(features.OBSERVABLE_WEIGHT)
         weight = observable if population == "observable" else tf.ones_like(observable)
         return inputs, label, tf.reshape(weight, [-1])
