@@ -14,6 +14,7 @@ from driftline.pipeline_run import check_inputs
 from pipeline.config import PROJECT_ROOT, load_config
 
 EXAMPLES = int(os.environ.get("DRIFTLINE_FUZZ_EXAMPLES", "150"))
+fuzzed = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 HEADER = (PROJECT_ROOT / "data" / "taxi" / "span-1" / "data.csv").read_text().splitlines()[0].split(",") \
     if (PROJECT_ROOT / "data" / "taxi" / "span-1" / "data.csv").exists() else ["fare", "tips", "payment_type"]
 
@@ -48,7 +49,7 @@ def _check(tmp: Path, content: bytes):
     assert not (tmp / "out").exists()  # nothing is written before the checks pass
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzzed
 @given(header=st.one_of(st.just(HEADER), st.lists(st.sampled_from(HEADER + ["", "x", "fare"]), max_size=8)),
        body=rows, crlf=st.booleans(), encoding=encodings)
 def test_any_csv_text_is_accepted_or_refused_in_one_message(tmp_path_factory, header, body, crlf, encoding):
@@ -60,7 +61,7 @@ def test_any_csv_text_is_accepted_or_refused_in_one_message(tmp_path_factory, he
     _check(tmp_path_factory.mktemp("fuzz"), content)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzzed
 @given(junk=st.binary(max_size=512), prefix=st.sampled_from([b"", b"\xef\xbb\xbf", ",".join(HEADER).encode() + b"\n"]))
 def test_any_bytes_are_accepted_or_refused_in_one_message(tmp_path_factory, junk, prefix):
     _check(tmp_path_factory.mktemp("fuzz"), prefix + junk)
@@ -166,19 +167,24 @@ def _edited(text: str, edits) -> str:
     return "".join(lines)
 
 
+def _write_edited(tmp_path_factory, name: str, text: str, changes) -> Path:
+    path = tmp_path_factory.mktemp("edited") / name
+    path.write_bytes(_edited(text, changes).encode("utf-8", errors="surrogatepass"))
+    return path
+
+
 edits = st.lists(st.tuples(st.sampled_from(["delete", "duplicate", "replace", "truncate", "insert"]),
                            st.integers(min_value=0, max_value=10_000),
                            st.one_of(st.sampled_from(TOKENS), st.text(max_size=8))),
                  min_size=1, max_size=4)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzzed
 @given(changes=edits)
 def test_random_edits_of_the_curated_schema_are_checked_without_a_traceback(tmp_path_factory, changes):
     from driftline.schema.check import check_schema
 
-    path = tmp_path_factory.mktemp("schema") / "schema.pbtxt"
-    path.write_bytes(_edited(CURATED, changes).encode("utf-8", errors="surrogatepass"))
+    path = _write_edited(tmp_path_factory, "schema.pbtxt", CURATED, changes)
     try:
         problems = check_schema(path, HEADER)
     except DriftlineError as exc:
@@ -191,11 +197,10 @@ def test_random_edits_of_the_curated_schema_are_checked_without_a_traceback(tmp_
 CONFIG = (PROJECT_ROOT / "configs" / "replay.toml").read_text()
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzzed
 @given(changes=edits)
 def test_random_edits_of_a_config_file_are_loaded_or_refused_in_one_message(tmp_path_factory, changes):
-    path = tmp_path_factory.mktemp("config") / "driftline.toml"
-    path.write_bytes(_edited(CONFIG, changes).encode("utf-8", errors="surrogatepass"))
+    path = _write_edited(tmp_path_factory, "driftline.toml", CONFIG, changes)
     try:
         load_config(path)
     except DriftlineError as exc:
