@@ -86,7 +86,7 @@ replay: data
 # The fault loops at full size: kill -9 during each stage in turn, a push killed at 200
 # points, 3,000 fuzzed CSV files of each kind, the disk filling up at six sizes, MLMD on
 # MySQL (two runs at once, the server stopped mid-run) and the named bad inputs
-# (make test: Transform, 30 points, 150 files, one size).
+# (make test: Transform, 30 points, 150 files; the disk and the stopped server only here).
 KILL_STAGES ?= CsvExampleGen_span4,StatisticsGen,DriftGate,Transform,Trainer,ModelGate,Pusher
 DISK_SIZES ?= 300k,600k,900k,1200k,1600k,2000k
 reliability: data
@@ -98,7 +98,7 @@ reliability: data
 
 test: data
 	@bash scripts/system-packages.sh
-	@$(PY) -m pytest -q --durations=15 tests
+	@$(PY) -m pytest -q --durations=15 -m "not reliability" tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
 test-fast: setup

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from driftline.mlmd.store import custom_property, open_existing_sqlite, output_artifacts
+from driftline.mlmd.store import custom_property, open_existing_sqlite, open_store, output_artifacts
 from pipeline import metadata
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.inputs import PipelineInputs
@@ -70,10 +70,12 @@ def _outputs_exist(store, config: Config, run_id: str) -> bool:
 def last_result(config: Config, fp: str) -> Optional[tuple]:
     """(run id, summary text) of the newest run when it ran on exactly these inputs and
     its outputs are all still there; None otherwise, or when there is no store yet."""
-    if not config.metadata_path.exists():
+    if not config.metadata.mysql_host and not config.metadata_path.exists():
         return None
     try:
-        store = open_existing_sqlite(config.metadata_path)
+        # On a shared MySQL store the newest run may be another output directory's: then
+        # the resolvers may pick differently, and this one is not up to date either.
+        store = open_store(config) if config.metadata.mysql_host else open_existing_sqlite(config.metadata_path)
         runs = metadata.pipeline_runs(store)
     except Exception:  # noqa: BLE001 - an unreadable store is for the real run to report
         return None

@@ -2,9 +2,8 @@
 with one line naming the directory and saying what to do, exits non-zero and pushes
 nothing; MLMD stays readable. Given room (the same tmpfs made larger, its contents kept),
 the same command completes, reusing what the first run finished, and no execution of
-either run is left open. The default size fills up while the model is trained or judged;
-DRIFTLINE_DISK_SIZES lists others (`make reliability` tries several, so the disk fills
-during different nodes)."""
+either run is left open. `make reliability` runs it (not `make test`: two whole runs) at
+six sizes, so the disk fills during different nodes; DRIFTLINE_DISK_SIZES lists others."""
 import os
 import shutil
 import subprocess
@@ -36,6 +35,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", str(mounted)], check=False)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("size", SIZES)
 def test_a_full_disk_stops_the_run_in_one_line_and_the_next_run_with_room_completes(
         size, small_disk, tmp_path, small_spans, driftline):

@@ -1,6 +1,8 @@
 """MLMD on MySQL: a private MariaDB on loopback. `driftline run` writes its lineage there;
 two runs at once on different spans, from two output directories into the one store,
-both complete with their lineage intact, and `lineage runs` lists both."""
+both complete with their lineage intact, `lineage runs` lists both, and the newest is up
+to date. A server stopped in the middle of a run is named in one line; with the server
+back, the next run closes what that run left open and completes."""
 import json
 import shutil
 import subprocess
@@ -9,21 +11,16 @@ import sys
 import pytest
 
 from mariadb_server import MariaDB
+from pipeline import metadata
 
 
 @pytest.fixture(scope="module")
 def mariadb(tmp_path_factory):
-    import ml_metadata as mlmd
-
-    from pipeline import metadata
-
     server = MariaDB(tmp_path_factory.mktemp("mariadb"))
     server.start()
     # MLMD creates its tables on the first connection; a store is set up once, as
     # Kubeflow's metadata server does, not by two runs racing to create the same tables.
-    from mariadb_server import DATABASE, PASSWORD, USER
-
-    mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
+    _store(server)
     yield server
     server.stop()
 
@@ -65,24 +62,31 @@ def test_two_runs_at_once_into_one_mysql_store_both_complete(mariadb, tmp_path, 
         other = 5 - run["span"]
         assert f"span-{other}/data.csv sha256" not in text
 
-    # The up-to-date check reads a MySQL store as it reads SQLite: nothing changed, nothing starts.
-    again = driftline("run", "--fast", "--config", configs[2], env=mariadb.env())
+    # The up-to-date check reads a MySQL store as it reads SQLite: the newest run's inputs
+    # again, nothing starts. The other span's run is not the newest, so it would run.
+    newest_id = metadata.pipeline_runs(_store(mariadb))[-1].name
+    newest = next(r["span"] for r in runs if r["run_id"] == newest_id)
+    again = driftline("run", "--fast", "--config", configs[newest], env=mariadb.env())
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "span 2 is up to date" in again.stdout and "mysql://driftline@127.0.0.1" in again.stdout
+    assert f"span {newest} is up to date" in again.stdout and "mysql://driftline@127.0.0.1" in again.stdout
     relisted = json.loads(driftline("lineage", "runs", "--config", configs[2], "--json", env=mariadb.env()).stdout)
     assert len(relisted) == 2
+
+
+def _store(server):
+    import ml_metadata as mlmd
+
+    from mariadb_server import DATABASE, PASSWORD, USER
+
+    return mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
 
 
 def _wait_until_running(server, node, timeout=120):
     import time
 
-    import ml_metadata as mlmd
-
-    from mariadb_server import DATABASE, PASSWORD, USER
-    from pipeline import metadata
     from e2e_helpers import PIPELINE
 
-    store = mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
+    store = _store(server)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = metadata.pipeline_runs(store)[-1].name
@@ -93,6 +97,7 @@ def _wait_until_running(server, node, timeout=120):
     raise AssertionError(f"{node} was never seen running")
 
 
+@pytest.mark.reliability  # two whole runs: `make reliability`, not `make test`
 def test_a_server_stopped_during_a_run_is_named_and_the_next_run_completes(mariadb, tmp_path, small_spans, driftline):
     """The server stops while the Trainer trains. The run says which store stopped answering
     and exits 1, pushing nothing; what it could not close in MLMD then is closed by the
