@@ -102,8 +102,9 @@ def close_remembered(config, store) -> dict:
             run_id = pending["run_id"]
         except (OSError, ValueError, KeyError):
             continue  # not ours to interpret; left for a person to read
-        closed[run_id] = metadata.close_unfinished(
-            store, config.pipeline_name, run_id, pending["canceled"],
-            f"{pending['reason']} (closed by the next run: MLMD could not be written then)")
-        path.unlink()
+        if store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id) is not None:
+            closed[run_id] = metadata.close_unfinished(
+                store, config.pipeline_name, run_id, pending["canceled"],
+                f"{pending['reason']} (closed by the next run: MLMD could not be written then)")
+        path.unlink()  # a run MLMD never recorded has nothing to close
     return closed

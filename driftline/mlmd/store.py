@@ -30,7 +30,22 @@ def open_existing_sqlite(path: Path) -> mlmd.MetadataStore:
     try:
         return mlmd.MetadataStore(metadata.sqlite_config(path, readonly=True))
     except Exception as exc:  # MLMD raises its own status errors for corrupt stores
-        raise MetadataError(f"{path}: the MLMD store cannot be opened: {exc}") from None
+        if "readonly database" not in str(exc):
+            raise MetadataError(f"{path}: the MLMD store cannot be opened: {exc}") from None
+    # MLMD's tables are there but not its built-in types: its setup was cut short (the disk
+    # filled up while a first run created the store). Opening it for writing once lets
+    # MLMD finish that setup; nothing in the store is replaced.
+    try:
+        mlmd.MetadataStore(metadata.sqlite_config(path))
+        return mlmd.MetadataStore(metadata.sqlite_config(path, readonly=True))
+    except Exception as exc:  # noqa: BLE001
+        raise MetadataError(f"{path}: an MLMD store whose setup was cut short (a full disk?) cannot "
+                            f"be completed now: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_store(config, sqlite_path: Path = None) -> mlmd.MetadataStore:

@@ -69,3 +69,18 @@ def test_a_note_that_cannot_be_written_is_reported_not_raised(tmp_path):
     blocked = tmp_path / "logs"
     blocked.write_text("a file where the directory would go")
     assert not run_faults.remember_unclosed(_config(tmp_path), "run-1", canceled=True, reason="x")
+
+
+def test_a_store_whose_setup_a_full_disk_cut_short_is_completed_not_refused(tmp_path):
+    import sqlite3
+
+    from driftline.mlmd.store import open_existing_sqlite
+
+    path = tmp_path / "metadata.sqlite"
+    mlmd.MetadataStore(metadata.sqlite_config(path))
+    with sqlite3.connect(path) as db:  # MLMD's tables, none of its built-in types
+        db.execute("DELETE FROM Type")
+    store = open_existing_sqlite(path)
+    assert metadata.pipeline_runs(store) == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM Type").fetchone()[0] > 0
