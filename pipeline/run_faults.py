@@ -11,6 +11,7 @@ from typing import Optional
 
 _DISK_FULL = ("no space left on device", "database or disk is full", "disk quota exceeded",
               "errno 28", "[errno 122]", "out of disk space")
+_NEARLY_FULL = 1024 * 1024  # bytes free under the output directory
 _STORE_GONE = ("mysql_real_connect failed", "failed to establish connection to metadata storage",
                "mysql server has gone away", "lost connection to mysql server",
                "can't connect to mysql server")
@@ -39,6 +40,13 @@ def _full_disk_path(chain, config) -> Optional[Path]:
     text = " ".join(str(e) for e in chain).lower()
     if any(marker in text for marker in _DISK_FULL):
         return Path(config.output_dir)
+    # SQLite rolls a transaction back when the disk fills and then reports only that the
+    # COMMIT had no transaction: what is left free says what happened.
+    try:
+        if shutil.disk_usage(config.output_dir).free < _NEARLY_FULL:
+            return Path(config.output_dir)
+    except OSError:
+        pass
     return None
 
 

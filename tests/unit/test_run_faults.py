@@ -84,3 +84,14 @@ def test_a_store_whose_setup_a_full_disk_cut_short_is_completed_not_refused(tmp_
     assert metadata.pipeline_runs(store) == []
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM Type").fetchone()[0] > 0
+
+
+def test_an_error_that_does_not_say_disk_is_taken_as_one_when_the_disk_is_full(tmp_path, monkeypatch):
+    import shutil
+
+    config = _config(tmp_path)
+    rolled_back = RuntimeError("Error when executing query: cannot commit - no transaction is active")
+    assert run_faults.describe(rolled_back, config, "ModelGate") is None  # room left: not the disk
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(2 << 20, 2 << 20, 52 << 10))
+    assert run_faults.describe(rolled_back, config, "ModelGate").startswith(
+        f"no space left on the device holding {tmp_path} (52.0 KiB free now) during ModelGate")
