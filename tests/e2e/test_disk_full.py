@@ -57,9 +57,11 @@ def test_a_full_disk_stops_the_run_in_one_line_and_the_next_run_with_room_comple
     serving = small_disk / "serving" / "taxi_big_tipper"
     assert not serving.exists() or not [p for p in serving.iterdir() if p.name.isdigit()]
     store_path = small_disk / "metadata.sqlite"
-    if store_path.exists():  # the store is still readable: lineage can say what happened
+    if store_path.exists():  # lineage says what happened, or why it cannot until there is room
         listed = driftline("lineage", "runs", "--config", config, cwd=tmp_path)
-        assert listed.returncode == 0, listed.stdout + listed.stderr
+        cut_short = listed.returncode == 2 and "an MLMD store whose setup was cut short" in listed.stderr \
+            and len(listed.stderr.strip().splitlines()) == 1
+        assert listed.returncode == 0 or cut_short, listed.stdout + listed.stderr
 
     subprocess.run(["mount", "-o", "remount,size=200m", str(small_disk)], check=True)
     again = driftline("run", "--fast", "--config", config, cwd=tmp_path)
