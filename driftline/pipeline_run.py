@@ -60,20 +60,15 @@ def check_store(config: Config):
     and a MySQL server that does not answer is named, in one line each."""
     from driftline.errors import MetadataError
     from driftline.mlmd.store import open_existing_sqlite
+    from pipeline import metadata
 
-    m = config.metadata
-    if m.mysql_host:
-        import socket
-
+    if config.metadata.mysql_host:
         # Only whether the server answers: opening an MLMD store here would create its
         # tables, and two runs starting at once would race each other doing so.
-        where = config.metadata_label
-        try:
-            socket.create_connection((m.mysql_host, m.mysql_port), timeout=10).close()
-        except OSError as exc:
-            raise MetadataError(f"{where}: the MLMD store cannot be reached, so nothing was run "
-                                f"({exc.strerror or exc}); is the MySQL server running, on that host and "
-                                "port?") from None
+        why = metadata.mysql_unreachable(config)
+        if why:
+            raise MetadataError(f"{config.metadata_label}: the MLMD store cannot be reached, so nothing "
+                                f"was run ({why}); is the MySQL server running, on that host and port?")
         return
     path = config.metadata_path
     if path.is_file() and path.stat().st_size > 0:  # SQLite starts an empty file as a new store

@@ -5,6 +5,7 @@ never creates one; this module is for the writer.
 """
 import os
 from pathlib import Path
+from typing import Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
@@ -53,6 +54,19 @@ def connection_config(config, create: bool = True) -> metadata_store_pb2.Connect
         return mysql_config(m.mysql_host, m.mysql_port, m.mysql_database, m.mysql_user,
                             os.environ.get(m.mysql_password_env, ""), create=create)
     return sqlite_config(config.metadata_path)
+
+
+def mysql_unreachable(config, timeout: float = 10) -> Optional[str]:
+    """Why the config's MySQL server does not answer on its host and port, or None when it
+    does. Only a TCP connection: opening an MLMD store would create its tables."""
+    import socket
+
+    m = config.metadata
+    try:
+        socket.create_connection((m.mysql_host, m.mysql_port), timeout=timeout).close()
+        return None
+    except OSError as exc:
+        return str(exc.strerror or exc)
 
 
 def node_id_of(context_name: str, pipeline_name: str) -> str:

@@ -5,9 +5,10 @@ could not close in MLMD is kept in a small file and closed by the next run."""
 import errno
 import json
 import shutil
-import socket
 from pathlib import Path
 from typing import Optional
+
+from pipeline import metadata
 
 _DISK_FULL = ("no space left on device", "database or disk is full", "disk quota exceeded",
               "errno 28", "[errno 122]", "out of disk space")
@@ -33,11 +34,10 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _full_disk_path(chain, config) -> Optional[Path]:
+def _full_disk_path(chain, text: str, config) -> Optional[Path]:
     for exc in chain:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return Path(exc.filename) if exc.filename else Path(config.output_dir)
-    text = " ".join(str(e) for e in chain).lower()
     if any(marker in text for marker in _DISK_FULL):
         return Path(config.output_dir)
     # SQLite rolls a transaction back when the disk fills and then reports only that the
@@ -50,21 +50,13 @@ def _full_disk_path(chain, config) -> Optional[Path]:
     return None
 
 
-def _store_answers(config) -> bool:
-    m = config.metadata
-    try:
-        socket.create_connection((m.mysql_host, m.mysql_port), timeout=5).close()
-        return True
-    except OSError:
-        return False
-
-
 def describe(exc: BaseException, config, node: Optional[str]) -> Optional[str]:
     """One line for a fault of the machine rather than of the data or the code, or None."""
     chain = _chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
     during = f"during {node}" if node else "while the pipeline ran"
     again = "then run the same command again: what finished is reused"
-    full = _full_disk_path(chain, config)
+    full = _full_disk_path(chain, text, config)
     if full is not None:
         try:
             free = f"{_size(shutil.disk_usage(config.output_dir).free)} free now"
@@ -72,8 +64,8 @@ def describe(exc: BaseException, config, node: Optional[str]) -> Optional[str]:
             free = "free space unknown"
         return (f"no space left on the device holding {full} ({free}) {during}; nothing was "
                 f"pushed from this run. Free some space or set another output_dir, {again}")
-    text = " ".join(str(e) for e in chain).lower()
-    if config.metadata.mysql_host and (any(m in text for m in _STORE_GONE) or not _store_answers(config)):
+    if config.metadata.mysql_host and (any(m in text for m in _STORE_GONE)
+                                       or metadata.mysql_unreachable(config, timeout=5)):
         return (f"the MLMD store {config.metadata_label} stopped answering {during}, so what that "
                 f"node did was not recorded and nothing was pushed from this run. Start the MySQL "
                 f"server again, {again}")
@@ -100,8 +92,6 @@ def remember_unclosed(config, run_id: str, canceled: bool, reason: str) -> bool:
 def close_remembered(config, store) -> dict:
     """Closes, in MLMD, what earlier runs of this output directory could not; returns
     {run id: [nodes closed]}. A file is removed only once its run is closed."""
-    from pipeline import metadata
-
     directory = _pending_dir(config)
     closed = {}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:

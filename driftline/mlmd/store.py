@@ -57,8 +57,7 @@ def open_store(config, sqlite_path: Path = None) -> mlmd.MetadataStore:
         try:
             return mlmd.MetadataStore(metadata.connection_config(config, create=False))
         except Exception as exc:  # MLMD raises its own status errors
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MetadataError(f"{where}: cannot open the MLMD store: {first}") from None
+            raise MetadataError(f"{where}: cannot open the MLMD store: {_first_line(exc)}") from None
     return open_existing_sqlite(sqlite_path or config.metadata_path)
 
 
