@@ -3,9 +3,10 @@ running the pipeline.
 
 The CSV files are read by the pipeline's own reader (components/example_gen/csv_reader),
 so a file the pipeline accepts is accepted here and a file it refuses is refused with
-the same message; statistics come from TFDV's generators run in memory on that table,
-with the curated schema so categorical integers get value counts, and the comparison is
-the DriftGate's own.
+the same message; the statistics a comparison reads are computed as TFDV's in-memory
+generators compute them, without loading TFDV (driftline/span_statistics), with the
+curated schema so categorical integers get value counts, and the comparison is the
+DriftGate's own.
 """
 from pathlib import Path
 
@@ -35,21 +36,25 @@ def read_directory(directory: Path, what: str):
 
 
 def statistics(table, schema=None):
-    """TFDV statistics of a table read by csv_reader, computed in this process."""
+    """The statistics a comparison reads, of a table read by csv_reader."""
+    from driftline import span_statistics
+
+    return span_statistics.statistics(csv_reader.typed_batch(table), schema)
+
+
+def csv_statistics(directory: Path, schema=None):
+    """TFDV's full statistics of every CSV file in a directory (what schema inference
+    reads), computed in this process."""
     import tensorflow_data_validation as tfdv
     from tensorflow_data_validation.statistics import stats_impl
 
+    table = read_directory(directory, "CSV data")
     options = tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions()
     return stats_impl.generate_statistics_in_memory(csv_reader.typed_batch(table), options)
 
 
-def csv_statistics(directory: Path, schema=None):
-    """Statistics of every CSV file in a directory."""
-    return statistics(read_directory(directory, "CSV data"), schema)
-
-
 def span_inputs(data_root: Path, baseline_span: int, span: int):
-    """(baseline table, current table) for `drift`, read and checked before TFDV loads."""
+    """(baseline table, current table) for `drift`, read and checked before anything is computed."""
     if baseline_span == span:
         raise ConfigError(f"--baseline-span {span} and --span {span} name the same span: "
                           "compare two different spans")

@@ -14,7 +14,7 @@ def drift(args) -> int:
     config = config_from(args)
     if not args.serving_data and args.baseline_span is None:
         raise ConfigError("driftline drift needs --baseline-span (or --serving-data for skew)")
-    # Every input is read and checked before TensorFlow loads and before anything is written.
+    # Every input is read and checked before anything is computed or written.
     from driftline.schema.check import load_schema
 
     schema = load_schema(config.schema_file)
