@@ -338,6 +338,12 @@ class Config:
     # held in memory) or "beam" (TFX's executor, for spans beyond one machine). Both write
     # the same statistics (tests/integration/test_statistics_executor.py).
     statistics: str = setting("memory", str, choices=("memory", "beam"))
+    # Whether Transform analyses each span of the window apart and keeps the result for
+    # the next run's window (TFX's analyzer cache). That costs one Beam analysis per span
+    # and per analyzer instead of one pass over the window: on spans of thousands of rows
+    # the fixed cost is most of Transform, so it pays only where the analysis itself is
+    # large (spans of millions of rows, a window that slides by one span).
+    analyzer_cache: bool = setting(False, bool)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)

@@ -165,12 +165,13 @@ def _baseline_model_resolver(config: Config, trainer):
 
 
 def _analyzer_cache_resolver(config: Config, example_gens: dict):
-    """The analyzer cache of the run before, for a multi-span window on this machine.
+    """The analyzer cache of the run before, for a multi-span window on this machine,
+    when the config keeps one (`analyzer_cache`).
 
     On a cluster the window is one span (nothing to reuse) and KFP v2 resolvers run
     only TFX's own strategies, so there is none.
     """
-    if config.on_cluster or len(example_gens) == 1:
+    if not config.analyzer_cache or config.on_cluster or len(example_gens) == 1:
         return None
     return Resolver(
         strategy_class=PreviousAnalysisCacheStrategy,
@@ -284,6 +285,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             materialize=False,
             # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
             force_tf_compat_v1=True,
+            disable_analyzer_cache=not config.analyzer_cache,
         )
         training = config.training
         trainer = Trainer(

@@ -55,6 +55,9 @@ def runs(small_spans, tmp_path_factory, driftline):
     (data_root / "span-5" / "data.csv").write_text(bad)
     settings = (
         f'data_root = "{data_root}"\noutput_dir = "out"\nwindow = 2\n'
+        # The analyzer cache is off by default; these runs keep it, so that the cache a
+        # run writes is read by the next span's run (test_pipeline.py).
+        "analyzer_cache = true\n"
         # Quality bars are not what this test is about: bless any model.
         "[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nmax_auc_drop = 1.0\n"
     )

@@ -40,12 +40,20 @@ def test_training_waits_for_the_gate_and_pushing_for_the_blessing(tmp_path, smal
 
 
 def test_transform_reads_the_analyzer_cache_only_for_a_multi_span_window(tmp_path, small_spans):
-    nodes = {c.id: c for c in create_pipeline(_config(tmp_path, small_spans, span=3, window=2)).components}
+    config = _config(tmp_path, small_spans, span=3, window=2, analyzer_cache=True)
+    nodes = {c.id: c for c in create_pipeline(config).components}
     assert "analyzer_cache_resolver" in {n.id for n in nodes["Transform"].upstream_nodes}
     resolver_inputs = set(nodes["analyzer_cache_resolver"].inputs)
     assert resolver_inputs == {"cache", "examples_2", "examples_3"}
-    single = _ids(create_pipeline(_config(tmp_path, small_spans, span=3, window=1)))
+    assert "updated_analyzer_cache" in nodes["Transform"].outputs
+    single = _ids(create_pipeline(_config(tmp_path, small_spans, span=3, window=1, analyzer_cache=True)))
     assert "analyzer_cache_resolver" not in single
+
+
+def test_the_analyzer_cache_is_off_unless_the_config_keeps_one(tmp_path, small_spans):
+    nodes = {c.id: c for c in create_pipeline(_config(tmp_path, small_spans, span=3, window=2)).components}
+    assert "analyzer_cache_resolver" not in nodes
+    assert "updated_analyzer_cache" not in nodes["Transform"].outputs
 
 
 def test_example_gen_engine_is_a_choice(tmp_path, small_spans):
