@@ -147,7 +147,10 @@ def run_fn(fn_args):
         "serving_default": _serving_signature(model, tf_transform_output),
         "transform_features": _transform_signature(model, tf_transform_output),
     }
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    # Every reader (the ModelGate, the server, TF Serving) calls the signatures only, so
+    # the per-layer call traces Keras would add for reloading the Keras object are left
+    # out: they cost tracing at save and at every load.
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures, save_traces=False)
     write_warmup_requests(fn_args.serving_model_dir, tf_transform_output)
 
 
