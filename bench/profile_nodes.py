@@ -1,6 +1,6 @@
 """Where a cold run's time goes, node by node: `make profile`.
 
-    python bench/profile_nodes.py [--output-dir DIR] [--top N]
+    python bench/profile_nodes.py [--output-dir DIR] [--top N] [--dump-dir DIR]
 
 Runs one cold `driftline run` at 1× in this process under cProfile: one profile for
 the start-up (from the command's start to the first node) and one per node (each
@@ -75,7 +75,7 @@ def breakdown(profile: cProfile.Profile, seconds: float, top: int) -> dict:
     return {"seconds": round(seconds, 2), "parts": parts, "own_time": _own(stats, top)}
 
 
-def profile_run(output_dir: Path, data_root: Path, top: int) -> dict:
+def profile_run(output_dir: Path, data_root: Path, top: int, dump_dir: Path = None) -> dict:
     from tfx.orchestration.portable import launcher
 
     from driftline import pipeline_run
@@ -101,6 +101,8 @@ def profile_run(output_dir: Path, data_root: Path, top: int) -> dict:
         finally:
             profile.disable()
             result["nodes"][node] = breakdown(profile, time.monotonic() - began, top)
+            if dump_dir is not None:
+                profile.dump_stats(str(dump_dir / f"{node}.prof"))
 
     launcher.Launcher.launch = launch
     config = load_config(overrides={"data_root": data_root, "output_dir": output_dir})
@@ -142,11 +144,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "work" / "profile")
     parser.add_argument("--top", type=int, default=5, help="functions listed by own time, per node")
+    parser.add_argument("--dump-dir", type=Path,
+                        help="also write each node's whole profile there (<node>.prof, for pstats)")
     args = parser.parse_args(argv)
+    if args.dump_dir is not None:
+        args.dump_dir.mkdir(parents=True, exist_ok=True)
     from run import scaled_data  # bench/run.py: the same 1× data as `make bench`
 
     shutil.rmtree(args.output_dir, ignore_errors=True)
-    result = profile_run(args.output_dir, scaled_data(1), args.top)
+    result = profile_run(args.output_dir, scaled_data(1), args.top, args.dump_dir)
     stamp = time.strftime("%Y-%m-%dT%H-%M-%S")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"profile-{stamp}.json").write_text(json.dumps(result, indent=2))
