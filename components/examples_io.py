@@ -1,6 +1,7 @@
-"""Reading an Examples artifact: the span it holds and its serialized records."""
+"""Reading an Examples artifact: the span it holds and its serialized records, and
+the raw values in those records."""
 import os
-from typing import List
+from typing import Dict, List, Sequence
 
 
 def span_of(examples) -> int:
@@ -45,3 +46,73 @@ def raw_value(example, name: str) -> str:
         return ""
     value = values[0]
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def decode(serialized: Sequence[bytes]):
+    """Serialized tf.Examples as one Arrow RecordBatch of list columns (tfx_bsl's C++
+    decoder; types from each feature's kind, a feature without values is null)."""
+    from tfx_bsl.coders import example_coder
+
+    return example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(list(serialized))
+
+
+def _first_values(batch, name: str):
+    """(first value of each row as a NumPy array, has-a-value mask), or None when no
+    row has the feature."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    index = batch.schema.get_field_index(name)
+    if index < 0 or pa.types.is_null(batch.column(index).type.value_type):
+        return None
+    column = batch.column(index)
+    present = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) > 0
+    starts = column.offsets.to_numpy()[:-1][present]
+    values = column.values.take(pa.array(starts, pa.int64()))
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        first = np.asarray(values.to_pylist(), dtype=object)
+    else:
+        first = values.to_numpy(zero_copy_only=False)
+    return first, present
+
+
+def raw_columns(batch, names: Sequence[str]) -> Dict[str, list]:
+    """{name: each row's first value as text}, as raw_value gives it for each record."""
+    columns = {}
+    for name in names:
+        found = _first_values(batch, name)
+        texts = [""] * batch.num_rows
+        if found is not None:
+            first, present = found
+            rows = present.nonzero()[0]
+            if first.dtype == object:
+                for row, value in zip(rows, first):
+                    texts[row] = value.decode("utf-8", "replace")
+            else:
+                for row, value in zip(rows, first.tolist()):
+                    texts[row] = str(value)
+        columns[name] = texts
+    return columns
+
+
+_MISSING = 0x9E3779B97F4A7C15
+
+
+def input_hashes(batch, names: Sequence[str]):
+    """One 64-bit hash per row of the named features' first values: rows with equal
+    values (a row without a value counting as one more value) get equal hashes, and
+    different rows collide with a chance of about n^2 / 2^65."""
+    import numpy as np
+    import pandas as pd
+
+    combined = np.zeros(batch.num_rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in names:
+            column = np.full(batch.num_rows, _MISSING, dtype=np.uint64)
+            found = _first_values(batch, name)
+            if found is not None:
+                first, present = found
+                column[present] = pd.util.hash_array(first, categorize=False)
+            combined = combined * np.uint64(1000003) ^ column
+    return combined

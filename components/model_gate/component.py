@@ -23,9 +23,10 @@ from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
 
 from components.model_gate import verdict
 from components import storage
-from components.examples_io import raw_value, records
+from components.examples_io import decode, input_hashes, raw_columns, records
 
 BATCH = 1024
+NOISE_FLOOR_CHUNK = 65536
 
 
 class ModelPredictions(artifact.Artifact):
@@ -43,22 +44,32 @@ class _Scorer:
 
         self.loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri))
 
-    def _batches(self, signature, records, key):
+    def _batches(self, signature, records, keys):
+        """{key: one value per record} of a signature's outputs, in one pass."""
         import numpy as np
         import tensorflow as tf
 
         function = self.loaded.signatures[signature]
-        parts = []
+        parts = {key: [] for key in keys}
         for start in range(0, len(records), BATCH):
             out = function(examples=tf.constant(records[start:start + BATCH]))
-            parts.append(np.asarray(out[key]).reshape(-1))
-        return np.concatenate(parts) if parts else np.zeros(0)
+            for key in keys:
+                parts[key].append(np.asarray(out[key]).reshape(-1))
+        return {key: np.concatenate(found) if found else np.zeros(0) for key, found in parts.items()}
 
     def probabilities(self, records):
-        return self._batches("serving_default", records, "probabilities")
+        return self._batches("serving_default", records, ["probabilities"])["probabilities"]
 
-    def transformed(self, records, key):
-        return self._batches("transform_features", records, key)
+    def labels(self, records, settings):
+        """(label, in the judged population) per record, from the transform graph."""
+        import numpy as np
+
+        weight_key = settings["weight_key"]
+        found = self._batches("transform_features", records,
+                              [settings["label_key"]] + ([weight_key] if weight_key else []))
+        labels = found[settings["label_key"]].astype(np.int64)
+        judged = found[weight_key] > 0 if weight_key else np.ones(labels.size, dtype=bool)
+        return labels, judged
 
 
 def _write_predictions(directory: str, columns: dict):
@@ -78,23 +89,26 @@ def _set_intervals(target, prefix_value, prefix_low, prefix_high, found):
             target.set_float_custom_property(prefix + name, float(value))
 
 
-def _noise_floor(scorer: _Scorer, examples, settings) -> dict:
-    """The noise floor over every split of the window, on the rows judged."""
+def _noise_floor(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eval_judged) -> dict:
+    """The noise floor over every split of the window, on the rows judged. The eval
+    split's input hashes and labels come from the judgement; the train split is read in
+    chunks, so memory stays flat however large the window."""
+    import itertools
+
     import numpy as np
-    import tensorflow as tf
 
     from components.model_gate.noise_floor import noise_floor
 
-    rows = [record for split in ("train", "eval") for _, record in records(examples, split)]
-    labels = scorer.transformed(rows, settings["label_key"]).astype(np.int64)
-    keep = (scorer.transformed(rows, settings["weight_key"]) > 0 if settings["weight_key"]
-            else np.ones(labels.size, dtype=bool))
-    keys = []
-    for record, kept in zip(rows, keep):
-        if kept:
-            example = tf.train.Example.FromString(record)
-            keys.append(tuple(raw_value(example, name) for name in settings["model_inputs"]))
-    return noise_floor(keys, labels[keep])
+    keys, labels = [eval_keys[eval_judged]], [eval_labels[eval_judged]]
+    train = (record for _, record in records(examples, "train"))
+    while True:
+        chunk = list(itertools.islice(train, NOISE_FLOOR_CHUNK))
+        if not chunk:
+            break
+        chunk_labels, judged = scorer.labels(chunk, settings)
+        keys.append(input_hashes(decode(chunk), settings["model_inputs"])[judged])
+        labels.append(chunk_labels[judged])
+    return noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels))
 
 
 class ModelGateSpec(types.ComponentSpec):
@@ -151,7 +165,6 @@ class ModelGate(base_beam_component.BaseBeamComponent):
 
 def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
     import numpy as np
-    import tensorflow as tf
 
     from components.model_gate import decision, metrics
 
@@ -160,23 +173,21 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
     spans = np.asarray([span for span, _ in evaluated], dtype=np.int64)
     serialized = [record for _, record in evaluated]
     candidate = _Scorer(model)
-    labels = candidate.transformed(serialized, settings["label_key"]).astype(np.int64)
-    weight_key = settings["weight_key"]
-    observable = (candidate.transformed(serialized, weight_key) > 0 if weight_key
-                  else np.ones(labels.size, dtype=bool))
+    labels, observable = candidate.labels(serialized, settings)
     scores = candidate.probabilities(serialized)
     baseline = (_Scorer(baseline_model).probabilities(serialized)
                 if baseline_model is not None else None)
 
-    parsed = [tf.train.Example.FromString(r) for r in serialized]
+    decoded = decode(serialized)
     columns = {"span": spans, "label": labels, "observable": observable, "candidate": scores}
     if baseline is not None:
         columns["baseline"] = baseline
     # Every raw input, so that `driftline analyze` can slice by any of them.
-    for name in dict.fromkeys(list(settings["slices"]) + list(settings.get("model_inputs", []))):
-        columns[name] = [raw_value(e, name) for e in parsed]
+    columns.update(raw_columns(decoded, list(dict.fromkeys(
+        list(settings["slices"]) + list(settings.get("model_inputs", []))))))
     _write_predictions(predictions.uri, columns)
-    floor = _noise_floor(candidate, examples, settings)
+    floor = _noise_floor(candidate, examples, settings,
+                         input_hashes(decoded, settings["model_inputs"]), labels, observable)
 
     # Judged on the rows whose label can be known (all rows when asked for every row).
     spans, labels, scores = spans[observable], labels[observable], scores[observable]
