@@ -69,9 +69,10 @@ def assert_equivalent(ours, theirs):
 
 def assert_same_beyond_ties(ours, theirs):
     """With more distinct values than the Misra-Gries sketch has buckets, which of the
-    values tied at the lowest count it keeps varies from one sketch to the next, TFDV's
-    own included (test_tfdv_itself_varies_beyond_the_sketch): the counts are the same,
-    and so is every value above the tie."""
+    values tied at the lowest count it keeps can vary from one sketch to the next, TFDV's
+    own included (four sketches of the same 6,000 strings in one process kept two sets;
+    how often depends on the process, so it is not asserted here): the counts are the
+    same, and so is every value above the tie."""
     assert [b.sample_count for b in ours] == [b.sample_count for b in theirs]
     lowest = min(b.sample_count for b in theirs)
     assert ([(b.label, b.sample_count) for b in ours if b.sample_count > lowest]
@@ -122,17 +123,6 @@ def test_every_comparison_is_the_same(span_tables):
 def _high_cardinality(n=6000):
     rng = np.random.default_rng(7)
     return [f"value-{int(v)}".encode() for v in rng.zipf(1.3, n)]  # ~1,150 distinct strings
-
-
-def test_tfdv_itself_varies_beyond_the_sketch():
-    """Why high-cardinality features are compared above the tie only: TFDV run twice on
-    the same batch keeps different values at the lowest count (once in a few runs)."""
-    batch = pa.RecordBatch.from_arrays([_column(_high_cardinality(), pa.binary())], ["many"])
-    kept = set()
-    for _ in range(12):
-        buckets = _by_name(_tfdv(batch, None))["many"].string_stats.rank_histogram.buckets
-        kept.add(frozenset(b.label for b in buckets))
-    assert len(kept) > 1
 
 
 def _column(values, value_type):
