@@ -119,8 +119,8 @@ def feature_statistics(name: str, column: pa.ListArray, feature: Optional[schema
         _common(result.string_stats.common_stats, column)
         _top_k(result.string_stats, values, large_strings=True)
         # TFDV measures a number by its Python text (numpy's str of the value).
-        _average_length(result.string_stats, np.vectorize(lambda v: len(str(v)), otypes=[np.int64])(
-            values.to_numpy(zero_copy_only=False)) if len(values) else pa.array([], pa.int64()))
+        _average_length(result.string_stats,
+                        [len(str(v)) for v in values.to_numpy(zero_copy_only=False)])
     else:
         _common(result.num_stats.common_stats, column)
         _numeric(result.num_stats, values)

@@ -56,24 +56,24 @@ def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
     """Label consistency (label_consistency.py) over every row of the current span;
     `population` is what training learns from ("observable" or "all")."""
     import numpy as np
-    import tensorflow as tf
 
     from components.drift_gate import label_consistency
-    from components.examples_io import raw_value, records
+    from components.examples_io import decode, raw_columns, records
     from components.model import features
 
-    rows = [tf.train.Example.FromString(record)
-            for split in ("train", "eval") for _, record in records([examples], split)]
     categorical = [f.name for f in schema_proto.feature
                    if f.type == schema_pb2.BYTES or f.int_domain.is_categorical]
+    columns = raw_columns(
+        decode([record for split in ("train", "eval") for _, record in records([examples], split)]),
+        list(dict.fromkeys(categorical + [features.OUTCOME_KEY, features.FARE_KEY])))
 
     def numbers(name):
-        return np.array([float(v) if v else np.nan for v in (raw_value(e, name) for e in rows)])
+        return np.array([float(v) if v else np.nan for v in columns[name]])
 
     tips, fare = numbers(features.OUTCOME_KEY), numbers(features.FARE_KEY)
     labels = features.is_big_tipper(np.nan_to_num(tips), np.nan_to_num(fare))
     return label_consistency.check(
-        {name: [raw_value(e, name) for e in rows] for name in categorical}, labels, tips,
+        {name: columns[name] for name in categorical}, labels, tips,
         min_rows, constant_share,
         {features.OBSERVABLE_KEY: features.OBSERVABLE_VALUES} if population == "observable" else {},
         source_name=features.OUTCOME_KEY)
