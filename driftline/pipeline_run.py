@@ -12,8 +12,8 @@ from components.errors import DataError, SchemaError
 from driftline import run_lock, up_to_date
 from driftline.errors import GateBlocked
 from driftline.run_summary import Summary
+from pipeline import interruption
 from pipeline.config import Config
-from pipeline.errors import Terminated
 from pipeline.inputs import PipelineInputs, gather
 
 
@@ -33,6 +33,7 @@ def check_inputs(config: Config) -> PipelineInputs:
     created. The files are read by the pipeline's own reader, so what it would refuse
     halfway through a run is refused here, naming the file and row."""
     from components.example_gen import csv_reader
+    from components.model.features import model_inputs
     from driftline.schema.check import check_schema, data_header
     from pipeline.spans import span_dir
 

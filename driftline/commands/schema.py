@@ -10,11 +10,12 @@ from pipeline.errors import ConfigError
 
 
 def check(args) -> int:
+    from components.model.features import model_inputs
     from driftline.schema.check import check_schema, data_header, load_schema
 
     config = config_from(args)
     path = args.file or config.schema_file
-    problems = check_schema(path, data_header(config.data_root))
+    problems = check_schema(path, data_header(config.data_root), model_inputs())
     for problem in problems:
         print(problem)
     if problems:

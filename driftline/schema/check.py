@@ -74,9 +74,12 @@ def load_schema(path: Path) -> schema_pb2.Schema:
 
 # --- checking a schema file ------------------------------------------------------------
 
-def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
+def check_schema(path: Path, header: Optional[List[str]] = None,
+                 model_inputs: Optional[List[str]] = None) -> List[Problem]:
     """Every problem in a schema file, each at its line and column. `header`, when given,
-    is the data's column list: features it lacks are reported."""
+    is the data's column list: features it lacks are reported, and so are its columns
+    the schema lacks (ExampleValidator would report each as a new column and the gate
+    would stop the run), naming those of them the model reads (`model_inputs`)."""
     path = Path(path)
     try:
         text = _read(path)
@@ -126,11 +129,33 @@ def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem
                     at(env, f"feature '{name}' names environment '{env.value}', which is not a "
                             f"default_environment ({', '.join(environments)})")
 
+    if header is not None:
+        problems.extend(_columns_without_feature(path, header, seen, model_inputs))
     for env_node in tree.all("default_environment"):
         env = env_node.value
         if schema.feature and all(_excluded(f, env) for f in schema.feature):
             at(env_node, f"environment '{env}' excludes every feature")
     return sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def _columns_without_feature(path: Path, header: List[str], features, model_inputs) -> List[Problem]:
+    """Data columns the schema does not define: one problem per column the model reads,
+    one for all the others (a wide file must not print a line per column)."""
+    missing = [c for c in header if c not in features]
+    read = [c for c in missing if model_inputs is not None and c in model_inputs]
+    others = [c for c in missing if c not in read]
+    problems = [Problem(str(path), 1, 1, f"data column '{c}' has no feature in the schema, and the "
+                        "model reads it as an input: ExampleValidator would report it as a new "
+                        "column and the gate would stop the run; add a feature block for it")
+                for c in read]
+    if others:
+        reads = "" if model_inputs is None else "; the model does not read them"
+        problems.append(Problem(
+            str(path), 1, 1, f"data column{'s' if len(others) > 1 else ''} {_listed(others)} "
+            f"{'have' if len(others) > 1 else 'has'} no feature in the schema{reads}: ExampleValidator "
+            "would report each as a new column and the gate would stop the run; add a feature "
+            "block for each, or drop the column from the data"))
+    return problems
 
 
 def _excluded(feature, env: str) -> bool:

@@ -179,6 +179,22 @@ def schema_binary_check(work):
     return ["schema", "check", work / "schema.pb", "--data-root", work / "taxi"]
 
 
+def _without_trip_miles(work):
+    """The curated schema with its trip_miles feature (a model input) removed."""
+    text = CURATED.read_text()
+    start = text.index('feature {\n  name: "trip_miles"')
+    (work / "no-miles.pbtxt").write_text(text[:start] + text[text.index("\n}\n", start) + 3:])
+    return work / "no-miles.pbtxt"
+
+
+def schema_lacks_a_model_input_run(work):
+    return _run(work, *_config(work, f'schema_file = "{_without_trip_miles(work)}"\n'))
+
+
+def schema_lacks_a_model_input_check(work):
+    return ["schema", "check", _without_trip_miles(work), "--data-root", work / "taxi"]
+
+
 def schema_binary_diff(work):
     (work / "schema.pb").write_bytes(b"\x0a\x04fare\xff")
     return ["schema", "diff", CURATED, work / "schema.pb"]
@@ -279,6 +295,12 @@ CASES = [
          ["empty.pbtxt:1:1: the schema defines no feature"], stream="stdout"),
     Case("a binary schema file to check", schema_binary_check, BAD_INPUT,
          ["schema.pb:2:6: byte 0xff is not UTF-8 text"], stream="stdout"),
+    Case("a schema without a column the model reads, to run", schema_lacks_a_model_input_run, BAD_INPUT,
+         ["no-miles.pbtxt:1:1: data column 'trip_miles' has no feature in the schema, and the model "
+          "reads it as an input"]),
+    Case("a schema without a column the model reads, to check", schema_lacks_a_model_input_check,
+         BAD_INPUT, ["no-miles.pbtxt:1:1: data column 'trip_miles' has no feature in the schema, and "
+                     "the model reads it as an input"], stream="stdout"),
     Case("a binary schema file to diff", schema_binary_diff, BAD_INPUT, ["is not UTF-8 text"]),
     Case("a feature defined twice, to diff", schema_feature_twice_diff, BAD_INPUT,
          ["duplicate feature 'fare'"]),

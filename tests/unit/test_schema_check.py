@@ -74,6 +74,28 @@ def test_feature_unknown_to_the_data_header(tmp_path):
         f"{path}:9:3: feature 'payment_type' is not a column of the data (fare, tips)"]
 
 
+def test_data_columns_the_schema_lacks(tmp_path):
+    path = tmp_path / "schema.pbtxt"
+    path.write_text(GOOD)
+    problems = [str(p) for p in check_schema(path, HEADER + ["trip_miles", "id", "note"],
+                                             model_inputs=["fare", "trip_miles"])]
+    assert problems == [
+        f"{path}:1:1: data column 'trip_miles' has no feature in the schema, and the model reads it "
+        "as an input: ExampleValidator would report it as a new column and the gate would stop the "
+        "run; add a feature block for it",
+        f"{path}:1:1: data columns id, note have no feature in the schema; the model does not read "
+        "them: ExampleValidator would report each as a new column and the gate would stop the run; "
+        "add a feature block for each, or drop the column from the data"]
+
+
+def test_a_wide_file_names_a_dozen_columns_the_schema_lacks(tmp_path):
+    path = tmp_path / "schema.pbtxt"
+    path.write_text(GOOD)
+    problems = check_schema(path, HEADER + [f"c{i}" for i in range(10_000)])
+    assert len(problems) == 1
+    assert "c0, c1," in problems[0].message and "c11, ... 9,988 more have no feature" in problems[0].message
+
+
 def test_environment_that_excludes_everything(tmp_path):
     text = GOOD.replace('  type: FLOAT\n  drift', '  type: FLOAT\n  not_in_environment: "SERVING"\n  drift')
     text = text.replace('  domain: "payment_type"\n', '  domain: "payment_type"\n  not_in_environment: "SERVING"\n')
@@ -96,9 +118,12 @@ def test_locate_skips_comments_and_strings_with_braces():
 def test_cli_check_reports_and_fails(tmp_path, driftline):
     path = tmp_path / "schema.pbtxt"
     path.write_text(GOOD.replace("threshold: 0.1", "threshold: 2"))
-    proc = driftline("schema", "check", path)
+    (tmp_path / "data" / "span-1").mkdir(parents=True)
+    (tmp_path / "data" / "span-1" / "data.csv").write_text(",".join(HEADER) + "\n1.0,0.5,Cash\n")
+    proc = driftline("schema", "check", path, "--data-root", tmp_path / "data")
     assert proc.returncode == 2
-    assert proc.stdout.startswith(f"{path}:6:38: drift_comparator threshold 2 of 'fare'")
+    assert proc.stdout == f"{path}:6:38: drift_comparator threshold 2 of 'fare' is outside [0, 1]: " \
+                          "an L-infinity distance cannot exceed 1\n"
 
 
 def test_run_refuses_a_schema_with_problems(tmp_path, small_spans, driftline):
