@@ -89,12 +89,14 @@ replay: data
 # (make test: Transform, 30 points, 150 files; the disk and the stopped server only here).
 KILL_STAGES ?= CsvExampleGen_span4,StatisticsGen,DriftGate,Transform,Trainer,ModelGate,Pusher
 DISK_SIZES ?= 300k,600k,900k,1200k,1600k,2000k
+SIGNAL_POINTS ?= CsvExampleGen_span3:publish:1,StatisticsGen:publish:1,DriftGate:publish:1,Transform:bundle:1,Transform:bundle:20,Transform:bundle:45,Transform:record:1,Transform:graph:1,Transform:publish:1,Trainer:batch:1,Trainer:batch:49,Trainer:batch:20:TERM,ModelGate:publish:1
 reliability: data
 	@bash scripts/system-packages.sh
-	@DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 DRIFTLINE_LONG_LINE_MB=200 \
+	@DRIFTLINE_SIGNAL_POINTS=$(SIGNAL_POINTS) DRIFTLINE_KILL_STAGES=$(KILL_STAGES) DRIFTLINE_FAULT_POINTS=200 DRIFTLINE_FUZZ_EXAMPLES=3000 DRIFTLINE_LONG_LINE_MB=200 \
 	  DRIFTLINE_DISK_SIZES=$(DISK_SIZES) $(PY) -m pytest -q -rA tests/e2e/test_kill.py \
 	  tests/integration/test_atomic_push.py tests/integration/test_fuzz_inputs.py \
-	  tests/e2e/test_disk_full.py tests/e2e/test_mysql.py tests/unit/test_bad_input.py
+	  tests/e2e/test_disk_full.py tests/e2e/test_mysql.py tests/unit/test_bad_input.py \
+	  tests/e2e/test_failures.py
 
 test: data
 	@bash scripts/system-packages.sh

@@ -1,8 +1,6 @@
 """A local pipeline run as the application drives it, one step at a time: bad input is
 found before TensorFlow is imported and before anything is written; an unchanged run
 starts nothing; the run itself; what it adds to MLMD; its summary."""
-import contextlib
-import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -46,7 +44,7 @@ def check_inputs(config: Config) -> PipelineInputs:
                             "rows; there is nothing to validate or train on")
         if config.example_gen == "beam":
             _no_line_breaks_in_fields(span_dir(config.data_root, span), table)
-    problems = check_schema(config.schema_file, data_header(config.data_root))
+    problems = check_schema(config.schema_file, data_header(config.data_root), model_inputs())
     if problems:
         raise SchemaError(
             "the schema file has problems; nothing was run:\n"
@@ -104,7 +102,7 @@ def run(config: Config, force: bool = False) -> Outcome:
     fingerprint = up_to_date.fingerprint(config, inputs)
     if not force and not config.output_dir.exists():
         force = True  # nothing to be up to date with, and nothing to lock yet
-    with run_lock.holding(config.output_dir), _sigterm_raises():
+    with run_lock.holding(config.output_dir), interruption.watching():
         reused = None if force else up_to_date.last_result(config, fingerprint)
         if reused:
             run_id, text = reused
@@ -128,7 +126,10 @@ def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float)
         try:
             local_runner.run(config, inputs, terminal, result)
         finally:
-            _record_run(config, inputs, result.run_id)
+            with interruption.shielded():
+                _record_run(config, inputs, result.run_id)
+        if interruption.received():  # it arrived while the run was being recorded
+            raise interruption.stop_exception()
         outcome = Outcome(result.run_id, inputs, 0.0)
         outcome.summary = _summarize(config, inputs, result.run_id)
         outcome.summary.report_path = _error_analysis(config, outcome.summary)
@@ -137,20 +138,6 @@ def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float)
             # A blocked run is not remembered: running it again re-checks the data.
             _remember(config, outcome, fingerprint)
     return outcome
-
-
-@contextlib.contextmanager
-def _sigterm_raises():
-    """SIGTERM stops the run the way Ctrl-C does (as an exception in the main thread),
-    so the runner can close what it started before the process exits."""
-    def stop(signum, frame):
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _store(config: Config):

@@ -1,16 +1,14 @@
 """Runs create_pipeline(config, inputs) on this machine with TFX's LocalDagRunner,
 printing one line per node with its state and seconds."""
 import contextlib
-import os
-import signal
 import time
 import traceback
 from dataclasses import dataclass, field
 
 from components.errors import DriftlineError
-from pipeline import metadata, run_faults
+from pipeline import fault_hooks, interruption, metadata, run_faults
 from pipeline.config import Config
-from pipeline.errors import PipelineFailed, Terminated
+from pipeline.errors import PipelineFailed
 from pipeline.inputs import PipelineInputs, write_schema_snapshot
 
 
@@ -55,6 +53,8 @@ def _progress(config: Config, terminal, result: RunResult):
         node = self._pipeline_node.node_info.id
         run_id = self._pipeline_runtime_spec.pipeline_run_id.field_value.string_value
         result.run_id = run_id
+        if interruption.received():  # a stop that something below swallowed: go no further
+            raise interruption.stop_exception()
         if "swept" not in store_holder:
             store_holder["swept"] = True
             _close_abandoned(config, store, run_id, terminal)
@@ -63,12 +63,19 @@ def _progress(config: Config, terminal, result: RunResult):
             terminal.flush()
         start = time.monotonic()
         try:
-            outcome = original(self)
+            with fault_hooks.signal_inside(node):
+                outcome = original(self)
         except BaseException as exc:
             elapsed = time.monotonic() - start
-            state = "canceled" if isinstance(exc, (KeyboardInterrupt, Terminated)) else "failed"
+            stop = interruption.stopped_by(exc)
+            state = "canceled" if stop else "failed"
             terminal.write(f"{back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
             result.nodes.append(NodeResult(node, state, elapsed))
+            if stop is not None and stop is not exc:
+                # What the stop turned into on its way up, for the log.
+                _to_log(lambda: print(f"{node} stopped by a signal; it raised {type(exc).__name__}: "
+                                      f"{_last_line(exc)}"))
+                raise stop from None
             raise
         elapsed = time.monotonic() - start
         state = state_of(node, run_id)
@@ -77,32 +84,11 @@ def _progress(config: Config, terminal, result: RunResult):
         return outcome
 
     launcher.Launcher.launch = launch
-    pause = _pause_before_executor(launcher.Launcher)
     try:
-        yield
+        with fault_hooks.pause_before_executor(launcher.Launcher):
+            yield
     finally:
         launcher.Launcher.launch = original
-        if pause:
-            launcher.Launcher._run_executor = pause
-
-
-def _pause_before_executor(launcher_class):
-    """The kill tests' hook: DRIFTLINE_PAUSE_IN=<node> stops this process (SIGSTOP) once
-    that node is RUNNING in MLMD, just before its executor starts, so that a node too
-    quick to catch while it runs can still be killed there (SIGKILL ends a stopped
-    process). Unset, nothing changes. Returns what it replaced."""
-    node = os.environ.get("DRIFTLINE_PAUSE_IN")
-    if not node:
-        return None
-    original = launcher_class._run_executor
-
-    def run_executor(self, *args, **kwargs):
-        if self._pipeline_node.node_info.id == node:
-            os.kill(os.getpid(), signal.SIGSTOP)
-        return original(self, *args, **kwargs)
-
-    launcher_class._run_executor = run_executor
-    return original
 
 
 def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> RunResult:
@@ -121,15 +107,22 @@ def run(config: Config, inputs: PipelineInputs, terminal, result: RunResult) -> 
     with _progress(config, terminal, result):
         try:
             LocalDagRunner().run(pipeline)
-        except (KeyboardInterrupt, Terminated) as exc:
-            _close(config, result, canceled=True,
-                   reason="terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted (Ctrl-C)")
-            raise
-        except DriftlineError as exc:
-            # An executor's own readable error (bad data found while reading it).
-            _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
-            raise
-        except Exception as exc:
+            if interruption.received():  # swallowed below, yet the user asked to stop
+                raise interruption.stop_exception()
+        except BaseException as exc:
+            stop = interruption.stopped_by(exc)
+            if stop is not None:
+                with interruption.shielded():
+                    _close(config, result, canceled=True, reason=interruption.reason(stop))
+                if stop is exc:
+                    raise
+                raise stop from None
+            if isinstance(exc, DriftlineError):
+                # An executor's own readable error (bad data found while reading it).
+                _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
+                raise
+            if not isinstance(exc, Exception):
+                raise
             _to_log(traceback.print_exc)  # for whoever needs the details
             _close(config, result, canceled=False, reason=f"{type(exc).__name__}: {_last_line(exc)}")
             failed = next((n.node_id for n in result.nodes if n.state == "failed"), None)
@@ -180,14 +173,15 @@ def _close(config: Config, result: RunResult, canceled: bool, reason: str):
     cannot hide the run's own error."""
     if not result.run_id:
         return
+    stopped = [n.node_id for n in result.nodes if n.state == "canceled"]
     try:
         import ml_metadata as mlmd
 
         store = mlmd.MetadataStore(metadata.connection_config(config))
-        metadata.close_unfinished(store, config.pipeline_name, result.run_id, canceled, reason)
+        metadata.close_unfinished(store, config.pipeline_name, result.run_id, canceled, reason, stopped)
     except Exception:  # noqa: BLE001
         _to_log(traceback.print_exc)
-        run_faults.remember_unclosed(config, result.run_id, canceled, reason)
+        run_faults.remember_unclosed(config, result.run_id, canceled, reason, stopped)
 
 
 def _last_line(exc: BaseException) -> str:

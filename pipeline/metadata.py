@@ -124,9 +124,12 @@ def close_abandoned(store, pipeline_name: str, current_run: str) -> dict:
     return found
 
 
-def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, reason: str) -> list:
+def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, reason: str,
+                     stopped=()) -> list:
     """Marks every execution of the run still NEW or RUNNING as CANCELED (interrupted) or
-    FAILED, with the reason; records where the run stopped on its context. Returns the
+    FAILED, with the reason; records where the run stopped on its context. `stopped`:
+    nodes the stop cut short, whose executions TFX may already have published as FAILED
+    (an interruption that reached its launcher wrapped in another exception). Returns the
     node ids it closed."""
     context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     if context is None:
@@ -134,7 +137,8 @@ def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, rea
     state = metadata_store_pb2.Execution.CANCELED if canceled else metadata_store_pb2.Execution.FAILED
     closed, executions = [], []
     for node, execution in sorted(run_executions(store, pipeline_name, run_id).items()):
-        if execution.last_known_state in UNFINISHED:
+        cut_short = node in stopped and execution.last_known_state == metadata_store_pb2.Execution.FAILED
+        if execution.last_known_state in UNFINISHED or cut_short:
             execution.last_known_state = state
             execution.custom_properties[STOPPED].string_value = reason
             executions.append(execution)

@@ -76,14 +76,15 @@ def _pending_dir(config) -> Path:
     return Path(config.output_dir) / "logs" / "unclosed-runs"
 
 
-def remember_unclosed(config, run_id: str, canceled: bool, reason: str) -> bool:
+def remember_unclosed(config, run_id: str, canceled: bool, reason: str, stopped=()) -> bool:
     """Keeps what a run could not close in MLMD (its store was gone, its disk full), for
     the next run to close. Returns whether it could be kept."""
     try:
         directory = _pending_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{run_id.replace(':', '-')}.json").write_text(
-            json.dumps({"run_id": run_id, "canceled": canceled, "reason": reason}))
+            json.dumps({"run_id": run_id, "canceled": canceled, "reason": reason,
+                        "stopped": list(stopped)}))
         return True
     except OSError:
         return False
@@ -103,6 +104,7 @@ def close_remembered(config, store) -> dict:
         if store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id) is not None:
             closed[run_id] = metadata.close_unfinished(
                 store, config.pipeline_name, run_id, pending["canceled"],
-                f"{pending['reason']} (closed by the next run: MLMD could not be written then)")
+                f"{pending['reason']} (closed by the next run: MLMD could not be written then)",
+                pending.get("stopped", ()))
         path.unlink()  # a run MLMD never recorded has nothing to close
     return closed

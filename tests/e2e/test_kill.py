@@ -25,7 +25,7 @@ def _states(store, run_id):
 
 
 # Nodes that finish in a fraction of a second on these small spans: the run stops itself
-# once the node is RUNNING (DRIFTLINE_PAUSE_IN, pipeline/local_runner.py) so it can be
+# once the node is RUNNING (DRIFTLINE_PAUSE_IN, pipeline/fault_hooks.py) so it can be
 # killed there. The others are killed while they work.
 TOO_QUICK = {"CsvExampleGen_span4", "StatisticsGen", "DriftGate", "Pusher"}
 
