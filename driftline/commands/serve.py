@@ -5,6 +5,18 @@ import sys
 from driftline.commands.common import config_from
 
 
+def _recorder(config):
+    """Records the server's pin of its first version as a deployment in the run's MLMD
+    store (opened when it happens, in the thread that polls the versions)."""
+    def record(policy):
+        from driftline.mlmd import deployments
+        from driftline.mlmd.store import open_for_recording
+
+        deployments.record(open_for_recording(config), config.model_name, policy, [policy.stable])
+
+    return record
+
+
 def serve(args) -> int:
     from components.errors import DriftlineError
     from pipeline import framework_output
@@ -26,6 +38,7 @@ def serve(args) -> int:
 
         from components.model import features
         from driftline.serving import grpc_service
+        from driftline.serving.models import misplaced_versions_hint
         from driftline.serving.requests import Contract
         from driftline.serving.rest import build_app
         from driftline.serving.server import Server, Settings
@@ -36,7 +49,8 @@ def serve(args) -> int:
             batching=serving.batching, batch_max_rows=serving.batch_max_rows,
             batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
             log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
-            monitor_file=config.monitoring_result_path, dashboard_dir=config.monitoring_dashboard_dir)
+            monitor_file=config.monitoring_result_path, dashboard_dir=config.monitoring_dashboard_dir,
+            on_pinned=_recorder(config))
         server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
         server.start()
         try:
@@ -45,6 +59,9 @@ def serve(args) -> int:
             server.stop()
             raise DriftlineError(f"cannot serve gRPC on {serving.host}:{serving.grpc_port}: {exc}") from None
         available = server.versions.available()
+        hint = misplaced_versions_hint(serving_dir)
+        if hint:
+            terminal.write(f"driftline: {hint}\n")
         terminal.write(
             f"driftline: serving {config.model_name} from {serving_dir}\n"
             f"  REST  http://{serving.host}:{serving.rest_port}/v1/models/{config.model_name}\n"

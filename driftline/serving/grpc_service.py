@@ -8,6 +8,7 @@ import time
 from concurrent import futures
 
 import grpc
+from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -68,6 +69,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         except ServingError as error:
             self.server.error(error, version, slot)
             context.abort(error.grpc_code, error.message)
+        except Exception as exc:  # noqa: BLE001 - INTERNAL with one line, and a count
+            error = self.server.failure(exc, version, slot)
+            context.abort(error.grpc_code, error.message)
 
     def Predict(self, request, context):
         import tensorflow as tf
@@ -77,7 +81,11 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             if set(request.inputs) != {INPUT}:
                 raise bad_request(f"the request must have one input '{INPUT}' (serialized tf.Examples), "
                                   f"has {sorted(request.inputs)}")
-            serialized = [bytes(v) for v in tf.make_ndarray(request.inputs[INPUT]).reshape(-1)]
+            tensor = request.inputs[INPUT]
+            if tensor.dtype != types_pb2.DT_STRING:
+                raise bad_request(f"the input '{INPUT}' must be DT_STRING (serialized tf.Examples), is "
+                                  f"{types_pb2.DataType.Name(tensor.dtype)}")
+            serialized = [bytes(v) for v in tf.make_ndarray(tensor).reshape(-1)]
             examples = parse_examples(self.server.contract, serialized)
         except ServingError as error:
             self.server.error(error)

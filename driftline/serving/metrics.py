@@ -18,6 +18,9 @@ class Metrics:
             "driftline_unobservable_rows",
             "Rows outside the population the model learned from (tip_observable = 0)",
             ["model", "version"], registry=self.registry)
+        self.out_of_domain = Counter(
+            "driftline_out_of_domain_values", "Scored rows with a feature value outside the schema's "
+            "domain (range or string domain)", ["model", "version", "feature"], registry=self.registry)
         self.latency = Histogram(
             "driftline_request_latency_seconds", "Time from a request's arrival to its answer",
             ["model", "version"], buckets=LATENCY_BUCKETS, registry=self.registry)
@@ -33,6 +36,12 @@ class Metrics:
         self.policy_revision = Gauge(
             "driftline_rollout_revision", "The rollout policy's revision in effect",
             ["model"], registry=self.registry)
+        self.directory_missing = Gauge(
+            "driftline_serving_dir_missing", "1 while the serving directory is gone (loaded versions "
+            "keep serving)", ["model"], registry=self.registry)
+        self.directory_missing_scans = Gauge(
+            "driftline_serving_dir_missing_scans", "Polls that found the serving directory gone after "
+            "versions were loaded from it", ["model"], registry=self.registry)
         self.log_dropped = Gauge(
             "driftline_request_log_dropped_rows", "Rows the request log could not keep up with",
             ["model"], registry=self.registry)

@@ -107,6 +107,28 @@ def _load(version: Version):
             raise ValueError(f"the probe answered {probabilities.tolist()}, not one probability per row")
 
 
+def version_numbers(directory: Path) -> List[int]:
+    """The version directories (number-named) directly under `directory`."""
+    try:
+        return sorted(int(c.name) for c in Path(directory).iterdir() if c.is_dir() and c.name.isdigit())
+    except OSError:
+        return []
+
+
+def misplaced_versions_hint(directory: Path) -> Optional[str]:
+    """When `directory` holds no version but a subdirectory does (a serving root one level
+    above the model's directory, say), the sentence that names it; otherwise None."""
+    directory = Path(directory)
+    if version_numbers(directory) or not directory.is_dir():
+        return None
+    holders = [(child, len(version_numbers(child))) for child in sorted(directory.iterdir()) if child.is_dir()]
+    holders = [(child, n) for child, n in holders if n]
+    if not holders:
+        return None
+    named = "; ".join(f"{child} holds {n}" for child, n in holders)
+    return f"{directory} holds no version directory; {named}: serve {'that' if len(holders) == 1 else 'one of those'}?"
+
+
 class ModelVersions:
     """Every version of one model under its serving directory."""
 
@@ -119,6 +141,8 @@ class ModelVersions:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self.missing_since: Optional[float] = None  # when the directory was found gone
+        self.missing_scans = 0
 
     def available(self) -> List[int]:
         return sorted(n for n, v in self.versions.items() if v.state == AVAILABLE)
@@ -127,12 +151,21 @@ class ModelVersions:
         return self.versions.get(number)
 
     def scan(self):
-        """One poll: new or changed version directories are (re)loaded, removed ones end."""
+        """One poll: new or changed version directories are (re)loaded, removed ones end.
+        A serving directory that vanishes altogether (an unmounted volume, a mistaken
+        `rm -r`) ends nothing: the loaded versions keep serving until it returns."""
+        if not self.directory.is_dir():
+            self._missing()
+            return
+        if self.missing_since is not None:
+            log.warning("%s: the serving directory %s is back after %.0f s", self.name, self.directory,
+                        time.time() - self.missing_since)
+            self.missing_since = None
+            self.on_change()
         found = {}
-        if self.directory.is_dir():
-            for child in self.directory.iterdir():
-                if child.is_dir() and child.name.isdigit():
-                    found[int(child.name)] = child
+        for child in self.directory.iterdir():
+            if child.is_dir() and child.name.isdigit():
+                found[int(child.name)] = child
         changed = False
         for number, path in sorted(found.items()):
             fingerprint = _fingerprint(path)
@@ -156,6 +189,17 @@ class ModelVersions:
                 changed = True
         if changed:
             self.on_change()
+
+    def _missing(self):
+        if not self.versions:  # nothing pushed yet: waiting, as TF Serving does
+            return
+        self.missing_scans += 1
+        if self.missing_since is None:
+            self.missing_since = time.time()
+            kept = ", ".join(str(n) for n in self.available()) or "none"
+            log.error("%s: the serving directory %s is gone; the versions already loaded (%s) keep serving "
+                      "until it returns or the server is stopped", self.name, self.directory, kept)
+        self.on_change()
 
     def start(self):
         self.scan()

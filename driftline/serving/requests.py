@@ -5,14 +5,20 @@ A request's rows arrive as serialized tf.Examples (`{"b64": ...}` in REST, tenso
 strings in gRPC) or, for `:classify`, as JSON feature maps. Each row is checked against
 the curated schema's SERVING environment: every feature must be known to the schema and
 allowed at serving (the label's source `tips` is not), have the schema's type, and the
-model's required inputs must be there. A row that fails gets a 400 naming the row, the
-feature and the value, the way TF Serving reports a bad request; nothing of it is logged
-as a prediction.
+model's required inputs must be there, each feature holds at most as many values as the
+schema's value_count allows (one, unless it says more), and a number must be finite. A
+row that fails gets a 400 naming the row, the feature and the value, the way TF Serving
+reports a bad request; nothing of it is logged as a prediction.
+
+A value outside the schema's domain (a fare below its minimum, a payment type it does not
+list) is scored, as the data it came from would be, and counted per feature
+(`out_of_domain`), so that monitoring sees it.
 """
 import base64
 import binascii
-from dataclasses import dataclass
-from typing import Dict, List, Optional
+import math
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from driftline.serving.errors import bad_request
 
@@ -21,9 +27,13 @@ INT, FLOAT, BYTES = "INT", "FLOAT", "BYTES"
 
 @dataclass(frozen=True)
 class Contract:
-    """The serving features: name -> schema type, and which the model requires."""
+    """The serving features: name -> schema type, which the model requires, and what the
+    schema allows of each (values per row, numeric range, string domain)."""
     types: Dict[str, str]
     required: List[str]
+    max_values: Dict[str, int] = field(default_factory=dict)   # absent: 1
+    ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+    domains: Dict[str, FrozenSet[str]] = field(default_factory=dict)
 
     @classmethod
     def from_schema(cls, schema, model_inputs: List[str]) -> "Contract":
@@ -31,14 +41,43 @@ class Contract:
         from tensorflow_metadata.proto.v0 import schema_pb2
 
         names = {schema_pb2.INT: INT, schema_pb2.FLOAT: FLOAT, schema_pb2.BYTES: BYTES}
-        types, required = {}, []
+        string_domains = {d.name: frozenset(d.value) for d in schema.string_domain}
+        types, required, max_values, ranges, domains = {}, [], {}, {}, {}
         for feature in schema.feature:
             if excluded(feature, "SERVING"):
                 continue
             types[feature.name] = names[feature.type]
             if feature.name in model_inputs and feature.presence.min_fraction >= 1.0:
                 required.append(feature.name)
-        return cls(types, sorted(required))
+            if feature.HasField("value_count") and feature.value_count.max > 1:
+                max_values[feature.name] = feature.value_count.max
+            numeric = feature.float_domain if feature.HasField("float_domain") else \
+                feature.int_domain if feature.HasField("int_domain") else None
+            if numeric is not None and (numeric.HasField("min") or numeric.HasField("max")):
+                ranges[feature.name] = (numeric.min if numeric.HasField("min") else -math.inf,
+                                        numeric.max if numeric.HasField("max") else math.inf)
+            if feature.HasField("domain") and feature.domain in string_domains:
+                domains[feature.name] = string_domains[feature.domain]
+            elif feature.HasField("string_domain"):
+                domains[feature.name] = frozenset(feature.string_domain.value)
+        return cls(types, sorted(required), max_values, ranges, domains)
+
+    def out_of_domain(self, example) -> List[str]:
+        """The features of a (checked) example whose value the schema's domain excludes."""
+        found = []
+        for name, feature in example.features.feature.items():
+            kind = feature.WhichOneof("kind")
+            values = list(getattr(feature, kind).value) if kind else []
+            if not values:
+                continue
+            if name in self.ranges:
+                low, high = self.ranges[name]
+                if any(not low <= v <= high for v in values):
+                    found.append(name)
+            elif name in self.domains and kind == "bytes_list":
+                if any(v.decode("utf-8", "replace") not in self.domains[name] for v in values):
+                    found.append(name)
+        return found
 
     @property
     def columns(self) -> List[str]:
@@ -59,13 +98,28 @@ def check_example(contract: Contract, example, row: int):
         if expected is None:
             raise bad_request(f"row {row}: feature '{name}' is not a serving feature of the schema")
         kind = _kind_of(feature)
-        if kind is not None and kind != expected and not (expected == FLOAT and kind == INT):
+        # Exact, as the model's parser is: an int64_list where it reads floats fails inside it.
+        if kind is not None and kind != expected:
             raise bad_request(f"row {row}: feature '{name}' holds {kind} values where the schema "
                               f"says {expected}")
+        values = getattr(feature, feature.WhichOneof("kind")).value if kind else []
+        allowed = contract.max_values.get(name, 1)
+        if len(values) > allowed:
+            raise bad_request(f"row {row}: feature '{name}' holds {len(values)} values "
+                              f"({_shown(values)}); the schema allows {allowed} per row")
+        if kind == FLOAT and any(not math.isfinite(v) for v in values):
+            raise bad_request(f"row {row}: feature '{name}' = {_shown(values)} is not a finite "
+                              "number")
     for name in contract.required:
         feature = present.get(name)
         if feature is None or not getattr(feature, feature.WhichOneof("kind") or "int64_list").value:
             raise bad_request(f"row {row}: required feature '{name}' is missing")
+
+
+def _shown(values) -> str:
+    shown = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in list(values)[:5]]
+    return ", ".join(repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+                     for v in shown) + (", ..." if len(values) > 5 else "")
 
 
 def example_from_json(contract: Contract, values: dict, row: int):

@@ -140,6 +140,8 @@ def build_app(server: Server) -> Starlette:
         except ServingError as error:
             server.error(error, version, slot)
             return _error(error)
+        except Exception as exc:  # noqa: BLE001 - a JSON body and a count, whatever broke
+            return _error(server.failure(exc, version, slot))
         headers = {"X-Model-Version": str(version.number), "X-Model-Slot": slot, "X-Request-Id": request_id}
         spec = {"name": settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
         if match["verb"] == "classify":

@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from driftline.serving import policy as rollout
 from driftline.serving.errors import ServingError, bad_request, not_found
@@ -44,6 +44,9 @@ class Settings:
     monitor_file: Optional[Path] = None
     # The monitoring dashboard's directory, served at /dashboard (None: not served).
     dashboard_dir: Optional[Path] = None
+    # Called with the policy the server wrote when it pinned its first version (to
+    # record it as a deployment in MLMD); None: not recorded.
+    on_pinned: Optional[Callable] = None
 
 
 class Batcher:
@@ -148,13 +151,42 @@ class Server:
         self._gauges()
 
     def _versions_changed(self):
+        self._pin_first()
         self._gauges()
+
+    def _pin_first(self):
+        """Without a policy, the first version loaded (the newest of those loaded at once)
+        becomes the stable version in a policy file, so that a later push takes no
+        traffic until a rollout decides it should."""
+        available = self.versions.available()
+        if self.policy is not None or not available:
+            return
+        serving_dir = self.settings.serving_dir
+        with rollout.changing(serving_dir):
+            if rollout.read(serving_dir) is not None:  # a rollout command was first
+                pinned = None
+            else:
+                pinned = rollout.Policy().changed(
+                    "pin", "the first version this server loaded", slots={"blue": available[-1], "green": None})
+                rollout.write(serving_dir, pinned)
+        self._read_policy()
+        if pinned is None:
+            return
+        log.warning("no rollout policy: version %d, the first loaded, is pinned as stable (revision %d); "
+                    "a new push takes traffic only through `driftline rollout`", available[-1], pinned.revision)
+        if self.settings.on_pinned is not None:
+            try:
+                self.settings.on_pinned(pinned)
+            except Exception:  # noqa: BLE001 - the pin holds; only its record is missing
+                log.exception("recording the pin of version %d in MLMD failed", available[-1])
 
     def _gauges(self):
         name = self.settings.model_name
         for number, version in list(self.versions.versions.items()):
             for state in ("LOADING", "AVAILABLE", "FAILED", "END"):
                 self.metrics.loaded.labels(name, str(number), state).set(int(version.state == state))
+        self.metrics.directory_missing.labels(name).set(int(self.versions.missing_since is not None))
+        self.metrics.directory_missing_scans.labels(name).set(self.versions.missing_scans)
         policy = self.effective_policy()
         self.metrics.canary_percent.labels(name).set(policy.canary_percent if policy.canary else 0)
         self.metrics.policy_revision.labels(name).set(policy.revision)
@@ -162,7 +194,8 @@ class Server:
     # --- which version -----------------------------------------------------------------
 
     def effective_policy(self) -> rollout.Policy:
-        """The policy file's, or, without one, the newest available version alone."""
+        """The policy file's, or, before the first version is pinned, the newest available
+        version alone."""
         if self.policy is not None:
             return self.policy
         available = self.versions.available()
@@ -237,6 +270,9 @@ class Server:
             self.metrics.probability.labels(name, number).observe(float(p))
         if observable is not None:
             self.metrics.unobservable.labels(name, number).inc(int((observable == 0).sum()))
+        for example in examples:
+            for feature in self.contract.out_of_domain(example):
+                self.metrics.out_of_domain.labels(name, number, feature).inc()
         stamp = time.time()
         rows = []
         for index, example in enumerate(examples):
@@ -248,6 +284,17 @@ class Server:
         self.request_log.add(rows)
         self.metrics.log_dropped.labels(name).set(self.request_log.dropped)
         return request_id
+
+    def failure(self, exc: Exception, version: Optional[Version] = None, slot: str = "") -> ServingError:
+        """A request that broke inside the server (not the client's fault): logged with its
+        traceback, counted as a 500, and answered with one readable line."""
+        log.error("a request failed inside the server on version %s", version.number if version else "-",
+                  exc_info=exc)
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        error = ServingError(500, f"internal error while predicting: {type(exc).__name__}: {first} "
+                                  "(the server keeps serving; details in its log)")
+        self.error(error, version, slot)
+        return error
 
     def error(self, error: ServingError, version: Optional[Version] = None, slot: str = ""):
         self.metrics.requests.labels(self.settings.model_name,

@@ -106,8 +106,9 @@ class Client:
 
 
 def load(port: int, path: str, bodies, clients: int, seconds: float = None, requests: int = None,
-         keys=None, on_answer=None):
-    """Sends requests from `clients` threads until `seconds` pass or `requests` are sent.
+         keys=None, on_answer=None, until=None):
+    """Sends requests from `clients` threads until `seconds` pass, `requests` are sent, or
+    `until(answered)` says so. `on_answer(answered)` is called after each answer.
     Returns [(started, finished, status, answer, key)] of every request."""
     import itertools
     import threading
@@ -120,7 +121,8 @@ def load(port: int, path: str, bodies, clients: int, seconds: float = None, requ
         client = Client(port)
         while True:
             index = next(counter)
-            if (requests is not None and index >= requests) or (deadline and time.monotonic() > deadline):
+            if (requests is not None and index >= requests) or (deadline and time.monotonic() > deadline) \
+                    or (until is not None and until(len(results))):
                 return
             key = keys[index % len(keys)] if keys else None
             started = time.monotonic()
@@ -132,6 +134,9 @@ def load(port: int, path: str, bodies, clients: int, seconds: float = None, requ
                 client = Client(port)
             with lock:
                 results.append((started, time.monotonic(), status, answer, key))
+                answered = len(results)
+            if on_answer is not None:
+                on_answer(answered)
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
     for thread in threads:
