@@ -6,18 +6,11 @@ from driftline.commands.common import config_from
 
 
 def _target(args):
-    from driftline.mlmd.store import open_store
+    from driftline.mlmd.store import open_for_recording
     from driftline.serving.rollout import Target
-    from pipeline import metadata
 
     config = config_from(args)
-    if config.metadata.mysql_host:
-        store = open_store(config)
-    else:
-        open_store(config)  # a missing or foreign store is refused here, never created
-        import ml_metadata as mlmd
-
-        store = mlmd.MetadataStore(metadata.connection_config(config))
+    store = open_for_recording(config)
     url = args.server or config.rest_url
     return config, Target(config.model_name, Path(args.serving_dir or config.serving_dir), url.rstrip("/"), store)
 

@@ -61,6 +61,15 @@ def open_store(config, sqlite_path: Path = None) -> mlmd.MetadataStore:
     return open_existing_sqlite(sqlite_path or config.metadata_path)
 
 
+def open_for_recording(config) -> mlmd.MetadataStore:
+    """The run's MLMD store, writable, for driftline's own records (deployments, alarms):
+    a missing or foreign store is refused, never created."""
+    store = open_store(config)
+    if config.metadata.mysql_host:
+        return store
+    return mlmd.MetadataStore(metadata.connection_config(config))
+
+
 def output_artifacts(store, execution_id: int) -> dict:
     """output key -> artifacts an execution produced (or reused from cache)."""
     events = store.get_events_by_execution_ids([execution_id])

@@ -89,6 +89,7 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
     from driftline.views.run_summary import render
 
     details = dict(details or {})
+    rollout.check_percent(percent)
 
     def decided(run_id, outcome, version="", deployment=0) -> dict:
         execution = record(store, config.model_name, trigger, reason, run_id, outcome, version, deployment,
@@ -127,6 +128,16 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
             f"(MLMD execution {decision['execution']})")
         return decision
     version = int(Path(summary.pushed_path).name)
+    routed = rollout.current(target, rollout.server_state(target))
+    if summary.already_pushed or version in (routed.stable, routed.canary):
+        role = "the stable version" if version == routed.stable else "the canary" \
+            if version == routed.canary else "a version pushed before"
+        decision = decided(summary.run_id, f"unchanged: the model is version {version} again ({role})",
+                           str(version))
+        say(f"retrain         the run's model is version {version} again, {role} (the same files: "
+            f"the Trainer reused its model): no canary; nothing changed (MLMD execution "
+            f"{decision['execution']})")
+        return decision
     try:
         wait_until_loaded(target, version, timeout=load_timeout)
         new, deployment = rollout.canary(target, version, percent, reason)

@@ -4,13 +4,15 @@ Two slots, blue and green, each hold a version; one is live and takes the traffi
 canary does not. A canary is the idle slot's version taking `canary_percent` of the
 traffic; promoting it makes its slot live, in one step; a switch puts a version in the
 idle slot and makes it live in one step; a rollback restores the policy before the
-last change. Every change increments `revision` and keeps the policy it replaced, so a
-rollback is always one step back.
+change before it. Every change increments `revision` and keeps the policies it replaced
+(the newest HISTORY of them), so rollbacks walk back through them one change at a time.
 
 The policy is a small JSON file beside the serving directory
 (`<model>.rollout.json`), written atomically (a temporary file renamed over it), which a
-running server re-reads as soon as it changes. Without one, the newest available
-version serves everything, as TF Serving serves the latest.
+running server re-reads as soon as it changes. Without one, a server pins the first
+version it loads (the newest, when several load at once) as the stable version, so a
+later push takes no traffic until a rollout decides it should. Changes are made one at
+a time, under a lock beside the file (`changing`).
 
 Routing is by a hash of the request's key (`X-Request-Key`, or a `key` field), so the
 same user always lands on the same version; a request without a key is split at random
@@ -27,10 +29,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from driftline.serving.errors import PolicyError
+from driftline.serving.errors import PolicyError, RolloutRefused
 
 SLOTS = ("blue", "green")
 BUCKETS = 10000  # routing resolution: 0.01% of traffic
+MIN_PERCENT = 100 / BUCKETS
+HISTORY = 50  # earlier policies a rollback can walk back to
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Policy:
     reason: str = ""
     updated: str = ""
     previous: Optional[dict] = None
+    history: list = field(default_factory=list)
 
     @property
     def idle(self) -> str:
@@ -63,6 +68,8 @@ class Policy:
     def from_json(cls, data: dict) -> "Policy":
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         policy = cls(**known)
+        if not policy.history and policy.previous:  # written before the history was kept
+            policy.history = [policy.previous]
         policy.slots = {slot: (None if policy.slots.get(slot) is None else int(policy.slots[slot]))
                         for slot in SLOTS}
         if policy.live not in SLOTS:
@@ -77,15 +84,33 @@ class Policy:
             text += f", canary {self.canary} ({self.idle}) at {self.canary_percent:g}%"
         return text
 
+    def _alone(self) -> dict:
+        """This policy without what it remembers."""
+        data = self.to_json()
+        data.pop("previous", None)
+        data.pop("history", None)
+        return data
+
     def changed(self, action: str, reason: str, **changes) -> "Policy":
         """The next revision: this policy with `changes`, remembering this one."""
-        previous = self.to_json()
-        previous.pop("previous", None)
+        previous = self._alone()
         data = {**previous, **changes}
         data.update(revision=self.revision + 1, action=action, reason=reason,
                     updated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    previous=previous)
+                    previous=previous, history=(self.history + [previous])[-HISTORY:])
         return Policy.from_json(data)
+
+    def rolled_back(self, reason: str) -> Optional["Policy"]:
+        """The next revision, routing as the policy before the last change not yet rolled
+        back did; None when there is nothing earlier to go back to."""
+        if not self.history:
+            return None
+        before = Policy.from_json(self.history[-1])
+        new = self.changed("rollback", reason, slots=before.slots, live=before.live,
+                           canary_percent=before.canary_percent)
+        # The restored policy is taken off the walk, so the next rollback goes further back.
+        new.history = self.history[:-1]
+        return new
 
 
 def policy_path(serving_dir) -> Path:
@@ -117,14 +142,29 @@ def write(serving_dir, policy: Policy):
 
 
 @contextlib.contextmanager
-def changing(serving_dir):
+def changing(serving_dir, timeout: float = 120.0):
     """Serializes policy changes: two rollout commands at once cannot both read revision
-    n and both write n + 1."""
+    n and both write n + 1. A second change waits for the first to be applied, and is
+    refused if that takes longer than `timeout`."""
+    import time
+
     lock = policy_path(serving_dir).with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RolloutRefused(f"another rollout change held {lock} for over {timeout:g} s; "
+                                      "nothing was changed: try again when it is done") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def bucket(key: str) -> int:

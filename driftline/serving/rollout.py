@@ -3,11 +3,14 @@ recorded in MLMD, and the configuration the real servers read.
 
 Before any change the version must exist in the serving directory, be a model the
 ModelGate blessed (read from MLMD: the Pusher's blessing input), and be loaded by the
-running server; otherwise nothing changes. A change is written as the next policy
-revision, recorded as a deployment in MLMD, and waited for: the command returns when the
-server has applied it (and, for a switch, when no request is still running on the old
-version).
+running server; otherwise nothing changes. One change is made at a time (the policy's
+lock is held from reading the policy in effect to the server applying the next one). A
+change is written as the next policy revision and waited for, then recorded as a
+deployment in MLMD: the command returns when the server has applied it (and, for a
+switch, when no request is still running on the old version). A change the server does
+not apply in time is taken back, so MLMD holds only what the server ran.
 """
+import contextlib
 import json
 import time
 import urllib.error
@@ -81,22 +84,32 @@ def check(target: Target, version: int, state: dict) -> List[str]:
 
 
 def current(target: Target, state: dict) -> rollout.Policy:
-    """The policy in effect: the file's, or the server's implicit one (newest version)."""
+    """The policy in effect: the file's, or the server's implicit one (before it has
+    loaded and pinned a first version)."""
     return rollout.read(target.serving_dir) or rollout.Policy.from_json(state["policy"])
+
+
+@contextlib.contextmanager
+def _one_change(target: Target):
+    """The policy lock, then the server's state and the policy in effect, read under it."""
+    with rollout.changing(target.serving_dir):
+        state = server_state(target)
+        yield state, current(target, state)
 
 
 def apply(target: Target, new: rollout.Policy, versions: List[int], state: dict,
           drain_version: Optional[int] = None, timeout: float = 30.0) -> int:
-    """Writes the policy, records it in MLMD, waits until the server runs it; returns the
-    deployment's execution id."""
+    """Writes the policy, waits until the server runs it, then records it in MLMD; returns
+    the deployment's execution id. Called with the policy lock held."""
     from driftline.mlmd import deployments
 
     for version in versions:
         problems = check(target, version, state)
         if problems:
             raise RolloutRefused("nothing was changed: " + "; ".join(problems))
+    path = rollout.policy_path(target.serving_dir)
+    before = path.read_bytes() if path.exists() else None
     rollout.write(target.serving_dir, new)
-    execution = deployments.record(target.store, target.model, new, versions)
     deadline = time.monotonic() + timeout
     while True:
         seen = server_state(target)
@@ -104,69 +117,82 @@ def apply(target: Target, new: rollout.Policy, versions: List[int], state: dict,
         drained = drain_version is None or \
             seen["versions"].get(str(drain_version), {}).get("in_flight", 0) == 0
         if applied and drained:
-            return execution
+            return deployments.record(target.store, target.model, new, versions)
         if time.monotonic() > deadline:
-            raise DriftlineError(f"revision {new.revision} was written and recorded, but the server at "
-                                 f"{target.url} did not {'apply it' if not applied else 'drain version ' + str(drain_version)}"
-                                 f" within {timeout:g} s")
+            if not applied:
+                _take_back(path, before)
+                raise DriftlineError(f"the server at {target.url} did not apply revision {new.revision} "
+                                     f"within {timeout:g} s; it was taken back and nothing was recorded")
+            raise DriftlineError(f"revision {new.revision} is applied (recorded in MLMD as deployment "
+                                 f"{deployments.record(target.store, target.model, new, versions)}), but "
+                                 f"version {drain_version} still has requests in flight after {timeout:g} s")
         time.sleep(0.05)
 
 
+def _take_back(path: Path, before: Optional[bytes]):
+    if before is None:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.back.tmp")
+    tmp.write_bytes(before)
+    tmp.replace(path)
+
+
+def check_percent(percent: float):
+    if not rollout.MIN_PERCENT <= percent <= 100 - rollout.MIN_PERCENT:
+        raise RolloutRefused(f"--percent {percent:g} must be between {rollout.MIN_PERCENT:g} and "
+                             f"{100 - rollout.MIN_PERCENT:g} (traffic is split in steps of "
+                             f"{rollout.MIN_PERCENT:g}%; promote for all of it); nothing was changed")
+
+
 def canary(target: Target, version: int, percent: float, reason: str):
-    state = server_state(target)
-    policy = current(target, state)
-    if version == policy.stable:
-        raise RolloutRefused(f"version {version} is already the stable version; nothing was changed")
-    if not 0 < percent < 100:
-        raise RolloutRefused(f"--percent {percent:g} must be between 0 and 100 (promote for all of it)")
-    slots = dict(policy.slots)
-    slots[policy.idle] = version
-    new = policy.changed("canary", reason, slots=slots, canary_percent=percent)
-    return new, apply(target, new, [v for v in (new.stable, version) if v is not None], state)
+    check_percent(percent)
+    with _one_change(target) as (state, policy):
+        if version == policy.stable:
+            raise RolloutRefused(f"version {version} is already the stable version; nothing was changed")
+        slots = dict(policy.slots)
+        slots[policy.idle] = version
+        new = policy.changed("canary", reason, slots=slots, canary_percent=percent)
+        return new, apply(target, new, [v for v in (new.stable, version) if v is not None], state)
 
 
 def promote(target: Target, reason: str):
-    state = server_state(target)
-    policy = current(target, state)
-    if policy.canary is None:
-        raise RolloutRefused("there is no canary to promote; nothing was changed")
-    old = policy.stable
-    new = policy.changed("promote", reason, live=policy.idle, canary_percent=0.0)
-    return new, apply(target, new, [new.stable], state, drain_version=old)
+    with _one_change(target) as (state, policy):
+        if policy.canary is None:
+            raise RolloutRefused("there is no canary to promote; nothing was changed")
+        old = policy.stable
+        new = policy.changed("promote", reason, live=policy.idle, canary_percent=0.0)
+        return new, apply(target, new, [new.stable], state, drain_version=old)
 
 
 def switch(target: Target, version: int, reason: str):
-    state = server_state(target)
-    policy = current(target, state)
-    if version == policy.stable and policy.canary is None:
-        raise RolloutRefused(f"version {version} already takes all the traffic; nothing was changed")
-    old = policy.stable
-    slots = dict(policy.slots)
-    slots[policy.idle] = version
-    new = policy.changed("switch", reason, slots=slots, live=policy.idle, canary_percent=0.0)
-    return new, apply(target, new, [version], state, drain_version=old if old != version else None)
+    with _one_change(target) as (state, policy):
+        if version == policy.stable and policy.canary is None:
+            raise RolloutRefused(f"version {version} already takes all the traffic; nothing was changed")
+        old = policy.stable
+        slots = dict(policy.slots)
+        slots[policy.idle] = version
+        new = policy.changed("switch", reason, slots=slots, live=policy.idle, canary_percent=0.0)
+        return new, apply(target, new, [version], state, drain_version=old if old != version else None)
 
 
 def switch_pin(target: Target, version: int, reason: str):
     """Writes a policy where `version`, already serving everything implicitly (no policy
     file), keeps all the traffic: what a push needs before it can become a canary."""
-    state = server_state(target)
-    policy = current(target, state)
-    new = policy.changed("switch", reason, canary_percent=0.0)
-    return new, apply(target, new, [version], state)
+    with _one_change(target) as (state, policy):
+        new = policy.changed("switch", reason, canary_percent=0.0)
+        return new, apply(target, new, [version], state)
 
 
 def rollback(target: Target, reason: str):
-    state = server_state(target)
-    policy = rollout.read(target.serving_dir)
-    if policy is None or policy.previous is None:
-        raise RolloutRefused("there is no earlier policy to roll back to; nothing was changed")
-    before = rollout.Policy.from_json(policy.previous)
-    new = policy.changed("rollback", reason, slots=before.slots, live=before.live,
-                         canary_percent=before.canary_percent)
-    old = policy.stable if policy.stable != new.stable else None
-    versions = [v for v in (new.stable, new.canary) if v is not None]
-    return new, apply(target, new, versions, state, drain_version=old)
+    with _one_change(target) as (state, _):
+        policy = rollout.read(target.serving_dir)
+        new = policy.rolled_back(reason) if policy is not None else None
+        if new is None:
+            raise RolloutRefused("there is no earlier policy to roll back to; nothing was changed")
+        old = policy.stable if policy.stable != new.stable else None
+        versions = [v for v in (new.stable, new.canary) if v is not None]
+        return new, apply(target, new, versions, state, drain_version=old)
 
 
 # --- configuration for the real servers -------------------------------------------------
