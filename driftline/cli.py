@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.set_defaults(func=commands("lineage", "runs"))
     trace = store_args(lineage_sub.add_parser(
         "trace", help="full upstream provenance of a model: data, schema, code, metrics, drift"))
-    trace.add_argument("target", help="a pushed model directory, an artifact id, a run id or 'latest'")
+    trace.add_argument("target", help="a pushed model directory, an artifact id, a run id, 'latest' (the "
+                       "newest run's model, pushed or not) or 'serving' (the stable version now)")
     trace.set_defaults(func=commands("lineage", "trace"))
     ldiff = store_args(lineage_sub.add_parser("diff", help="what differs between two runs"))
     ldiff.add_argument("run_a")
@@ -266,7 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is met here, not at exit
+        return code
+    except BrokenPipeError:
+        # `driftline ... | head`: the reader took what it wanted. Later writes (Python's own
+        # flush at exit) go nowhere, and the exit status is the shell's for SIGPIPE.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return errors.BROKEN_PIPE
     except DriftlineError as exc:
         print(f"driftline: {exc}", file=sys.stderr)
         return errors.exit_code(exc)

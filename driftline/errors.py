@@ -23,6 +23,7 @@ BAD_INPUT = 2     # data, config, schema or a store that cannot be used; nothing
 BLOCKED = 3       # the data is over a drift/skew threshold or breaks the schema
 BUSY = 75         # another run holds the output directory: try again later (EX_TEMPFAIL)
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
+BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE)
 TERMINATED = 143  # SIGTERM
 INTERNAL = FAILED  # an unexpected error: a bug of ours
 

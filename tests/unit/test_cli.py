@@ -41,3 +41,21 @@ def test_broken_schema_stops_the_run_before_any_component(tmp_path, small_spans,
     assert f"{schema}:3:" in proc.stderr and "FLOT" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`driftline ... | head -1`: the pipe closes before the command writes."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "driftline", "data", "--data-root", str(tmp_path / "t")],
+                            cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    os.close(read)  # nobody reads: the command's first write meets a broken pipe
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
