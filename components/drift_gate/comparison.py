@@ -99,6 +99,11 @@ def excluded(feature: schema_pb2.Feature, environment: Optional[str]) -> bool:
     return bool(feature.in_environment) and environment not in feature.in_environment
 
 
+def features_in(schema: schema_pb2.Schema, environment: str) -> List[str]:
+    """The names of the schema's features that `environment` has."""
+    return [f.name for f in schema.feature if not excluded(f, environment)]
+
+
 def compare(
     current: List[statistics_pb2.DatasetFeatureStatisticsList],
     baseline: List[statistics_pb2.DatasetFeatureStatisticsList],

@@ -128,13 +128,20 @@ def _ragged_row(path: str, text: str, width: int) -> str:
     return f"{path}: a row's field count differs from the header's {width}"
 
 
-def read_csv_file(path: str, data: Optional[bytes] = None) -> pa.Table:
-    """One CSV file as a table of string columns (empty cell -> null)."""
+def read_csv_file(path: str, data: Optional[bytes] = None, skipped: Optional[list] = None) -> pa.Table:
+    """One CSV file as a table of string columns (empty cell -> null). With `skipped` (a
+    list), a row whose field count differs from the header's (a line torn by a crash
+    mid-write) is left out and its (line, text) appended there, instead of refused."""
     path = str(path)
     data = read_bytes(path) if data is None else data
     _no_nul(path, data)
     names = header_of(path, data)
     block = BLOCK_SIZE
+
+    def skip(row):
+        skipped.append((row.number, row.text))
+        return "skip"
+
     while True:
         try:
             return pacsv.read_csv(
@@ -143,7 +150,8 @@ def read_csv_file(path: str, data: Optional[bytes] = None) -> pa.Table:
                 # "terminate called without an active exception"); one thread reads fast
                 # enough for a span, and the process always exits cleanly.
                 read_options=pacsv.ReadOptions(block_size=block, use_threads=False),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                 invalid_row_handler=skip if skipped is not None else None),
                 convert_options=pacsv.ConvertOptions(
                     # Every column as text: types are inferred over the whole span, not
                     # per file and not by Arrow's own rules (dates, booleans).

@@ -1,5 +1,7 @@
 """`driftline monitor [--window N | --since TIME] [--json]`: skew, drift and prediction
 drift of the request log, with alarms, recorded in MLMD."""
+import sys
+
 from driftline.commands.common import config_from, print_json
 from driftline import errors
 
@@ -146,8 +148,14 @@ def monitor(args) -> int:
     log_dir = Path(args.log_dir) if args.log_dir else config.request_log_dir
     if args.watch:
         return watch(args, config, schema, log_dir)
+    from components.drift_gate.comparison import features_in
+
     # The log is read and checked before TensorFlow loads.
-    window = windows.select(log_dir, args.window or config.monitoring.window_rows, args.since)
+    notes = []
+    window = windows.select(log_dir, args.window or config.monitoring.window_rows, args.since,
+                            features_in(schema, "SERVING"), notes)
+    for note in notes:
+        print(f"driftline: note: {note}", file=sys.stderr)
     from driftline.mlmd.store import open_store
     from pipeline import framework_output
 
@@ -161,6 +169,7 @@ def monitor(args) -> int:
         if not config.metadata.mysql_host:  # open_store opened it read-only: the pass writes
             store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
         result = passes.window_pass(config, schema, store, window)
+    result["log_notes"] = notes
     if args.json:
         print_json(result)
     else:

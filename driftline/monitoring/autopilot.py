@@ -125,11 +125,14 @@ class Autopilot:
         from driftline.monitoring import dashboard
 
         done = {"passes": [], "outcomes": None, "decision": None}
+        notes = []
         try:
-            table, files = windows.read_log(self.log_dir)
+            table, files = windows.read_log(self.log_dir, notes=notes)
         except DataError as exc:
             self.say(f"waiting         {exc}")
             return done
+        for note in notes:
+            self.say(f"note            {note}")
         found = dashboard.history(self.store, self.config.model_name)
         after = max((p["result"].get("last_timestamp", 0.0) for p in found["passes"]), default=0.0)
         for window in windows.consecutive(table, files, after, self.config.monitoring.window_rows):

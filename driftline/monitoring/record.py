@@ -15,7 +15,9 @@ PROPERTIES = {"model": metadata_store_pb2.STRING, "rows": metadata_store_pb2.INT
 
 
 def record(store, model: str, result: dict, sources: list) -> int:
-    """`sources`: (role, artifact) pairs, e.g. ("served_model", PushedModel)."""
+    """`sources`: (role, artifact) pairs, e.g. ("served_model", PushedModel). An artifact
+    that serves two roles (one training-statistics artifact behind two versions trained on
+    the same data) is one input: MLMD holds one input event per artifact and execution."""
     execution_type = metadata_store_pb2.ExecutionType(name=MONITORING_TYPE)
     for name, kind in PROPERTIES.items():
         execution_type.properties[name] = kind
@@ -33,8 +35,11 @@ def record(store, model: str, result: dict, sources: list) -> int:
     props["result"].string_value = json.dumps(result, sort_keys=True, default=str)
     context = store.get_context_by_type_and_name(CONTEXT_TYPE, model) or metadata_store_pb2.Context(
         type_id=context_type_id, name=model)
-    events = []
+    events, seen = [], set()
     for role, artifact in sources:
+        if artifact.id in seen:
+            continue
+        seen.add(artifact.id)
         event = metadata_store_pb2.Event(type=metadata_store_pb2.Event.INPUT)
         event.path.steps.add().key = role
         events.append((artifact, event))

@@ -19,18 +19,74 @@ class Window:
     total_rows: int
 
 
-def read_log(directory: Path):
-    """Every row of the log directory, oldest first (file names carry their start time)."""
+def read_log(directory: Path, features=(), notes: Optional[list] = None):
+    """Every row of the log directory, oldest first (file names carry their start time).
+
+    A log is written by a server that can crash mid-line, so a torn row, or a row whose
+    timestamp is not a number, is left out and named in `notes` rather than refusing
+    every pass. A file without a column the log must have (EXTRA, or one of the serving
+    `features` the monitor compares) is refused, naming the file and the columns."""
+    import pyarrow as pa
+
+    notes = [] if notes is None else notes
     files = sorted(csv_reader.list_files(str(directory)))
     if not files:
         raise DataError(f"{directory}: no request log files (requests-*.csv); is `driftline serve` "
                         "writing there, and has it answered any request?")
-    table = csv_reader.read_span(files)
-    missing = [c for c in EXTRA if c not in table.column_names]
+    tables = [_read_file(path, list(features), notes) for path in files]
+    header = tables[0].column_names
+    for path, table in zip(files[1:], tables[1:]):
+        if table.column_names != header:
+            raise DataError(f"{path}: columns {table.column_names} differ from {files[0]}'s {header}")
+    return pa.concat_tables(tables), files
+
+
+def _read_file(path: str, features: list, notes: list):
+    import pyarrow as pa
+
+    torn = []
+    table = csv_reader.read_csv_file(path, skipped=torn)
+    for line, text in torn[:3]:
+        notes.append(f"{path}:{line or '?'}: a torn row was left out ({(text or '')[:60]!r})")
+    if len(torn) > 3:
+        notes.append(f"{path}: {len(torn) - 3} more torn rows were left out")
+    missing = [c for c in EXTRA + features if c not in table.column_names]
     if missing:
-        raise DataError(f"{directory}: not a request log: columns {', '.join(missing)} are missing "
-                        f"(a request log has the serving features and {', '.join(EXTRA)})")
-    return table, files
+        raise DataError(f"{path}: not a request log for this schema: column{'s' if len(missing) > 1 else ''} "
+                        f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} missing (a request log "
+                        f"has the schema's serving features and {', '.join(EXTRA)}); nothing was judged")
+    stamps = [_number(v) for v in table.column("timestamp").to_pylist()]
+    bad = [i for i, v in enumerate(stamps) if v is None]
+    if bad:
+        lines = _lines_of_rows(table.num_rows, {line for line, _ in torn})
+        shown = ", ".join(f"line {lines[i]}: {table.column('timestamp')[i].as_py()!r}" for i in bad[:3])
+        notes.append(f"{path}: {len(bad)} row{'s' if len(bad) > 1 else ''} left out, the timestamp not a "
+                     f"number of seconds ({shown}{', ...' if len(bad) > 3 else ''})")
+        keep = [v is not None for v in stamps]
+        table = table.filter(pa.array(keep))
+    return table
+
+
+def _lines_of_rows(rows: int, skipped: set) -> list:
+    """The file line of each row read, the header being line 1 and the skipped (torn)
+    lines not rows (a value holding a line break would shift this: the server writes none)."""
+    lines, line = [], 2
+    for _ in range(rows):
+        while line in skipped:
+            line += 1
+        lines.append(line)
+        line += 1
+    return lines
+
+
+def _number(text) -> Optional[float]:
+    import math
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def parse_time(text: str) -> float:
@@ -54,8 +110,9 @@ def parse_time(text: str) -> float:
     return moment.timestamp()
 
 
-def select(directory: Path, rows: int, since: Optional[str] = None) -> Window:
-    table, files = read_log(directory)
+def select(directory: Path, rows: int, since: Optional[str] = None, features=(),
+           notes: Optional[list] = None) -> Window:
+    table, files = read_log(directory, features, notes)
     n = table.num_rows
     if since is not None:
         import pyarrow.compute as pc

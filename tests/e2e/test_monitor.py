@@ -220,6 +220,52 @@ def test_a_window_too_small_is_not_judged(monitored, driftline):
     assert "ALARM" not in proc.stdout
 
 
+def test_two_versions_trained_on_the_same_data_and_a_slightly_torn_log_in_one_pass(monitored, driftline,
+                                                                                  tmp_path):
+    """A canary trained on the same data as the stable version shares its training
+    statistics; an older rotated file holds a line torn by a crash and a row whose
+    timestamp is not a number. The pass judges both versions and names what it left out."""
+    work = monitored["work"]
+    serving = work / "challenge" / "serving" / MODEL
+    other = str(min(int(p.name) for p in serving.iterdir() if p.name.isdigit()))
+    assert other != monitored["version"]
+    newest = sorted((work / "monitor-log").glob("requests-*.csv"))[0]
+    with open(newest, newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames, list(reader)[:monitored["rows"]]
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    older = log_dir / "requests-20000101T000000-000000000.csv"
+    with open(older, "w", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerows([dict(row, model_version=other) for row in rows])
+    lines = older.read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:20] + "\n"
+    lines[3] = lines[3].replace(rows[2]["timestamp"], "yesterday")
+    older.write_text("".join(lines))
+    with open(log_dir / newest.name, "w", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerows(rows)
+    proc = driftline("monitor", "--config", monitored["config"], "--log-dir", log_dir, "--window",
+                     2 * len(rows), "--json", cwd=work, timeout=300)
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["versions"][other]["judged"] and result["versions"][monitored["version"]]["judged"]
+    assert result["versions"][other]["training_statistics"] == \
+        result["versions"][monitored["version"]]["training_statistics"]
+    assert result["rows"] == 2 * len(rows) - 2
+    assert f"driftline: note: {older}:3: a torn row was left out" in proc.stderr
+    assert "the timestamp not a number of seconds (line 4: 'yesterday')" in proc.stderr
+
+    # A window that never reaches the older file judges as if it were whole.
+    proc = driftline("monitor", "--config", monitored["config"], "--log-dir", log_dir, "--window", 300,
+                     "--json", cwd=work, timeout=300)
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+
+
 def test_a_real_prometheus_fires_the_skew_alert_for_payment_type(monitored):
     assert not [a for a in monitored["quiet_alerts"] if a["labels"].get("feature") == "payment_type"]
     fired = {a["labels"]["feature"]: a for a in monitored["fired"]}

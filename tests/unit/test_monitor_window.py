@@ -43,7 +43,7 @@ def test_a_directory_without_a_log_or_with_other_columns_is_refused(tmp_path):
     with pytest.raises(DataError, match="no request log files"):
         window.select(tmp_path, 10)
     (tmp_path / "requests-1.csv").write_text("payment_type,fare\nCash,1.0\n")
-    with pytest.raises(DataError, match="not a request log: columns request_id"):
+    with pytest.raises(DataError, match="not a request log for this schema: columns request_id"):
         window.select(tmp_path, 10)
     assert EXTRA[0] == "request_id"
 
@@ -58,3 +58,39 @@ def test_a_watcher_reads_each_complete_window_after_the_last_one_it_judged(tmp_p
     assert found[1].previous.column("request_id").to_pylist()[0] == "r20"
     assert list(window.consecutive(table, files, after=1080.0, rows=25)) == []
     assert window.since(table, 1090.0).column("request_id").to_pylist() == [f"r{i}" for i in range(90, 95)]
+
+
+def _rewrite_line(path, number, change):
+    lines = path.read_text().splitlines(keepends=True)
+    lines[number - 1] = change(lines[number - 1])
+    path.write_text("".join(lines))
+
+
+def test_a_torn_row_in_an_older_file_is_left_out_and_named(tmp_path):
+    _log(tmp_path, 250, max_bytes=2048)
+    oldest = sorted(tmp_path.glob("requests-*.csv"))[0]
+    _rewrite_line(oldest, 3, lambda line: line[:12] + "\n")  # a crash mid-write
+    notes = []
+    found = window.select(tmp_path, 100, notes=notes)
+    assert found.total_rows == 249 and found.current.column("request_id").to_pylist()[0] == "r150"
+    assert notes == [f"{oldest}:3: a torn row was left out ('Cash,1.5,r1,')"], notes
+
+
+def test_a_row_whose_timestamp_is_not_a_number_is_left_out_and_named(tmp_path):
+    _log(tmp_path, 30)
+    path = next(tmp_path.glob("requests-*.csv"))
+    _rewrite_line(path, 5, lambda line: line.replace("1003.000", "yesterday"))
+    notes = []
+    found = window.select(tmp_path, 10, notes=notes)
+    assert found.total_rows == 29 and "r3" not in found.current.column("request_id").to_pylist() + \
+        found.previous.column("request_id").to_pylist()
+    assert notes == [f"{path}: 1 row left out, the timestamp not a number of seconds (line 5: 'yesterday')"]
+
+
+def test_a_log_without_a_serving_feature_of_the_schema_is_refused_naming_it(tmp_path):
+    _log(tmp_path, 30)
+    path = next(tmp_path.glob("requests-*.csv"))
+    with pytest.raises(DataError) as refused:
+        window.select(tmp_path, 10, features=["payment_type", "fare", "trip_miles"])
+    assert str(refused.value).startswith(f"{path}: not a request log for this schema: column trip_miles is "
+                                         "missing")
