@@ -27,6 +27,8 @@ class Summary:
     # `slice_features` with at least `min_slice_examples` rows.
     weakest_slice: Optional[tuple] = None
     pushed_path: Optional[str] = None
+    # The model was a version already pushed (the same files): no new version appeared.
+    already_pushed: bool = False
     metadata_path: str = ""
     node_states: dict = field(default_factory=dict)
     drift: Optional[dict] = None
@@ -107,6 +109,7 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
     pushed = outputs(nodes.PUSHER).get(nodes.PUSHED_MODEL)
     if pushed and custom_property(pushed[0], "pushed") == 1:
         summary.pushed_path = custom_property(pushed[0], "pushed_destination")
+        summary.already_pushed = custom_property(pushed[0], "already_pushed") == 1
     return summary
 
 

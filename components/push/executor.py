@@ -9,6 +9,11 @@ file system the rename is atomic, so a server sees no version or a whole one. Pa
 copies that a killed push left are removed by the next push. Destinations the rename
 cannot promise this for (gs://, s3://) keep TFX's own behaviour.
 
+A model byte for byte the same as a version already in the serving directory (the
+Trainer's output reused from cache, blessed again) is not pushed a second time: the
+PushedModel names the existing version, so no duplicate version appears for a rollout to
+route to.
+
 Everything else (the blessing check, the version number, the archive copy into the
 PushedModel artifact, the pushed / pushed_version properties) is TFX's.
 """
@@ -22,7 +27,9 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from components.push.place import put_in_place
+from absl import logging
+
+from components.push.place import identical_version, put_in_place
 
 
 def _local(path: str) -> bool:
@@ -43,10 +50,17 @@ class Executor(tfx_pusher.Executor):
             self._MarkNotPushed(model_push)
             return
         model_path = self.GetModelPath(input_dict)
+        io_utils.copy_dir(model_path, model_push.uri)
+        existing = identical_version(model_path, base)
+        if existing is not None:
+            logging.info("the model is version %s already (the same files): not pushed again", existing)
+            self._MarkPushed(model_push, pushed_destination=os.path.join(base, existing),
+                             pushed_version=existing)
+            model_push.set_int_custom_property("already_pushed", 1)
+            return
         version = str(int(time.time()))
         while os.path.exists(os.path.join(base, version)):  # two pushes within a second
             version = str(int(version) + 1)
-        # The archive copy first: once the version is in place, only MLMD is left to write.
-        io_utils.copy_dir(model_path, model_push.uri)
+        # The archive copy came first: once the version is in place, only MLMD is left to write.
         serving_path = put_in_place(model_path, base, version)
         self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)

@@ -124,7 +124,9 @@ def render(summary: Summary, seconds: float) -> str:
     if not summary.gate_blocked:
         lines += judgement_lines(summary)
     if summary.pushed_path:
-        lines.append(f"  pushed          {summary.pushed_path}")
+        lines.append(f"  pushed          {summary.pushed_path}"
+                     + (" (already there: the same model as before, no new version)"
+                        if summary.already_pushed else ""))
     else:
         lines.append("  pushed          nothing: the serving model is unchanged")
     if summary.report_path:
