@@ -6,8 +6,13 @@ consecutive spans in the data root (computed here, in memory), and every monitor
 pass in MLMD (the window against the one before), leaving out the passes that raised an
 alarm for that feature: those are what the threshold exists to catch, not what is
 normal. The suggestion is a high percentile of that history plus a margin, rounded up
-to a hundredth; a feature with too little history keeps its threshold. Only features
-the schema already gives a drift_comparator are adjusted.
+to a hundredth, and never below the largest distance seen between two spans: that move
+happened in the data, so a threshold under it would call normal data drift.
+
+A feature keeps its threshold until its history holds MIN_HISTORY distances, at least
+MIN_SPAN_PAIRS of them between spans: monitoring windows alone (requests resent, or one
+day's traffic) show how alike neighbouring windows are, not how far the data moves.
+Only features the schema already gives a drift_comparator are adjusted.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List
@@ -19,6 +24,7 @@ from driftline.schema.update import ceil_to
 PERCENTILE = 95
 MARGIN = 0.25
 MIN_HISTORY = 3
+MIN_SPAN_PAIRS = 1
 FLOOR = 0.01
 
 
@@ -73,17 +79,21 @@ def suggest(schema, history: Dict[str, List[tuple]]) -> List[Suggestion]:
         seen = history.get(feature.name, [])
         distances = [d for _, d in seen]
         spans = sum(1 for source, _ in seen if source.startswith("spans"))
-        if len(distances) < MIN_HISTORY:
+        if len(distances) < MIN_HISTORY or spans < MIN_SPAN_PAIRS:
             suggestions.append(Suggestion(feature.name, current, current,
-                                          f"{len(distances)} distances in the history, fewer than "
-                                          f"{MIN_HISTORY}: kept at {current:g}", distances))
+                                          f"{len(distances)} distances in the history ({spans} between "
+                                          f"spans), fewer than the {MIN_HISTORY} needed with at least "
+                                          f"{MIN_SPAN_PAIRS} between spans: kept at {current:g}", distances))
             continue
         high = float(np.percentile(distances, PERCENTILE))
-        proposed = max(FLOOR, ceil_to(high * (1 + MARGIN)))
+        widest_span = max(d for source, d in seen if source.startswith("spans"))
+        proposed = max(FLOOR, ceil_to(high * (1 + MARGIN)), ceil_to(widest_span))
+        floor_note = (f", raised to the widest move between spans ({widest_span:.3f})"
+                      if ceil_to(widest_span) > max(FLOOR, ceil_to(high * (1 + MARGIN))) else "")
         reasoning = (f"{len(distances)} distances ({spans} between consecutive spans, "
                      f"{len(distances) - spans} between monitoring windows without an alarm), "
                      f"largest {max(distances):.3f}; {PERCENTILE}th percentile {high:.3f} plus "
-                     f"{MARGIN:.0%} is {proposed:g}"
+                     f"{MARGIN:.0%} is {ceil_to(high * (1 + MARGIN)):g}{floor_note}"
                      + (f" (now {current:g})" if proposed != current else f", as now"))
         suggestions.append(Suggestion(feature.name, current, proposed, reasoning, distances))
     return suggestions

@@ -21,16 +21,28 @@ def test_suggestions_follow_the_history_and_keep_thresholds_without_one():
     assert fare.proposed == 0.05 and "4 distances (2 between consecutive spans, 2 between" in fare.reasoning
     assert found["company"].proposed == 0.28  # normal moves were larger than the threshold: raised
     assert found["payment_type"].proposed == found["payment_type"].current
-    assert "fewer than 3: kept" in found["payment_type"].reasoning
+    assert "fewer than the 3 needed with at least 1 between spans: kept" in found["payment_type"].reasoning
     # Only features the schema gives a drift comparator.
     with_comparator = {f.name for f in schema.feature if f.drift_comparator.HasField("infinity_norm")}
     assert set(found) == with_comparator
 
 
+def test_windows_alone_never_lower_a_threshold_nor_below_a_move_between_spans():
+    schema = load_schema(SCHEMA)
+    resent = [("pass 1", 0.01), ("pass 2", 0.012), ("pass 3", 0.009)]  # the same rows sent again
+    found = {s.feature: s for s in thresholds.suggest(schema, {"payment_type": resent})}
+    assert found["payment_type"].proposed == found["payment_type"].current
+    assert "(0 between spans)" in found["payment_type"].reasoning
+    # One real move between spans of 0.077 among quiet windows: the threshold stays above it.
+    found = {s.feature: s for s in thresholds.suggest(schema, {"payment_type": resent * 10 + [("spans 3→4", 0.077)]})}
+    assert found["payment_type"].proposed == 0.08
+    assert "raised to the widest move between spans (0.077)" in found["payment_type"].reasoning
+
+
 def test_the_schema_file_is_rewritten_with_its_comments():
     schema = load_schema(SCHEMA)
     text = SCHEMA.read_text()
-    suggestions = thresholds.suggest(schema, {"fare": [("a", 0.02), ("b", 0.03), ("c", 0.04)]})
+    suggestions = thresholds.suggest(schema, {"fare": [("spans 1→2", 0.02), ("b", 0.03), ("c", 0.04)]})
     updated = rewrite(text, schema, thresholds.apply(schema, suggestions), str(SCHEMA))
     comments = [line for line in text.splitlines() if line.strip().startswith("#")]
     assert comments and all(line in updated.splitlines() for line in comments)
