@@ -10,7 +10,7 @@ def _lineage(args):
 
     config = config_from(args)
     store = open_store(config, args.store)
-    return Lineage(store, config.pipeline_name)
+    return Lineage(store, config.pipeline_name, config.model_name)
 
 
 def runs(args) -> int:

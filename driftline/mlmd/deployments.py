@@ -98,3 +98,31 @@ def of_artifact(store, artifact_id: int) -> List[dict]:
             share = (100 - entry["canary_percent"]) if role == "stable" else entry["canary_percent"]
             found.append({**entry, "role": role, "share_percent": share})
     return found
+
+
+def _has_traffic(entry: dict, version: int) -> bool:
+    return entry["stable_version"] == version or \
+        (entry["canary_version"] == version and (entry["canary_percent"] or 0) > 0)
+
+
+def traffic(store, model: str, version: int) -> dict:
+    """When `version` took traffic, from the deployments: {"serving": bool, "since": the
+    deployment that began its newest stretch of traffic, "stopped": the deployment that
+    ended it (None while it serves)}; empty when no deployment ever routed to it."""
+    entries = history(store, model)
+    began = ended = None
+    for before, entry in zip([None] + entries, entries):
+        now, then = _has_traffic(entry, version), before is not None and _has_traffic(before, version)
+        if now and not then:
+            began, ended = entry, None
+        elif then and not now:
+            ended = entry
+    if began is None:
+        return {}
+    return {"serving": ended is None, "since": began, "stopped": ended}
+
+
+def serving_now(store, model: str) -> Optional[dict]:
+    """The newest deployment of `model` (what its server applied last), or None."""
+    entries = history(store, model)
+    return entries[-1] if entries else None

@@ -51,9 +51,10 @@ def _props(item) -> dict:
 class Lineage:
     """Queries over one MLMD store for one pipeline."""
 
-    def __init__(self, store, pipeline_name: str):
+    def __init__(self, store, pipeline_name: str, model: str = ""):
         self.store = store
         self.pipeline_name = pipeline_name
+        self.model = model  # whose deployments `serving` reads
         self._types = {}
 
     # --- small lookups ---------------------------------------------------------------
@@ -252,7 +253,11 @@ class Lineage:
     # --- provenance ------------------------------------------------------------------
 
     def resolve(self, target: str):
-        """An artifact from a pushed model directory, an artifact id or a run id."""
+        """An artifact from a pushed model directory, an artifact id, a run id, 'latest'
+        (the newest run's model, pushed or not: not necessarily what serves) or
+        'serving' (the stable version of the newest deployment)."""
+        if target == "serving":
+            return self._serving_model()
         if target.isdigit():
             return self.artifact(int(target))
         path = Path(target)
@@ -278,6 +283,27 @@ class Lineage:
                                 "trace one of its artifacts by id instead")
         raise MetadataError(f"'{target}' is not an artifact id, a run id or an existing path "
                             "(`driftline lineage runs` lists the runs)")
+
+    def _serving_model(self):
+        from driftline.mlmd import deployments
+
+        newest = deployments.serving_now(self.store, self.model or None)
+        if newest is None or newest["stable_version"] is None:
+            raise MetadataError("nothing serves yet: no deployment is recorded in this MLMD store "
+                                "(`driftline serve` pins the first version it loads)")
+        pushed = deployments.pushed_model(self.store, newest["stable_version"])
+        if pushed is None:
+            raise MetadataError(f"version {newest['stable_version']} serves (deployment "
+                                f"{newest['execution']}), but no push of it is recorded in this MLMD store")
+        return pushed
+
+    def pushed_blessing(self, pushed):
+        """The ModelBlessing the Pusher read when it pushed `pushed`: the judgement that
+        let this version out (not necessarily the Trainer's own run's)."""
+        pusher = self.producer(pushed.id)
+        if pusher is None:
+            return None
+        return next((a for key, a in self.inputs(pusher.id) if key == "model_blessing"), None)
 
     def why_no_model(self, run, executions: dict) -> str:
         """What the run's own records say about why it has no model."""
@@ -372,9 +398,27 @@ class Lineage:
                 graph[key].update(more[key])
             graph["edges"] += more["edges"] + [(f"a{report.id}", f"e{trainer.id}", "gate (same run)")]
         result = self._trace_result(f"a{start.id}", graph)
-        result["summary"]["deployments"] = self.served(start)
-        result["summary"]["decisions"] = self.decisions(start)
+        summary = result["summary"]
+        if self.type_name(start) == "PushedModel":
+            blessing = self.pushed_blessing(start)
+            if blessing is not None:  # the judgement that let this version be pushed
+                judged = model_verdict.read(blessing)
+                summary.update(judgement=judged, blessed=judged["blessed"], blessing=blessing.id,
+                               metrics={m: v["value"] for m, v in judged["metrics"].items()})
+            summary["traffic"] = self._traffic(start)
+        summary["deployments"] = self.served(start)
+        summary["decisions"] = self.decisions(start)
+        summary["serving_target"] = target == "serving"
         return result
+
+    def _traffic(self, pushed) -> dict:
+        from driftline.mlmd import deployments
+
+        version = custom_property(pushed, "pushed_version")
+        if version in (None, ""):
+            return {}
+        found = deployments.traffic(self.store, self.model or None, int(version))
+        return {"version": int(version), **found}
 
     def _trace_result(self, target: str, graph) -> dict:
         described = {f"a{i}": self.describe_artifact(a) for i, a in graph["artifacts"].items()}

@@ -115,6 +115,23 @@ def _summary_lines(s: dict) -> list:
         lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
         for check in (judged or {}).get("checks", []):
             lines.append(f"  {'-' if check['passed'] else 'x'} {check['text']}")
+    traffic = s.get("traffic") or {}
+    if traffic.get("since"):
+        import datetime as dt
+
+        def at(d):
+            when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            return f"{when} (deployment {d['execution']}, revision {d['revision']}, {d['action']})"
+
+        if traffic["serving"]:
+            lines.append(f"serving         version {traffic['version']} takes traffic since {at(traffic['since'])}")
+        else:
+            lines.append(f"stopped         version {traffic['version']} took traffic from {at(traffic['since'])} "
+                         f"until {at(traffic['stopped'])}")
+    elif s.get("traffic") is not None and "version" in traffic:
+        lines.append(f"serving         version {traffic['version']} never took traffic")
+    if s.get("blessing"):
+        lines.append(f"pushed by       the blessing #{s['blessing']} the Pusher read (above)")
     for d in s.get("deployments", []):
         import datetime as dt
 
