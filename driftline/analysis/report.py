@@ -106,8 +106,11 @@ def analyze(predictions: Predictions, slicings, min_examples: int, confidence: f
     if baseline is not None:
         result["baseline_overall"] = metrics.all_metrics(labels, baseline)
         judged = [r for r in rows if r["examples"] >= min_examples]
-        result["worse_slices"] = sorted((r for r in judged if r["f1_change"] < 0),
-                                        key=lambda r: r["f1_change"])
+        # Worse only when the whole interval of the change is below zero; a lower point
+        # estimate whose interval includes zero is noise, and is named as such.
+        lower = sorted((r for r in judged if r["f1_change"] < 0), key=lambda r: r["f1_change"])
+        result["worse_slices"] = [r for r in lower if r["f1_change_high"] < 0]
+        result["lower_within_noise"] = [r for r in lower if r["f1_change_high"] >= 0]
     return result
 
 
@@ -254,11 +257,13 @@ def page(result: dict, images: dict) -> str:
         "<p>No slice holds a large share of the errors on few examples or at a clearly higher "
         "error rate.</p>"))
     if baseline:
-        worse = result["worse_slices"]
+        worse, noise = result["worse_slices"], result["lower_within_noise"]
         parts.append(f"<h2>Against the serving model</h2><p>Baseline: {html.escape(result['baseline'])}; "
                      f"its F1 {result['baseline_overall']['f1_score']:.3f}. Slices with at least "
-                     f"{result['min_slice_examples']} examples that got worse (red: worse beyond the "
-                     "interval):</p>" + (_table(worse, True) if worse else "<p>None.</p>"))
+                     f"{result['min_slice_examples']} examples whose F1 is worse, the whole interval of "
+                     "the change below zero:</p>" + (_table(worse, True) if worse else "<p>None.</p>")
+                     + f"<p>Lower, but within noise (the interval includes no change): "
+                     + (html.escape(", ".join(r["slice"] for r in noise)) if noise else "none") + ".</p>")
     parts.append("<h2>Worst slices by number of errors</h2>" + _table(result["worst"]["by_errors"], baseline))
     parts.append("<h2>Worst slices by F1 below overall</h2>" + _table(result["worst"]["by_f1"], baseline))
     for slicing in result["slicings"]:

@@ -23,6 +23,11 @@ def analyze(args) -> int:
     for row in result.get("worse_slices", [])[:3]:
         print(f"  worse than serving  {row['slice']}: F1 {row['f1_change']:+.3f} "
               f"({row['f1_change_low']:+.3f} to {row['f1_change_high']:+.3f})")
+    noise = result.get("lower_within_noise", [])
+    if noise:
+        print(f"  within noise    {len(noise)} slice{'s' if len(noise) > 1 else ''} lower than serving, each "
+              f"interval including no change (e.g. {noise[0]['slice']}: F1 {noise[0]['f1_change']:+.3f}, "
+              f"{noise[0]['f1_change_low']:+.3f} to {noise[0]['f1_change_high']:+.3f})")
     for advice in result["where_to_add_data"][:3]:
         print(f"  add data        {advice['text']}")
     print(f"report  {path}")

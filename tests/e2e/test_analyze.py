@@ -83,6 +83,10 @@ def test_a_challenger_taught_wrong_labels_for_one_company_is_caught_on_that_slic
     result = _analysis(driftline, runs["work"], "challenge", challengers["run_ids"]["flipped"])
     worse = {r["slice"]: r for r in result["worse_slices"]}
     assert slice_name in worse and worse[slice_name]["f1_change_high"] < 0, result["worse_slices"]
+    # "Worse" only beyond noise; a lower estimate whose interval includes zero is named apart.
+    assert all(r["f1_change_high"] < 0 for r in result["worse_slices"])
+    assert all(r["f1_change_high"] >= 0 for r in result["lower_within_noise"])
+    assert not {r["slice"] for r in result["lower_within_noise"]} & set(worse)
     report = runs["work"] / "challenge" / "reports" / challengers["run_ids"]["flipped"] / "index.html"
     assert report.exists() and slice_name in report.read_text()
     assert f"error analysis  {report}" in proc.stdout
