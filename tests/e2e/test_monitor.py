@@ -63,7 +63,7 @@ def monitored(runs, challengers, small_spans, driftline):
         _send(server, version, _raw_examples_from_rows(rows))
         server.post("/v1/models/" + MODEL + ":predict", {"instances": []})  # an error: not logged
         unchanged = _monitor(driftline, config, work, len(rows))
-        quiet = _alerts_after(prometheus, seconds=4)
+        quiet = _alerts_after_evaluations(prometheus, evaluations=3)
         _send(server, version, _raw_examples_from_rows(cash))
         shifted = _monitor(driftline, config, work, len(rows))
         fired = _wait_for_alert(prometheus, "DriftlineFeatureSkew", timeout=90)
@@ -146,8 +146,41 @@ def _alerts(prometheus):
         return json.loads(response.read())["data"]["alerts"]
 
 
-def _alerts_after(prometheus, seconds):
-    time.sleep(seconds)  # several scrape and evaluation intervals
+def _api(prometheus, path):
+    with urllib.request.urlopen(prometheus["url"] + path, timeout=5) as response:
+        return json.loads(response.read())["data"]
+
+
+def _stamp(text: str) -> float:
+    """Prometheus's RFC 3339 times (nanoseconds, Z) as seconds since the epoch."""
+    import datetime as dt
+
+    head, _, rest = text.rstrip("Z").partition(".")
+    fraction = rest.split("+")[0].split("-")[0]
+    moment = dt.datetime.fromisoformat(head.rstrip("Z")).replace(tzinfo=dt.timezone.utc)
+    return moment.timestamp() + float(f"0.{fraction or 0}")
+
+
+def _alerts_after_evaluations(prometheus, evaluations, timeout=120):
+    """The alerts once the rules were evaluated `evaluations` times after a scrape that
+    began after this call: an absence of alerts is then an answer, not a race."""
+    start = time.time()
+    deadline = time.monotonic() + timeout
+    scraped = None
+    while scraped is None:
+        assert time.monotonic() < deadline, "prometheus did not scrape the server"
+        stamps = [_stamp(t["lastScrape"]) for t in _api(prometheus, "/api/v1/targets")["activeTargets"]
+                  if t.get("lastScrape")]
+        scraped = next((t for t in stamps if t > start), None)
+        time.sleep(0.2)
+    seen = set()
+    while len(seen) < evaluations:
+        assert time.monotonic() < deadline, "prometheus did not evaluate the rules"
+        for group in _api(prometheus, "/api/v1/rules")["groups"]:
+            evaluated = _stamp(group["lastEvaluation"])
+            if evaluated > scraped:
+                seen.add(evaluated)
+        time.sleep(0.2)
     return _alerts(prometheus)
 
 

@@ -136,16 +136,19 @@ def test_a_switch_under_load_fails_no_request_and_leaves_nothing_on_the_old_vers
     server, (old, new) = served["server"], served["versions"]
     assert _rollout(driftline, served, "switch", "--to", old, "--reason", "baseline").returncode in (0, 2)
     body = json.dumps({"instances": [b64(e) for e in served["examples"][:4]]}).encode()
-    done = {}
+    done, under_way = {}, threading.Event()
 
     def switch():
-        time.sleep(4)
+        under_way.wait(120)  # the load is running: 200 answers came back
         done["proc"] = _rollout(driftline, served, "switch", "--to", new, "--reason", "under load")
-        done["at"] = time.monotonic()
+        done["at"], done["answered"] = time.monotonic(), answered["n"]
 
+    answered = {"n": 0}
     thread = threading.Thread(target=switch)
     thread.start()
-    answers = load(server.rest_port, f"/v1/models/{MODEL}:predict", [body], clients=32, seconds=12)
+    answers = load(server.rest_port, f"/v1/models/{MODEL}:predict", [body], clients=32, seconds=300,
+                   on_answer=lambda n: (answered.update(n=n), n >= 200 and under_way.set()),
+                   until=lambda n: "answered" in done and n >= done["answered"] + 200)
     thread.join()
     assert done["proc"].returncode == 0, done["proc"].stderr
     failed = [a for _, _, status, a, _ in answers if status != 200]
@@ -186,6 +189,12 @@ def test_a_corrupt_version_is_never_routed_to(served, driftline):
     (":classify", {"examples": [{"fare": 3.0, "fair": 1}]}, None, 400, "feature 'fair' is not a serving feature"),
     (":classify", {"examples": [{"tips": 1.0}]}, None, 400, "feature 'tips' is not a serving feature"),
     (":classify", {"examples": [{"fare": 3.0}]}, None, 400, "required feature"),
+    (":classify", {"examples": [{"fare": [1.0, 2.0]}]}, None, 400,
+     "row 0: feature 'fare' holds 2 values (1, 2); the schema allows 1 per row"),
+    (":classify", None, b'{"examples": [{"fare": NaN}]}', 400, "feature 'fare' = nan is not a finite number"),
+    (":classify", None, b'{"examples": [{"fare": 1e999}]}', 400, "feature 'fare' = inf is not a finite number"),
+    (":predict", "multi-valued", None, 400, "feature 'fare' holds 2 values"),
+    (":predict", "int fare", None, 400, "feature 'fare' holds INT values where the schema says FLOAT"),
     ("/versions/1:predict", {"instances": [{"b64": "Z2FyYmFnZSE="}]}, None, 400, "not a serialized tf.Example"),
     ("/versions/1:predict", "example", None, 404, "Servable not found for request: Specific(taxi_big_tipper, 1)"),
     ("/labels/purple:predict", "example", None, 404, "Labeled(taxi_big_tipper, purple)"),
@@ -197,6 +206,15 @@ def test_bad_requests_get_an_error_body_and_the_server_keeps_serving(served, pat
     before = server.get("/metrics")
     if body == "example":
         body = {"instances": [b64(served["examples"][0])]}
+    elif body in ("multi-valued", "int fare"):
+        example = tf.train.Example()
+        example.CopyFrom(served["examples"][0])
+        fare = example.features.feature["fare"]
+        if body == "multi-valued":
+            fare.float_list.value.append(2.0)
+        else:
+            fare.int64_list.value.append(int(fare.float_list.value[0]))
+        body = {"instances": [b64(example)]}
     elif body == "too many":
         body = {"instances": [b64(served["examples"][0])] * 1001}
     code, answer, _ = server.post(f"/v1/models/{MODEL}{path}", body, raw=raw)
@@ -206,6 +224,70 @@ def test_bad_requests_get_an_error_body_and_the_server_keeps_serving(served, pat
     assert sum(metric(after, "driftline_predicted_rows_total", version=str(v)) for v in served["versions"]) == \
         sum(metric(before, "driftline_predicted_rows_total", version=str(v)) for v in served["versions"])
     assert _version_of(served) in served["versions"]
+
+
+def _errors_counted(text: str, code: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("driftline_requests_total{") and f'code="{code}"' in line)
+
+
+def test_a_bad_request_is_counted_where_the_error_rate_alert_sees_it(served):
+    server = served["server"]
+    before = _errors_counted(server.get("/metrics"), "400")
+    code, answer, _ = server.post(f"/v1/models/{MODEL}:classify", {"examples": [{"fare": [1.0, 2.0]}]})
+    assert code == 400
+    assert _errors_counted(server.get("/metrics"), "400") == before + 1
+
+
+def test_grpc_refuses_what_rest_refuses_as_invalid_argument(served):
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    server = served["server"]
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc))
+    wrong_type = predict_pb2.PredictRequest()
+    wrong_type.model_spec.name = MODEL
+    wrong_type.inputs["examples"].CopyFrom(tf.make_tensor_proto([1.0, 2.0], dtype=tf.float32))
+    example = tf.train.Example()
+    example.CopyFrom(served["examples"][0])
+    example.features.feature["fare"].float_list.value.append(float("nan"))
+    multi = predict_pb2.PredictRequest()
+    multi.model_spec.name = MODEL
+    multi.inputs["examples"].CopyFrom(tf.make_tensor_proto([example.SerializeToString()]))
+    for request, says in ((wrong_type, "the input 'examples' must be DT_STRING (serialized tf.Examples), "
+                                       "is DT_FLOAT"),
+                          (multi, "feature 'fare' holds 2 values")):
+        with pytest.raises(grpc.RpcError) as error:
+            stub.Predict(request, timeout=30)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, error.value
+        assert says in error.value.details()
+    assert stub.Predict(_grpc_request(served), timeout=30).outputs["probabilities"].float_val
+
+
+def _grpc_request(served):
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([served["examples"][0].SerializeToString()]))
+    return request
+
+
+def test_a_value_outside_the_schema_domain_is_scored_and_counted(served):
+    server = served["server"]
+    example = tf.train.Example()
+    example.CopyFrom(served["examples"][0])
+    example.features.feature["fare"].float_list.value[0] = -5000.0  # the schema's minimum is 0
+    before = server.get("/metrics")
+    version = served["versions"][0]
+    code, answer, _ = server.post(f"/v1/models/{MODEL}/versions/{version}:predict",
+                                  {"instances": [b64(example)]})
+    assert code == 200, answer
+    after = server.get("/metrics")
+    counted = metric(after, "driftline_out_of_domain_values_total", version=str(version), feature="fare") - \
+        metric(before, "driftline_out_of_domain_values_total", version=str(version), feature="fare")
+    assert counted == 1
+    assert metric(after, "driftline_out_of_domain_values_total", version=str(version), feature="payment_type") == \
+        metric(before, "driftline_out_of_domain_values_total", version=str(version), feature="payment_type")
 
 
 def test_metrics_count_every_request_per_version(served):
@@ -253,6 +335,168 @@ def test_every_change_is_a_deployment_in_mlmd_and_in_the_trace(served, driftline
                       "--config", served["config"], cwd=served["work"])
     assert trace.returncode == 0, trace.stderr
     assert "served          " in trace.stdout and "canary at 10%" in trace.stdout
+
+
+def _faulty_version(directory):
+    """A SavedModel that passes its load probe and fails at prediction for a negative fare
+    (a TensorFlow assertion at run time): what a model whose graph breaks on some input
+    does to a request."""
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    class Faulty(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve(self, examples):
+            fare = tf.io.parse_example(examples, {"fare": tf.io.FixedLenFeature([1], tf.float32)})["fare"]
+            with tf.control_dependencies([tf.debugging.assert_non_negative(fare, message="negative fare")]):
+                return {"probabilities": tf.sigmoid(tf.identity(fare))}
+
+    module = Faulty()
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
+    probe = tf.train.Example()
+    probe.features.feature["fare"].float_list.value.append(1.0)
+    request = predict_pb2.PredictRequest()
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([probe.SerializeToString()], dtype=tf.string))
+    (directory / "assets.extra").mkdir()
+    with tf.io.TFRecordWriter(str(directory / "assets.extra" / "tf_serving_warmup_requests")) as writer:
+        writer.write(prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+
+
+def _wait_state(server, version, state, timeout=120):
+    deadline = time.monotonic() + timeout
+    while server.get("/v1/driftline/rollout")["versions"].get(str(version), {}).get("state") != state:
+        assert time.monotonic() < deadline, f"version {version} did not become {state}"
+        time.sleep(0.2)
+
+
+def test_a_failure_inside_the_model_is_a_counted_json_500_and_a_push_takes_no_traffic(served, tmp_path):
+    server = served["server"]
+    faulty = served["serving"] / "9999999997"
+    staged = tmp_path / "faulty"
+    _faulty_version(staged)
+    shutil.move(str(staged), str(faulty))
+    try:
+        _wait_state(server, 9999999997, "AVAILABLE")
+        # Loaded, but no rollout decided it serves: the pinned policy keeps every key off it.
+        assert 9999999997 not in {_version_of(served, f"p{i}") for i in range(100)}
+        example = tf.train.Example()
+        example.CopyFrom(served["examples"][0])
+        example.features.feature["fare"].float_list.value[0] = -5000.0
+        before = _errors_counted(server.get("/metrics"), "500")
+        code, answer, _ = server.post(f"/v1/models/{MODEL}/versions/9999999997:predict",
+                                      {"instances": [b64(example)]})
+        assert code == 500 and set(answer) == {"error"}, answer
+        assert answer["error"].startswith("internal error while predicting: InvalidArgumentError: ")
+        assert _errors_counted(server.get("/metrics"), "500") == before + 1
+        assert _version_of(served) in served["versions"]  # and it keeps serving
+    finally:
+        shutil.rmtree(faulty)
+
+
+def test_the_first_version_loaded_is_pinned_and_recorded(served, driftline):
+    from driftline.serving import policy as policies
+
+    proc = driftline("lineage", "deployments", "--config", served["config"], "--json", cwd=served["work"])
+    pins = [d for d in json.loads(proc.stdout) if d["action"] == "pin"]
+    assert len(pins) == 1, pins
+    assert pins[0]["reason"] == "the first version this server loaded"
+    assert pins[0]["stable_version"] == max(served["versions"]) and pins[0]["revision"] == 1
+    assert policies.read(served["serving"]).revision >= 1
+
+
+def test_a_vanished_serving_directory_keeps_the_loaded_versions_serving(served, tmp_path):
+    server, serving = served["server"], served["serving"]
+    aside = serving.with_name(serving.name + ".aside")
+    serving.rename(aside)
+    try:
+        deadline = time.monotonic() + 60
+        while metric(server.get("/metrics"), "driftline_serving_dir_missing", model=MODEL) != 1:
+            assert time.monotonic() < deadline, "the missing directory was not counted"
+            time.sleep(0.2)
+        assert _version_of(served) in served["versions"]
+        assert {s["state"] for s in server.get(f"/v1/models/{MODEL}")["model_version_status"]
+                if int(s["version"]) in served["versions"]} == {"AVAILABLE"}
+    finally:
+        aside.rename(serving)
+    deadline = time.monotonic() + 60
+    while metric(server.get("/metrics"), "driftline_serving_dir_missing", model=MODEL) != 0:
+        assert time.monotonic() < deadline, "the returned directory was not noticed"
+        time.sleep(0.2)
+    log = (served["work"] / "challenge" / "logs" / "serve.log").read_text()
+    assert f"the serving directory {serving} is gone; the versions already loaded" in log
+    assert f"the serving directory {serving} is back" in log
+
+
+def test_a_serving_dir_one_level_too_high_is_named_in_the_first_line(served):
+    above = served["serving"].parent
+    other = Served(served["config"], served["work"], extra=["--serving-dir", str(above)])
+    try:
+        first = other.proc.stdout.readline()
+    finally:
+        other.stop()
+    assert first == (f"driftline: {above} holds no version directory; {served['serving']} holds "
+                     f"{len(served['versions'])}: serve that?\n"), first
+
+
+def test_concurrent_rollout_changes_are_applied_one_at_a_time(served, driftline):
+    import subprocess
+    import sys
+
+    from driftline.serving import policy as policies
+
+    server = served["server"]
+    stable = server.get("/v1/driftline/rollout")["policy"]
+    stable = stable["slots"][stable["live"]]
+    other = next(v for v in served["versions"] if v != stable)
+    before = policies.read(served["serving"])
+    procs = [subprocess.Popen([sys.executable, "-m", "driftline", "rollout", "canary", "--version", str(other),
+                               "--percent", str(percent), "--reason", f"at once {percent}",
+                               "--config", str(served["config"]), "--server", server.url],
+                              cwd=served["work"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for percent in (30, 40, 50)]
+    results = [(p.wait(timeout=180), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _, _ in results), results
+    revisions = sorted(int(out.split()[1].rstrip(":")) for _, out, _ in results)
+    assert revisions == [before.revision + 1, before.revision + 2, before.revision + 3], results
+    applied = server.get("/v1/driftline/rollout")["policy"]
+    proc = driftline("lineage", "deployments", "--config", served["config"], "--json", cwd=served["work"])
+    recorded = json.loads(proc.stdout)
+    assert [d["revision"] for d in recorded[-3:]] == revisions
+    assert recorded[-1]["canary_percent"] == applied["canary_percent"] and applied["revision"] == revisions[-1]
+
+    # Rollbacks walk back through the three changes, then to what was before them.
+    percents = [d["canary_percent"] for d in recorded[-3:]]
+    routing = lambda p: (p["slots"], p["live"], p["canary_percent"])  # noqa: E731
+    for expected in (percents[1], percents[0]):
+        assert _rollout(driftline, served, "rollback", "--reason", "walk back").returncode == 0
+        assert server.get("/v1/driftline/rollout")["policy"]["canary_percent"] == expected
+    assert _rollout(driftline, served, "rollback", "--reason", "walk back").returncode == 0
+    assert routing(server.get("/v1/driftline/rollout")["policy"]) == routing(before.to_json())
+
+
+def test_trace_serving_answers_what_serves_since_when_and_by_which_blessing(served, driftline):
+    policy = served["server"].get("/v1/driftline/rollout")["policy"]
+    stable = policy["slots"][policy["live"]]
+    other = next(v for v in served["versions"] if v != stable)
+    if policy["canary_percent"]:
+        assert _rollout(driftline, served, "switch", "--to", stable, "--reason", "all on one").returncode == 0
+    proc = driftline("lineage", "trace", "serving", "--config", served["config"], cwd=served["work"])
+    assert proc.returncode == 0, proc.stderr
+    assert f"serving         version {stable} takes traffic since " in proc.stdout, proc.stdout
+    assert "pushed by       the blessing #" in proc.stdout and "blessed         yes" in proc.stdout
+    proc = driftline("lineage", "trace", served["serving"] / str(other), "--config", served["config"],
+                     cwd=served["work"])
+    assert proc.returncode == 0, proc.stderr
+    assert f"stopped         version {other} took traffic from " in proc.stdout, proc.stdout
+
+
+def test_a_canary_share_finer_than_the_routing_is_refused(served, driftline):
+    stable = served["server"].get("/v1/driftline/rollout")["policy"]
+    other = next(v for v in served["versions"] if v != stable["slots"][stable["live"]])
+    for percent in ("1e-9", "99.999", "0"):
+        proc = _rollout(driftline, served, "canary", "--version", other, "--percent", percent, "--reason", "x")
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "must be between 0.01 and 99.99" in proc.stderr and "nothing was changed" in proc.stderr
 
 
 def test_export_for_tf_serving_and_kserve(served, driftline, tmp_path):
@@ -316,3 +560,16 @@ def test_retrain_hands_a_blessed_model_to_the_server_as_a_canary(served, driftli
     deployment = store.get_executions_by_id([last["canary_deployment"]])[0]
     assert value_of(deployment.properties["action"]) == "canary"
     assert value_of(deployment.properties["canary_version"]) == version
+
+    # The same data again, only the gate's settings changed: the Trainer reuses its model,
+    # which is the canary already. Nothing is pushed again and nothing changes.
+    again = work / "retrain-again.toml"
+    again.write_text(config.read_text().replace("max_auc_drop = 1.0", "max_auc_drop = 0.99"))
+    revision = server.get("/v1/driftline/rollout")["policy"]["revision"]
+    proc = driftline("retrain", "--fast", "--config", again, "--span", 4, "--reason", "again",
+                     "--percent", 10, cwd=work, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"retrain         the run's model is version {version} again, the canary" in proc.stdout, proc.stdout
+    assert "nothing changed" in proc.stdout and "(already there: the same model as before" in proc.stdout
+    assert max(int(p.name) for p in served["serving"].iterdir() if p.name.isdigit()) == version
+    assert server.get("/v1/driftline/rollout")["policy"]["revision"] == revision
