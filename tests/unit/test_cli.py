@@ -49,7 +49,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from pipeline.config import PROJECT_ROOT as ROOT
 
     read, write = os.pipe()
     proc = subprocess.Popen([sys.executable, "-m", "driftline", "data", "--data-root", str(tmp_path / "t")],

@@ -11,6 +11,16 @@ from pipeline import interruption
 from pipeline.errors import Terminated
 
 
+@pytest.fixture(autouse=True)
+def sigint_as_at_a_terminal():
+    """A shell starts background jobs (and `make` under them) with SIGINT ignored, and
+    watching() leaves an ignored SIGINT ignored: these tests give it the disposition a
+    command typed at a terminal has."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class _SignalOnThird(beam.DoFn):
     """Sends the process a signal while Beam is inside a bundle, as a user's Ctrl-C
     does when it lands there."""
