@@ -78,7 +78,7 @@ def breakdown(profile: cProfile.Profile, seconds: float, top: int) -> dict:
 def profile_run(output_dir: Path, data_root: Path, top: int, dump_dir: Path = None) -> dict:
     from tfx.orchestration.portable import launcher
 
-    from driftline import pipeline_run
+    from driftline.run import run as pipeline_run
     from pipeline.config import load_config
 
     result = {"nodes": {}}

@@ -51,7 +51,7 @@ def stage_of(node: str):
 # --- data ----------------------------------------------------------------------------------
 
 def scaled_data(scale: int, work: Path = WORK) -> Path:
-    from driftline.sample_data import prepare_spans
+    from driftline.data.sample import prepare_spans
 
     base = work / "data-1"
     if not base.is_dir():
@@ -168,7 +168,7 @@ def driftline_runs(scale: int, repeats: int) -> dict:
 def official_runs(mode: str, repeats: int) -> dict:
     import tfx.examples.chicago_taxi_pipeline as examples
 
-    from driftline.sample_data import embedded_source
+    from driftline.data.sample import embedded_source
 
     runs = []
     for i in range(repeats):

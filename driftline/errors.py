@@ -5,9 +5,19 @@ lists the same classes. Errors raised lower in the stack (components, pipeline) 
 defined there and only mapped here.
 """
 from components.errors import DataError, DriftlineError, SchemaError
-from driftline.run_lock import RunLocked
-from driftline.serving.errors import PolicyError, RolloutRefused
 from pipeline.errors import ConfigError, PipelineFailed
+
+
+class RunLocked(DriftlineError):
+    """Another run holds the output directory."""
+
+
+class RolloutRefused(DriftlineError):
+    """The change would route to a version that cannot serve; nothing was changed."""
+
+
+class PolicyError(DriftlineError):
+    """A rollout policy file that cannot be read."""
 
 
 class MetadataError(DriftlineError):

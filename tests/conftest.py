@@ -50,7 +50,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 def write_sample_source(target: Path, every: int) -> Path:
     """Every `every`-th row of the embedded taxi sample, byte for byte, header kept."""
-    from driftline.sample_data import embedded_source
+    from driftline.data.sample import embedded_source
 
     lines = embedded_source().read_bytes().splitlines(keepends=True)
     target.write_bytes(b"".join([lines[0]] + lines[1::every]))
@@ -60,7 +60,7 @@ def write_sample_source(target: Path, every: int) -> Path:
 @pytest.fixture(scope="session")
 def embedded_spans(tmp_path_factory):
     """The embedded sample split into its four yearly spans."""
-    from driftline.sample_data import prepare_spans
+    from driftline.data.sample import prepare_spans
 
     root = tmp_path_factory.mktemp("taxi")
     prepare_spans(root)
@@ -70,7 +70,7 @@ def embedded_spans(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_spans(tmp_path_factory):
     """A one-in-five sample of the rows, split into the same four yearly spans."""
-    from driftline.sample_data import prepare_spans
+    from driftline.data.sample import prepare_spans
 
     work = tmp_path_factory.mktemp("small")
     source = write_sample_source(work / "sample.csv", every=5)

@@ -91,7 +91,7 @@ def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int
              - metrics.at_threshold(labels, theirs.astype(float))["f1_score"])
     indices = _indices(rows.size, samples, seed, salt)
     diff = _f1_resampled(labels, mine, indices) - _f1_resampled(labels, theirs, indices)
-    return metrics.Interval(whole, *metrics._percentiles(diff, confidence))
+    return metrics.Interval(whole, *metrics.percentiles(diff, confidence))
 
 
 def f1_drops(labels, candidate, baseline, columns, slicings, min_examples: int, confidence: float,
@@ -126,7 +126,7 @@ def table(labels, scores, columns, slicings, baseline=None, confidence: float = 
         same_as = "every row" if n == labels.size else seen.setdefault(rows.tobytes(), piece.name)
         same_as = None if same_as == piece.name else same_as
         found = metrics.at_threshold(labels[rows], scores[rows], threshold)
-        f1_low, f1_high = metrics._percentiles(
+        f1_low, f1_high = metrics.percentiles(
             _f1_resampled(labels[rows], predicted[rows], _indices(n, samples, seed, salt)), confidence)
         errors = int(wrong[rows].sum())
         error_low, error_high = metrics.wilson(errors, n, confidence)

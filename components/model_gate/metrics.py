@@ -79,7 +79,9 @@ class Interval:
         return f"{self.value:.{digits}f} ({self.low:.{digits}f}–{self.high:.{digits}f})"
 
 
-def _percentiles(values: np.ndarray, confidence: float):
+def percentiles(values: np.ndarray, confidence: float):
+    """The central `confidence` interval of resampled values (NaNs, from resamples where a
+    metric is undefined, left out)."""
     values = values[~np.isnan(values)]
     if values.size == 0:
         return float("nan"), float("nan")
@@ -107,7 +109,7 @@ def intervals(labels, scores, indices, confidence: float) -> Dict[str, Interval]
     labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
     whole = all_metrics(labels, scores)
     resampled = _resampled(labels, scores, indices)
-    return {m: Interval(whole[m], *_percentiles(resampled[m], confidence)) for m in METRICS}
+    return {m: Interval(whole[m], *percentiles(resampled[m], confidence)) for m in METRICS}
 
 
 def paired_differences(labels, candidate, baseline, indices, confidence: float) -> Dict[str, Interval]:
@@ -117,7 +119,7 @@ def paired_differences(labels, candidate, baseline, indices, confidence: float) 
     whole_c, whole_b = all_metrics(labels, candidate), all_metrics(labels, baseline)
     res_c = _resampled(labels, candidate, indices)
     res_b = _resampled(labels, baseline, indices)
-    return {m: Interval(whole_c[m] - whole_b[m], *_percentiles(res_c[m] - res_b[m], confidence))
+    return {m: Interval(whole_c[m] - whole_b[m], *percentiles(res_c[m] - res_b[m], confidence))
             for m in METRICS}
 
 

@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from components.analysis import slices
+from driftline.views.charts import png
 
 REPORT_FILE = "index.html"
 JSON_FILE = "analysis.json"
@@ -126,15 +127,6 @@ def weakest(result: dict, slice_features: Sequence[str]) -> Optional[tuple]:
 # --- charts ----------------------------------------------------------------------------
 
 
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 def charts(result: dict) -> dict:
     """name -> PNG bytes."""
     import matplotlib
@@ -151,7 +143,7 @@ def charts(result: dict) -> dict:
                label=f"best F1 {best['f1_score']:.3f} at {best['threshold']:.2f}")
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="lower left")
-    out["precision_recall.png"] = _png(fig)
+    out["precision_recall.png"] = png(fig, dpi=96)
 
     fig, ax = plt.subplots(figsize=(5, 4))
     cal = curve["calibration"]
@@ -161,7 +153,7 @@ def charts(result: dict) -> dict:
     ax.set(xlabel="mean predicted probability", ylabel="observed big-tipper rate",
            title="Calibration", xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="upper left")
-    out["calibration.png"] = _png(fig)
+    out["calibration.png"] = png(fig, dpi=96)
 
     for slicing in result["slicings"]:
         rows = [r for r in result["slices"] if r["slicing"] == slicing]
@@ -181,7 +173,7 @@ def charts(result: dict) -> dict:
         ax.set_xticks(x, [", ".join(r["values"]) for r in rows], rotation=60, ha="right", fontsize=8)
         ax.set(ylabel="F1", ylim=(0, 1), title=f"F1 by {slicing} (grey: fewer than "
                                                 f"{result['min_slice_examples']} examples)")
-        out[f"f1_by_{slicing.replace(' × ', '_x_')}.png"] = _png(fig)
+        out[f"f1_by_{slicing.replace(' × ', '_x_')}.png"] = png(fig, dpi=96)
     return out
 
 

@@ -3,7 +3,7 @@ from driftline.commands.common import config_from
 
 
 def data(args) -> int:
-    from driftline.sample_data import prepare_spans
+    from driftline.data.sample import prepare_spans
 
     config = config_from(args)
     for info in prepare_spans(config.data_root, args.source):

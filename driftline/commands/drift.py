@@ -8,7 +8,7 @@ from pipeline.errors import ConfigError
 
 
 def drift(args) -> int:
-    from driftline import span_drift
+    from driftline.data import drift as span_drift
     from pipeline import framework_output
 
     config = config_from(args)

@@ -22,7 +22,7 @@ def compile_spec(args) -> int:
 
 
 def submit(args) -> int:
-    from driftline import kubeflow_client
+    from driftline.kubeflow import client as kubeflow_client
     from pipeline.config import PROJECT_ROOT
 
     config = config_from(args)
@@ -38,7 +38,7 @@ def submit(args) -> int:
 
 
 def rehearse(args) -> int:
-    from driftline import kubeflow_rehearsal as rehearsal
+    from driftline.kubeflow import rehearsal
     from pipeline import framework_output, kubeflow_runner
 
     config = config_from(args)

@@ -32,12 +32,11 @@ def rules(args, config) -> int:
 
 def suggest_thresholds(args, config) -> int:
     from components.errors import SchemaError
-    from driftline.commands.schema import write_schema
     from driftline.mlmd.store import open_store
     from driftline.monitoring import thresholds
     from driftline.schema import diff as schema_diff
     from driftline.schema.check import check_schema, load_schema
-    from driftline.schema.text_edit import rewrite
+    from driftline.schema.text_edit import rewrite, write_schema
     from pipeline import framework_output
 
     path = args.schema or config.schema_file
@@ -179,7 +178,7 @@ def monitor(args) -> int:
 
 def watch(args, config, schema, log_dir) -> int:
     """Every retraining.watch_seconds: judge the new windows and outcomes, then let the
-    retraining policy decide (driftline/monitoring/autopilot.py). Ctrl-C stops it between
+    retraining policy decide (driftline/autopilot/watcher.py). Ctrl-C stops it between
     ticks; --passes N after N ticks."""
     import time
     from pathlib import Path
@@ -194,7 +193,7 @@ def watch(args, config, schema, log_dir) -> int:
             as terminal:
         import ml_metadata as mlmd
 
-        from driftline.monitoring.autopilot import Autopilot
+        from driftline.autopilot.watcher import Autopilot
         from pipeline import metadata
 
         def say(text):

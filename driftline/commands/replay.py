@@ -1,5 +1,5 @@
 """`driftline replay [--spans 1-4] [--fast] [--output-dir DIR]`: the whole loop in time
-order on the real spans (driftline/monitoring/replay.py), then its timeline report."""
+order on the real spans (driftline/autopilot/replay.py), then its timeline report."""
 import time
 from pathlib import Path
 
@@ -7,7 +7,7 @@ from driftline.commands.common import config_from
 
 
 def replay(args) -> int:
-    from driftline.monitoring import replay as replaying
+    from driftline.autopilot import replay as replaying
     from pipeline import framework_output
     from pipeline.config import PROJECT_ROOT, to_toml
 
@@ -37,7 +37,8 @@ def replay(args) -> int:
         clock = replaying.run(config, config_file, source_root, spans, say)
         import ml_metadata as mlmd
 
-        from driftline.monitoring import retraining, timeline
+        from driftline.autopilot import retraining
+        from driftline.autopilot import timeline
         from driftline.serving import policy as policies
         from pipeline import metadata
 

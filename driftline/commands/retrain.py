@@ -10,7 +10,7 @@ def retrain(args) -> int:
     import ml_metadata as mlmd
 
     from driftline.mlmd.store import open_store
-    from driftline.monitoring import retraining
+    from driftline.autopilot import retraining
     from driftline.serving import rollout
     from pipeline import metadata
 

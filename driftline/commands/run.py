@@ -3,8 +3,7 @@ from driftline.commands.common import config_from
 
 
 def run(args) -> int:
-    from driftline import pipeline_run
-    from driftline.run_summary import newest_version_on_disk
+    from driftline.run import run as pipeline_run
     from driftline.views.run_summary import render
 
     config = config_from(args)
@@ -15,9 +14,19 @@ def run(args) -> int:
               f"newest in {config.metadata_label},\n  and its outputs are all there, so nothing was "
               "started. `driftline run --force` runs it anyway.")
         print(outcome.reused_summary, end="")
-        # Said afresh, not from the stored summary: what a model server would load now.
-        newest = newest_version_on_disk(config.serving_dir)
-        print(f"  serving now     {newest or 'nothing'} (the newest version on disk)")
+        # Said afresh, not from the stored summary: what a model server routes to now.
+        print(f"  serving now     {_serving_now(config.serving_dir)}")
         return 0
     print(render(outcome.summary, outcome.seconds), end="")
     return 0
+
+
+def _serving_now(serving_dir) -> str:
+    from driftline.serving import policy as policies
+    from driftline.serving.models import newest_version_on_disk
+
+    pinned = policies.read(serving_dir)
+    if pinned is not None and pinned.stable is not None:
+        return f"{serving_dir / str(pinned.stable)} (the rollout policy's stable version)"
+    newest = newest_version_on_disk(serving_dir)
+    return f"{newest} (the newest version on disk: a server loading it pins it)" if newest else "nothing"

@@ -1,6 +1,5 @@
 """`driftline schema check | infer | diff | update`: working with the curated schema file."""
 import json
-import os
 from pathlib import Path
 
 from components.errors import SchemaError
@@ -75,23 +74,11 @@ def diff(args) -> int:
     return 1 if changes else 0
 
 
-def write_schema(path, text: str):
-    """Replaces a schema file in one step (a reader never sees half a schema)."""
-    try:
-        tmp = path.with_name(f".{path.name}.driftline-tmp")
-        tmp.write_text(text)
-        os.chmod(tmp, path.stat().st_mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SchemaError(f"{path}: cannot write the edited schema ({exc.strerror}); the file "
-                          "is unchanged") from None
-
-
 def update(args) -> int:
     from driftline.mlmd.store import open_store
     from driftline.schema import diff as schema_diff
     from driftline.schema.check import check_schema, load_schema
-    from driftline.schema.text_edit import rewrite
+    from driftline.schema.text_edit import rewrite, write_schema
     from pipeline import framework_output
 
     config = config_from(args)

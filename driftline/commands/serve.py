@@ -38,6 +38,7 @@ def serve(args) -> int:
 
         from components.model import features
         from driftline.serving import grpc_service
+        from driftline.monitoring.dashboard import DASHBOARD_FILE
         from driftline.serving.models import misplaced_versions_hint
         from driftline.serving.requests import Contract
         from driftline.serving.rest import build_app
@@ -49,7 +50,8 @@ def serve(args) -> int:
             batching=serving.batching, batch_max_rows=serving.batch_max_rows,
             batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
             log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
-            monitor_file=config.monitoring_result_path, dashboard_dir=config.monitoring_dashboard_dir,
+            monitor_file=config.monitoring_result_path,
+            dashboard_page=config.monitoring_dashboard_dir / DASHBOARD_FILE,
             on_pinned=_recorder(config))
         server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
         server.start()

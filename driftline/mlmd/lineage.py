@@ -19,6 +19,7 @@ from driftline.errors import MetadataError
 from components.model_gate import verdict as model_verdict
 from driftline.mlmd import provenance
 from components.properties import value_of
+from driftline.mlmd.runs import drift_brief, is_pushed
 from driftline.mlmd.store import custom_property, find_run, output_artifacts
 from pipeline import metadata, nodes
 
@@ -157,7 +158,7 @@ class Lineage:
         states = {node: metadata.STATE_NAMES.get(e.last_known_state, "?")
                   for node, e in sorted(executions.items())}
         report = self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
-        drift = _drift(report)
+        drift = drift_brief(report)
         if drift is not None and not drift["passed"]:
             for node in nodes.gated_nodes(bool(_props(run).get("tfma_evaluator"))):
                 states.setdefault(node, "skipped by gate")
@@ -184,7 +185,7 @@ class Lineage:
             "eval_examples": judged["examples"] if judged else None,
             "blessed": None if judged is None else judged["blessed"],
             "pushed_version": (custom_property(pushed, "pushed_version")
-                               if pushed is not None and custom_property(pushed, "pushed") == 1
+                               if is_pushed(pushed)
                                else None),
             "drift": drift,
             "stopped": context_props.get(metadata.STOPPED),
@@ -274,7 +275,7 @@ class Lineage:
         if run is not None:
             executions = self.run_nodes(run.name)
             pushed = self.run_output(executions, nodes.PUSHER, nodes.PUSHED_MODEL)
-            if pushed is not None and custom_property(pushed, "pushed") == 1:
+            if is_pushed(pushed):
                 return pushed
             model = self.run_output(executions, nodes.TRAINER, nodes.MODEL)
             if model is not None:
@@ -310,7 +311,7 @@ class Lineage:
         stopped = _props(run).get(metadata.STOPPED)
         if stopped:
             return f"it {stopped}"
-        drift = _drift(self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT))
+        drift = drift_brief(self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT))
         if drift is not None and not drift["passed"]:
             found = drift["offending"] + [f"{a} (schema anomaly)" for a in drift["anomalies"]]
             return f"the drift gate stopped it ({', '.join(found) or 'example count'})"
@@ -359,9 +360,9 @@ class Lineage:
 
     def decisions(self, artifact) -> list:
         """The retraining and canary decisions about this model's pushes, oldest first."""
-        from driftline.monitoring import retraining
+        from driftline.mlmd import decisions
 
-        return [d for p in self.pushes(artifact) for d in retraining.history(self.store, artifact_id=p.id)]
+        return [d for p in self.pushes(artifact) for d in decisions.history(self.store, artifact_id=p.id)]
 
     def trace(self, target: str) -> dict:
         start = self.resolve(target)
@@ -543,9 +544,3 @@ def _steps(args) -> Optional[int]:
         return int(value) if value is not None else None
     return None
 
-
-def _drift(report) -> Optional[dict]:
-    if report is None:
-        return None
-    found = verdict.read(report)
-    return {**found, "anomalies": [name for name, _ in found["anomalies"]]}

@@ -18,7 +18,7 @@ from typing import List, Optional
 import numpy as np
 
 from components.drift_gate.comparison import DRIFT, SKEW, compare, load_statistics
-from driftline import span_drift
+from driftline.data import drift as span_drift
 from driftline.monitoring.baseline import trained
 from driftline.monitoring.window import Window, floats as _floats, rows_of as _rows_of
 

@@ -6,13 +6,12 @@ at /dashboard."""
 import base64
 import datetime as dt
 import html
-import io
 import json
 from pathlib import Path
 from typing import Dict, List
 
-from components.properties import value_of
-from driftline.monitoring.record import MONITORING_TYPE
+from driftline.monitoring import record as monitoring_records
+from driftline.views.charts import png
 
 DASHBOARD_FILE = "index.html"
 
@@ -21,29 +20,12 @@ def history(store, model: str) -> Dict[str, list]:
     """Monitoring passes and outcome joins (oldest first), and rollout changes."""
     from driftline.mlmd.deployments import history as deployments
 
-    try:
-        executions = store.get_executions_by_type(MONITORING_TYPE)
-    except Exception:  # noqa: BLE001 - a store without the type has no passes
-        executions = []
     passes, outcomes = [], []
-    for execution in sorted(executions, key=lambda e: e.id):
-        props = {k: value_of(v) for k, v in execution.properties.items()}
-        if props.get("model") != model:
-            continue
-        result = json.loads(props.get("result") or "{}")
-        entry = {"execution": execution.id, "time": execution.create_time_since_epoch / 1000.0,
-                 "result": result}
+    for found in monitoring_records.history(store, model):
+        result = json.loads(found.get("result") or "{}")
+        entry = {"execution": found["execution"], "time": found["time_ms"] / 1000.0, "result": result}
         (outcomes if result.get("kind") == "labels" else passes).append(entry)
     return {"passes": passes, "outcomes": outcomes, "deployments": deployments(store, model)}
-
-
-def _png(figure) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def _when(seconds: float):
@@ -91,7 +73,7 @@ def charts(found: dict) -> Dict[str, bytes]:
             ax.set_ylim(0, max(max(values), limits[name]) * 1.2 or 1)
         axes[0, 0].set_title(f"{title} (L∞; dashed: threshold; dotted: rollout changes)")
         fig.autofmt_xdate()
-        out[f"{kind}.png"] = _png(fig)
+        out[f"{kind}.png"] = png(fig)
 
     by_version: Dict[str, list] = {}
     for p in found["passes"]:
@@ -115,7 +97,7 @@ def charts(found: dict) -> Dict[str, bytes]:
             _mark_deployments(ax, found)
             ax.legend(fontsize=7, loc="upper left")
         fig.autofmt_xdate()
-        out["versions.png"] = _png(fig)
+        out["versions.png"] = png(fig)
 
     online = [(o["time"], v, info) for o in found["outcomes"]
               for v, info in o["result"].get("versions", {}).items() if info.get("judged")]
@@ -131,7 +113,7 @@ def charts(found: dict) -> Dict[str, bytes]:
         ax.set(ylabel="online F1", ylim=(0, 1), title="Online F1 per version, from late outcomes")
         ax.legend(fontsize=7)
         fig.autofmt_xdate()
-        out["online_f1.png"] = _png(fig)
+        out["online_f1.png"] = png(fig)
     return out
 
 

@@ -39,7 +39,7 @@ class Suggestion:
 
 def span_distances(config, schema) -> Dict[str, List[tuple]]:
     """feature -> [(source, distance)] for each pair of consecutive spans."""
-    from driftline import span_drift
+    from driftline.data import drift as span_drift
     from pipeline.spans import find_spans
 
     spans = sorted(find_spans(config.data_root))

@@ -5,7 +5,7 @@ from pathlib import Path
 from google.protobuf import text_format
 
 from components.errors import DataError
-from driftline.span_drift import csv_statistics
+from driftline.data.drift import csv_statistics
 from pipeline.errors import ConfigError
 
 

@@ -6,6 +6,7 @@ tokenised once into a tree of fields with their offsets, and an edit becomes a h
 text splices: replace a value, insert a field after its siblings, delete a field's lines.
 The result is parsed again and must equal the intended proto, or nothing is written.
 """
+import os
 import re
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -303,3 +304,15 @@ def rewrite(text: str, old, new, path: str = "schema") -> str:
         raise SchemaError(f"{path}: the edits could not be applied without changing other "
                           "fields; nothing was written")
     return result
+
+
+def write_schema(path, text: str):
+    """Replaces a schema file in one step (a reader never sees half a schema)."""
+    try:
+        tmp = path.with_name(f".{path.name}.driftline-tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, path.stat().st_mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot write the edited schema ({exc.strerror}); the file "
+                          "is unchanged") from None

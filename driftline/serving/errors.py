@@ -1,15 +1,6 @@
 """Errors a request can meet, each with the HTTP status and gRPC code TF Serving gives it,
 and the errors of changing who serves."""
-from components.errors import DriftlineError
-
-
-class RolloutRefused(DriftlineError):
-    """The change would route to a version that cannot serve; nothing was changed."""
-
-
-class PolicyError(DriftlineError):
-    """A rollout policy file that cannot be read."""
-
+from driftline.errors import PolicyError, RolloutRefused  # noqa: F401 - serving's own errors, declared with the rest
 
 
 class ServingError(Exception):

@@ -115,6 +115,13 @@ def version_numbers(directory: Path) -> List[int]:
         return []
 
 
+def newest_version_on_disk(serving_dir) -> Optional[Path]:
+    """The version directory a model server polling serving_dir would load first: the
+    highest number (TF Serving's rule), or None."""
+    numbers = version_numbers(serving_dir)
+    return Path(serving_dir) / str(numbers[-1]) if numbers else None
+
+
 def misplaced_versions_hint(directory: Path) -> Optional[str]:
     """When `directory` holds no version but a subdirectory does (a serving root one level
     above the model's directory, say), the sentence that names it; otherwise None."""

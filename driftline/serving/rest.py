@@ -168,10 +168,7 @@ def build_app(server: Server) -> Starlette:
     async def dashboard(request: Request) -> Response:
         from starlette.responses import HTMLResponse
 
-        from driftline.monitoring.dashboard import DASHBOARD_FILE
-
-        directory = settings.dashboard_dir
-        page = directory / DASHBOARD_FILE if directory is not None else None
+        page = settings.dashboard_page
         if page is None or not page.is_file():
             return _json({"error": "no monitoring dashboard yet: `driftline monitor` writes one after "
                                    "each pass"}, 404)

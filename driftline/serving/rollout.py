@@ -32,14 +32,15 @@ class Target:
     store: object            # an MLMD store the blessings are in (and deployments go to)
 
 
-def _get(url: str, timeout: float = 3.0) -> dict:
+def get_json(url: str, timeout: float = 3.0) -> dict:
+    """A driftline server's JSON answer at `url`."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
 
 
 def server_state(target: Target) -> dict:
     try:
-        return _get(f"{target.url}/v1/driftline/rollout")
+        return get_json(f"{target.url}/v1/driftline/rollout")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise RolloutRefused(f"no driftline server answers at {target.url} ({getattr(exc, 'reason', exc)}): "
                              "start one with `driftline serve`; a rollout checks that the server has "

@@ -42,8 +42,8 @@ class Settings:
     log_max_total_bytes: int = 256 << 20
     # The newest `driftline monitor` result, exported on /metrics (None: nothing).
     monitor_file: Optional[Path] = None
-    # The monitoring dashboard's directory, served at /dashboard (None: not served).
-    dashboard_dir: Optional[Path] = None
+    # The monitoring dashboard's page, served at /dashboard (None: not served).
+    dashboard_page: Optional[Path] = None
     # Called with the policy the server wrote when it pinned its first version (to
     # record it as a deployment in MLMD); None: not recorded.
     on_pinned: Optional[Callable] = None

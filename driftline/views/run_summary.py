@@ -1,6 +1,6 @@
 """The run summary as a person reads it in the terminal."""
 from components.drift_gate.comparison import OVER
-from driftline.run_summary import HEADLINE_METRICS, Summary
+from driftline.mlmd.runs import HEADLINE_METRICS, Summary
 
 
 def finding(feature: dict) -> str:

@@ -4,7 +4,7 @@ for importing TensorFlow once; used by test_kubeflow_rehearsal.py."""
 
 def run(jobs):
     """jobs: [(config path, spec path, workdir)] -> [[(task, state, message)]]."""
-    from driftline import kubeflow_rehearsal as rehearsal
+    from driftline.kubeflow import rehearsal as rehearsal
     from pipeline.config import load_config
 
     results = []

@@ -12,7 +12,7 @@ import ml_metadata as mlmd
 import numpy as np
 import pytest
 
-from driftline.monitoring import retraining
+from driftline.autopilot import retraining
 from driftline.serving import policy as policies
 from pipeline import metadata
 from pipeline.inputs import sha256_of

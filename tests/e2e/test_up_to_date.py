@@ -6,7 +6,7 @@ import shutil
 import ml_metadata as mlmd
 
 from driftline.mlmd.store import output_artifacts
-from driftline import up_to_date
+from driftline.run import up_to_date
 from pipeline import metadata
 from pipeline.config import load_config
 from pipeline.inputs import gather
@@ -21,7 +21,7 @@ def test_unchanged_second_run_starts_nothing_and_reprints_the_summary(runs):
     summary = cold.stdout[cold.stdout.index("\nRun "):]
     pushed = next(line for line in summary.splitlines() if line.startswith("  pushed "))
     assert again.stdout.endswith(summary + f"  serving now     {pushed.split()[-1]} "
-                                           "(the newest version on disk)\n")
+                                           "(the newest version on disk: a server loading it pins it)\n")
     # No component line and no pipeline_run of its own (the fixture counts four runs).
     assert "CsvExampleGen_span3" not in again.stdout
     assert len(runs["run_ids"]) == 4

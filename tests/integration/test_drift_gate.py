@@ -19,7 +19,7 @@ from components.drift_gate.component import (
 )
 from components.drift_gate.comparison import compare
 from driftline.schema.check import load_schema
-from driftline.span_drift import csv_statistics
+from driftline.data.drift import csv_statistics
 from pipeline.config import PROJECT_ROOT
 
 SCHEMA = PROJECT_ROOT / "schemas" / "schema.pbtxt"

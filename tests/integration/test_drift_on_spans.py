@@ -6,7 +6,7 @@ import pytest
 import tensorflow_data_validation as tfdv
 
 from components.drift_gate.comparison import OVER, compare
-from driftline.span_drift import csv_statistics
+from driftline.data.drift import csv_statistics
 from driftline.schema.check import load_schema
 from pipeline.config import PROJECT_ROOT
 
@@ -89,7 +89,7 @@ def _serving_logs(span_dir, target, keep=lambda row: True):
 
 
 def _skew(embedded_spans, serving):
-    from driftline.span_drift import compare_skew, skew_inputs
+    from driftline.data.drift import compare_skew, skew_inputs
 
     training, logs = skew_inputs(embedded_spans, 3, serving)
     return compare_skew(training, logs, load_schema(SCHEMA), 3, serving)

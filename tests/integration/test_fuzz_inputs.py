@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from components.errors import DriftlineError
-from driftline.pipeline_run import check_inputs
+from driftline.run.run import check_inputs
 from pipeline.config import PROJECT_ROOT, load_config
 
 EXAMPLES = int(os.environ.get("DRIFTLINE_FUZZ_EXAMPLES", "150"))

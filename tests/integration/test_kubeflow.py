@@ -7,7 +7,7 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from driftline import kubeflow_client
+from driftline.kubeflow import client as kubeflow_client
 from pipeline import kubeflow_runner
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.inputs import schema_digest

@@ -18,7 +18,7 @@ from pipeline.config import PROJECT_ROOT
 
 from test_csv_executor import _exec_properties, _read_splits, _run
 from test_drift_gate import _artifact
-from driftline.span_drift import csv_statistics
+from driftline.data.drift import csv_statistics
 from driftline.schema.check import load_schema
 
 

@@ -15,7 +15,8 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from components.drift_gate import distances
 from components.drift_gate.comparison import DRIFT, SKEW, compare
 from components.example_gen import csv_reader
-from driftline import span_drift, span_statistics
+from driftline.data import drift as span_drift
+from driftline.data import statistics as span_statistics
 from driftline.schema.check import load_schema
 from pipeline.config import PROJECT_ROOT
 

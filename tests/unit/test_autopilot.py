@@ -6,7 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from driftline.monitoring import autopilot, replay
+from driftline.autopilot import watcher as autopilot
+from driftline.autopilot import replay
 from pipeline.config import fast, load_config, to_toml
 from pipeline.errors import ConfigError
 

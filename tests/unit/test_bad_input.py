@@ -347,7 +347,7 @@ def test_bad_input_gets_one_message_and_its_exit_code(case, work):
 
 
 def test_a_second_run_into_a_busy_output_directory_is_refused(work):
-    from driftline import run_lock
+    from driftline.run import lock as run_lock
 
     with run_lock.holding(work / "out"):
         proc = cli(*_run(work), cwd=work)

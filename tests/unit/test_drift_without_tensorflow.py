@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from driftline import span_statistics
+from driftline.data import statistics as span_statistics
 from pipeline.config import PROJECT_ROOT
 
 _RUN_AND_LIST_MODULES = """

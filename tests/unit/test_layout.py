@@ -75,3 +75,66 @@ def test_no_import_cycle_between_modules():
 def test_the_layout_rules_see_every_package():
     assert {m.split(".")[0] for m in MODULES} == set(PACKAGES)
     assert len(MODULES) > 30
+
+
+# driftline's own rooms, lowest first: a room imports only rooms below it. Measuring
+# (monitoring) never starts a run or decides a rollout; deciding (autopilot) may do both;
+# the commands sit on top of everything.
+ROOMS = {
+    "errors": 0,
+    "mlmd": 1, "data": 1,
+    "views": 2,
+    "schema": 3, "analysis": 3,
+    "serving": 4,
+    "monitoring": 5,
+    "run": 6, "kubeflow": 6,
+    "autopilot": 7,
+    "commands": 8, "cli": 9, "__main__": 10,
+}
+
+
+def _room(module: str):
+    parts = module.split(".")
+    return None if parts[0] != "driftline" or len(parts) == 1 else parts[1]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _room(m)))
+def test_driftline_rooms_import_only_rooms_below_them(module):
+    room = _room(module)
+    assert room in ROOMS, f"{module}: the room '{room}' has no place in ROOMS"
+    wrong = sorted(name for name in _imports(MODULES[module], module)
+                   if _room(name) not in (None, room) and ROOMS.get(_room(name), 99) >= ROOMS[room])
+    assert not wrong, f"{module} ({room}) imports {wrong}, which are not below it"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _room(m) == "commands"))
+def test_a_command_does_not_borrow_from_another_command(module):
+    borrowed = sorted(name for name in _imports(MODULES[module], module)
+                      if name.startswith("driftline.commands.") and not name.startswith("driftline.commands.common"))
+    assert not borrowed, f"{module} imports {borrowed}: what two commands share belongs in a room below"
+
+
+def _private_uses(path: Path):
+    """`module._name` for project modules imported under a name in this file."""
+    tree = ast.parse(path.read_text(), str(path))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+            imported.update(alias.asname or alias.name for alias in node.names
+                            if f"{node.module}.{alias.name}" in MODULES)
+            imported.update(f"{alias.name}" for alias in node.names if alias.name.startswith("_"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id in imported and node.attr.startswith("_") and not node.attr.startswith("__"):
+            found.add(f"{node.value.id}.{node.attr}")
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+            found.update(f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")
+                         and not a.name.startswith("__"))
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_reaches_into_another_modules_private_names(module):
+    found = _private_uses(MODULES[module])
+    assert not found, f"{module} uses {sorted(found)}: make it public where it is defined, or move it"

@@ -6,7 +6,7 @@ import pytest
 
 from components.model import features
 from components.errors import DataError
-from driftline.sample_data import PROVENANCE_FILE, SPAN_FILE, embedded_source, prepare_spans
+from driftline.data.sample import PROVENANCE_FILE, SPAN_FILE, embedded_source, prepare_spans
 from pipeline.inputs import sha256_of
 from pipeline.spans import find_spans
 

@@ -72,6 +72,19 @@ def read_drift(report_artifact) -> dict:
     }
 
 
+def is_pushed(artifact) -> bool:
+    """Whether a PushedModel artifact put a version in place (TFX's `pushed` property)."""
+    return artifact is not None and custom_property(artifact, "pushed") == 1
+
+
+def drift_brief(report) -> Optional[dict]:
+    """The drift gate's verdict as lineage lists it (anomalies by name), or None."""
+    if report is None:
+        return None
+    found = verdict.read(report)
+    return {**found, "anomalies": [name for name, _ in found["anomalies"]]}
+
+
 def _stats_rows(uri: str) -> dict:
     import tensorflow_data_validation as tfdv
 
@@ -107,19 +120,8 @@ def summarize(store, config: Config, run_id: str, span: int, window: list) -> Su
         summary.judgement = model_verdict.read(blessing[0])
 
     pushed = outputs(nodes.PUSHER).get(nodes.PUSHED_MODEL)
-    if pushed and custom_property(pushed[0], "pushed") == 1:
+    if pushed and is_pushed(pushed[0]):
         summary.pushed_path = custom_property(pushed[0], "pushed_destination")
         summary.already_pushed = custom_property(pushed[0], "already_pushed") == 1
     return summary
 
-
-def newest_version_on_disk(serving_dir):
-    """The version directory a model server polling serving_dir would load: the highest
-    number (TF Serving's rule), or None."""
-    from pathlib import Path
-
-    serving_dir = Path(serving_dir)
-    if not serving_dir.is_dir():
-        return None
-    versions = [p for p in serving_dir.iterdir() if p.is_dir() and p.name.isdigit()]
-    return max(versions, key=lambda p: int(p.name)) if versions else None

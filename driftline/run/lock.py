@@ -13,13 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from components.errors import DriftlineError
+from driftline.errors import RunLocked  # noqa: F401 - raised here, declared with the rest
 
 LOCK_FILE = ".driftline-run.lock"
-
-
-class RunLocked(DriftlineError):
-    """Another run holds the output directory."""
 
 
 @contextlib.contextmanager

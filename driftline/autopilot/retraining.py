@@ -1,79 +1,12 @@
-"""Retraining and canary decisions, by hand (`driftline retrain`) or by the watcher's
-policy (driftline/monitoring/autopilot.py), each an MLMD execution: why it ran, the run
-it started, whether the model was blessed, the canary it became or why not, and for a
-canary the verdict on its online metrics. A decision about a pushed model has that
-PushedModel as its input, so `driftline lineage trace` of the model reaches it."""
-import json
+"""Retraining, by hand (`driftline retrain`) or by the watcher
+(driftline/autopilot/watcher.py): run the pipeline on the newest span and hand a blessed,
+pushed model to the server as a canary, never at all traffic. Each decision is recorded
+in MLMD (driftline/mlmd/decisions.py)."""
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from ml_metadata.proto import metadata_store_pb2
-
-RETRAINING_TYPE = "driftline.Retraining"
-PROPERTIES = {"model": metadata_store_pb2.STRING, "reason": metadata_store_pb2.STRING,
-              "trigger": metadata_store_pb2.STRING, "run": metadata_store_pb2.STRING,
-              "outcome": metadata_store_pb2.STRING, "pushed_version": metadata_store_pb2.STRING,
-              "canary_deployment": metadata_store_pb2.INT, "details": metadata_store_pb2.STRING}
-
-
-def record(store, model: str, trigger: str, reason: str, run_id: str, outcome: str,
-           pushed_version: str = "", canary_deployment: int = 0, details: dict = None,
-           also_about: tuple = ()) -> int:
-    """`also_about`: other pushed versions the decision concerns (a canary verdict keeps
-    or replaces the stable version), linked as inputs too."""
-    from driftline.mlmd.deployments import pushed_model
-
-    execution_type = metadata_store_pb2.ExecutionType(name=RETRAINING_TYPE)
-    for name, kind in PROPERTIES.items():
-        execution_type.properties[name] = kind
-    type_id = store.put_execution_type(execution_type, can_add_fields=True)
-    execution = metadata_store_pb2.Execution(type_id=type_id,
-                                             last_known_state=metadata_store_pb2.Execution.COMPLETE)
-    props = execution.properties
-    props["model"].string_value = model
-    props["trigger"].string_value = trigger
-    props["reason"].string_value = reason
-    props["run"].string_value = run_id
-    props["outcome"].string_value = outcome
-    props["pushed_version"].string_value = pushed_version
-    props["canary_deployment"].int_value = canary_deployment
-    props["details"].string_value = json.dumps(details or {}, sort_keys=True, default=str)
-    contexts = []
-    run = store.get_context_by_type_and_name("pipeline_run", run_id) if run_id else None
-    if run is not None:
-        contexts.append(run)
-    events = []
-    for key, version in [("pushed_model", pushed_version)] + [("also_about", v) for v in also_about]:
-        pushed = pushed_model(store, version) if version else None
-        if pushed is not None:
-            event = metadata_store_pb2.Event(type=metadata_store_pb2.Event.INPUT)
-            event.path.steps.add().key = key
-            events.append((pushed, event))
-    execution_id, _, _ = store.put_execution(execution, events, contexts)
-    return execution_id
-
-
-def history(store, model: Optional[str] = None, artifact_id: Optional[int] = None) -> list:
-    """Every decision (oldest first), of one model or about one pushed model."""
-    from components.properties import value_of
-
-    try:
-        executions = store.get_executions_by_type(RETRAINING_TYPE)
-    except Exception:  # noqa: BLE001 - a store without the type has no decisions
-        return []
-    if artifact_id is not None:
-        linked = {e.execution_id for e in store.get_events_by_artifact_ids([artifact_id])
-                  if e.type == metadata_store_pb2.Event.INPUT}
-        executions = [e for e in executions if e.id in linked]
-    found = []
-    for execution in sorted(executions, key=lambda e: e.id):
-        props = {k: value_of(v) for k, v in execution.properties.items()}
-        if model and props.get("model") != model:
-            continue
-        props["details"] = json.loads(props.get("details") or "{}")
-        found.append({"execution": execution.id, "time_ms": execution.create_time_since_epoch, **props})
-    return found
+from driftline.mlmd.decisions import history, record  # noqa: F401 - the watcher reads both here
 
 
 def retrain(config, store, target, trigger: str, reason: str, percent: float, force: bool = False,
@@ -82,7 +15,7 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
     """Runs the pipeline on the newest span and, when its model is blessed and pushed,
     starts it as a canary at `percent`, never at all traffic. Returns the decision as
     recorded. Raises GateBlocked (after recording it) when the drift gate stops the run."""
-    from driftline import pipeline_run
+    from driftline.run import run as pipeline_run
     from driftline.errors import GateBlocked
     from driftline.serving import policy as policies, rollout
     from driftline.serving.errors import RolloutRefused

@@ -101,7 +101,7 @@ class Server:
                 raise DriftlineError(f"the replay's server exited with code {self.proc.returncode}: "
                                      f"see {self.log.name}")
             try:
-                state = rollout._get(f"{self.url}/v1/driftline/rollout")
+                state = rollout.get_json(f"{self.url}/v1/driftline/rollout")
                 if any(v["state"] == "AVAILABLE" for v in state["versions"].values()):
                     return
             except OSError:
@@ -202,8 +202,8 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
     `config_file` is that configuration written for the server."""
     import ml_metadata as mlmd
 
-    from driftline import pipeline_run
-    from driftline.monitoring.autopilot import Autopilot
+    from driftline.run import run as pipeline_run
+    from driftline.autopilot.watcher import Autopilot
     from driftline.schema.check import load_schema
     from driftline.serving import rollout
     from driftline.views.run_summary import render

@@ -37,7 +37,7 @@ def read_directory(directory: Path, what: str):
 
 def statistics(table, schema=None):
     """The statistics a comparison reads, of a table read by csv_reader."""
-    from driftline import span_statistics
+    from driftline.data import statistics as span_statistics
 
     return span_statistics.statistics(csv_reader.typed_batch(table), schema)
 

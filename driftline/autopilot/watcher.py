@@ -23,7 +23,8 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from components.errors import DataError
-from driftline.monitoring import labels as online, retraining, window as windows
+from driftline.monitoring import labels as online, window as windows
+from driftline.autopilot import retraining
 
 WAITING = "waiting: "
 
@@ -310,7 +311,7 @@ def f1_difference(c_labels, c_scores, s_labels, s_scores, config):
                        - metrics.at_threshold(s_labels[b], s_scores[b])["f1_score"]
                        for a, b in zip(c_idx, s_idx)])
     whole = metrics.at_threshold(c_labels, c_scores)["f1_score"] - metrics.at_threshold(s_labels, s_scores)["f1_score"]
-    return metrics.Interval(whole, *metrics._percentiles(values, config.evaluation.confidence))
+    return metrics.Interval(whole, *metrics.percentiles(values, config.evaluation.confidence))
 
 
 def _brief(alarm: dict) -> str:

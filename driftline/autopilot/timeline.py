@@ -12,7 +12,8 @@ from typing import Dict, List
 
 def gather(store, model: str, events: List[dict]) -> dict:
     from driftline.mlmd.deployments import history as deployments
-    from driftline.monitoring import dashboard, retraining
+    from driftline.monitoring import dashboard
+    from driftline.autopilot import retraining
 
     found = dashboard.history(store, model)
     passes = [p for p in found["passes"] if p["result"].get("judged")]
@@ -59,7 +60,7 @@ def chart(found: dict) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from driftline.monitoring.dashboard import _png
+    from driftline.views.charts import png
 
     passes = found["passes"]
     xs = list(range(1, len(passes) + 1))
@@ -123,7 +124,7 @@ def chart(found: dict) -> bytes:
         f1_ax.annotate(mark["text"], (mark["x"], 0.02), xycoords=("data", "axes fraction"), rotation=90,
                        fontsize=7, va="bottom", ha="right", color="#555555")
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def _when(seconds: float) -> str:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from components.errors import DataError, SchemaError
-from driftline import run_lock, up_to_date
+from driftline.run import lock as run_lock
+from driftline.run import up_to_date
 from driftline.errors import GateBlocked
-from driftline.run_summary import Summary
+from driftline.mlmd.runs import Summary
 from pipeline import interruption
 from pipeline.config import Config
 from pipeline.inputs import PipelineInputs, gather
@@ -162,7 +163,7 @@ def _record_run(config: Config, inputs: PipelineInputs, run_id: str):
 
 
 def _summarize(config: Config, inputs: PipelineInputs, run_id: str) -> Summary:
-    from driftline import run_summary
+    from driftline.mlmd import runs as run_summary
 
     return run_summary.summarize(_store(config), config, run_id, inputs.span, inputs.window)
 
