@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
 	@echo "make profile     one cold 1x run under cProfile: where each node's time goes"
+	@echo "make docs        build the documentation site strictly into build/site/"
 	@echo "make setup | data | lock | clean"
 
 # The venv is rebuilt only when the lock or the package metadata changes.
@@ -103,6 +104,11 @@ test: data
 	@$(PY) -m pytest -q --durations=15 -m "not reliability" tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
+# The documentation site, strictly: a broken link or a page missing from the nav fails.
+docs: setup
+	@$(PY) -m mkdocs build --strict -d build/site
+	@echo "documentation: build/site/index.html"
+
 test-fast: setup
 	@$(PY) -m pytest -q tests/unit
 

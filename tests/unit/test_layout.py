@@ -1,6 +1,7 @@
 """The layout's rules, read from the source: imports point one way (driftline ->
 pipeline -> components), and no module imports itself back through a cycle."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,23 @@ def _private_uses(path: Path):
 def test_no_module_reaches_into_another_modules_private_names(module):
     found = _private_uses(MODULES[module])
     assert not found, f"{module} uses {sorted(found)}: make it public where it is defined, or move it"
+
+
+DOCS = PROJECT_ROOT / "docs"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")) + ["README.md"])
+def test_the_docs_are_written_for_users(page):
+    """Present tense for users: no first person, no issue numbers, no development rounds."""
+    import re
+
+    path = PROJECT_ROOT / page if page == "README.md" else DOCS / page
+    found = [f"{path.name}:{n}: {line.strip()[:80]}" for n, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\b[Ii]ssue \d+|\b(I(?!/O)|we|We|our|Our)\b|\b[Rr]ound \d\b|\bthis round\b", line)]
+    assert not found, "\n".join(found)
+
+
+def test_the_readme_is_a_page_and_every_doc_is_in_the_site():
+    assert len((PROJECT_ROOT / "README.md").read_text().splitlines()) <= 300
+    nav = (PROJECT_ROOT / "mkdocs.yml").read_text()
+    assert {p.name for p in DOCS.glob("*.md")} == set(re.findall(r"(\w[\w-]*\.md)", nav))
