@@ -1,5 +1,6 @@
 """`driftline analyze [RUN|latest] [--baseline RUN] [--output DIR] [--json]`."""
-from driftline.commands.common import config_from, print_json
+from pathlib import Path
+from driftline.commands.common import common_args, config_from, print_json
 
 
 def analyze(args) -> int:
@@ -32,3 +33,20 @@ def analyze(args) -> int:
         print(f"  add data        {advice['text']}")
     print(f"report  {path}")
     return 0
+
+
+def register(sub):
+    """`driftline analyze`'s arguments."""
+    p_analyze = common_args(sub.add_parser(
+        "analyze", help="error analysis by slice of a run's model: HTML report with charts"))
+    p_analyze.add_argument("run", nargs="?", default="latest", help="a run id or 'latest' (default)")
+    p_analyze.add_argument("--baseline", help="compare with this run's model on the same examples "
+                         "(default: the model serving when the run was judged)")
+    p_analyze.add_argument("--output", type=Path, help="report directory (default: output/reports/RUN)")
+    p_analyze.add_argument("--slice", action="append", metavar="FEATURE[,FEATURE]",
+                         help="a slicing (repeat; a,b crosses two features); default: the config's "
+                         "slice features, company, and the first two crossed")
+    p_analyze.add_argument("--output-dir", type=Path, help="the runs' output directory")
+    p_analyze.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
+    p_analyze.add_argument("--json", action="store_true", help="the analysis as JSON")
+    p_analyze.set_defaults(func=analyze)

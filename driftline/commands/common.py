@@ -25,3 +25,24 @@ def emit(args, data, render) -> int:
     else:
         print(render(data), end="")
     return 0
+
+
+def common_args(parser):
+    """The options every command takes: --config and --data-root."""
+    from pathlib import Path
+
+    parser.add_argument("--config", type=Path, help="TOML config file (see the docs)")
+    parser.add_argument("--data-root", type=Path, help="directory holding span-N/ CSV directories")
+    return parser
+
+
+def positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value

@@ -1,8 +1,9 @@
 """`driftline drift`: two spans' distributions compared without training, or skew of
 serving logs against a training span."""
+from pathlib import Path
 import json
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from
 from driftline import errors
 from pipeline.errors import ConfigError
 
@@ -50,3 +51,16 @@ def drift(args) -> int:
                f"OVER THRESHOLD: {', '.join(f.name for f in comparison.offending)}"))
         print(f"report: {html_path}")
     return 0 if comparison.passed else errors.BLOCKED
+
+
+def register(sub):
+    """`driftline drift`'s arguments."""
+    p_drift = common_args(sub.add_parser(
+        "drift", help="compare two spans' distributions without training (exit 3 if over threshold)"))
+    p_drift.add_argument("--baseline-span", type=int, help="the span to compare against")
+    p_drift.add_argument("--span", type=int, required=True)
+    p_drift.add_argument("--serving-data", type=Path,
+                       help="a directory of serving CSV logs: measure skew against --span instead")
+    p_drift.add_argument("--output-dir", type=Path, help="where the report is written")
+    p_drift.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p_drift.set_defaults(func=drift)

@@ -1,7 +1,7 @@
 """`driftline kubeflow compile | submit`: the same graph as a KFP v2 spec, and a run of it."""
 from pathlib import Path
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from
 from pipeline.errors import ConfigError
 
 
@@ -90,3 +90,34 @@ def _why_not_pushed(results) -> str:
         if failed:
             return "not blessed: " + "; ".join(failed)
     return "the Pusher did not push (see its log)"
+
+
+def register(sub):
+    """`driftline kubeflow`'s arguments."""
+    p_kfp = sub.add_parser("kubeflow", help="compile the pipeline for Kubeflow Pipelines, or submit it")
+    p_kfp_sub = p_kfp.add_subparsers(dest="kubeflow_command", required=True)
+    p_kcompile = common_args(p_kfp_sub.add_parser(
+        "compile", help="KFP v2 pipeline spec (YAML) of create_pipeline(config), under build/"))
+    p_kcompile.add_argument("--span", type=int, help="the span the cluster run is for")
+    p_kcompile.add_argument("--output", type=Path, help="spec file (default: kubeflow.output)")
+    p_kcompile.add_argument("--output-dir", type=Path, help="where the compile log is written")
+    p_kcompile.set_defaults(func=compile_spec)
+    p_krehearse = common_args(p_kfp_sub.add_parser(
+        "rehearse", help="run the compiled spec here, task by task as a KFP launcher would "
+                         "(a rehearsal, not a Kubeflow backend: see README)"))
+    p_krehearse.add_argument("--span", type=int, help="the span the cluster run is for")
+    p_krehearse.add_argument("--spec", type=Path,
+                           help="a compiled spec (default: compile kubeflow.output first)")
+    p_krehearse.add_argument("--workdir", type=Path,
+                           help="local stand-ins for the buckets and the image (default: OUTPUT/rehearsal)")
+    p_krehearse.add_argument("--output-dir", type=Path, help="where the rehearsal directory goes")
+    p_krehearse.add_argument("--isolation", choices=["process", "fork"], default="process",
+                           help="process: each task a fresh `python -m` process, as in its container "
+                                "(default); fork: a child of a process that already imported "
+                                "TensorFlow, same module and arguments, faster")
+    p_krehearse.set_defaults(func=rehearse)
+    p_ksubmit = common_args(p_kfp_sub.add_parser("submit", help="upload the compiled spec and start a run"))
+    p_ksubmit.add_argument("--host", help="the Kubeflow Pipelines API endpoint, e.g. http://localhost:8080")
+    p_ksubmit.add_argument("--experiment", help="experiment name (default: kubeflow.experiment)")
+    p_ksubmit.add_argument("--spec", type=Path, help="compiled spec (default: kubeflow.output)")
+    p_ksubmit.set_defaults(func=submit)

@@ -1,7 +1,8 @@
 """`driftline lineage runs | trace | diff | graph`: where a model came from, from MLMD."""
+from pathlib import Path
 import sys
 
-from driftline.commands.common import config_from, emit, print_json
+from driftline.commands.common import common_args, config_from, emit, positive_int, print_json
 
 
 def _lineage(args):
@@ -79,3 +80,38 @@ def deployments(args) -> int:
         return "\n".join(lines) + "\n"
 
     return emit(args, found, table)
+
+
+def register(sub):
+    """`driftline lineage`'s arguments."""
+    p_lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
+    p_lineage_sub = p_lineage.add_subparsers(dest="lineage_command", required=True)
+
+    def store_args(p):
+        common_args(p)
+        p.add_argument("--output-dir", type=Path, help="the runs' output directory (holds metadata.sqlite)")
+        p.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    p_deployments = store_args(p_lineage_sub.add_parser(
+        "deployments", help="every rollout change: who served, at what share, and why"))
+    p_deployments.set_defaults(func=deployments)
+    p_runs = store_args(p_lineage_sub.add_parser("runs", help="pipeline runs, newest first"))
+    p_runs.add_argument("--limit", type=positive_int, help="show only the newest N runs")
+    p_runs.set_defaults(func=runs)
+    p_trace = store_args(p_lineage_sub.add_parser(
+        "trace", help="full upstream provenance of a model: data, schema, code, metrics, drift"))
+    p_trace.add_argument("target", help="a pushed model directory, an artifact id, a run id, 'latest' (the "
+                       "newest run's model, pushed or not) or 'serving' (the stable version now)")
+    p_trace.set_defaults(func=trace)
+    p_ldiff = store_args(p_lineage_sub.add_parser("diff", help="what differs between two runs"))
+    p_ldiff.add_argument("run_a")
+    p_ldiff.add_argument("run_b")
+    p_ldiff.set_defaults(func=diff)
+    p_graph = store_args(p_lineage_sub.add_parser(
+        "graph", help="lineage graph as Graphviz DOT or Mermaid (PNG/SVG with Graphviz)"))
+    p_graph.add_argument("target", help="a run id ('latest') or anything `trace` accepts")
+    p_graph.add_argument("--format", choices=["dot", "mermaid"], default="dot")
+    p_graph.add_argument("--output", type=Path, help="also draw it to FILE.png or FILE.svg (needs Graphviz)")
+    p_graph.set_defaults(func=graph)

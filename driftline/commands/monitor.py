@@ -1,8 +1,9 @@
 """`driftline monitor [--window N | --since TIME] [--json]`: skew, drift and prediction
 drift of the request log, with alarms, recorded in MLMD."""
+from pathlib import Path
 import sys
 
-from driftline.commands.common import config_from, print_json
+from driftline.commands.common import common_args, config_from, positive_int, print_json
 from driftline import errors
 
 
@@ -253,3 +254,37 @@ def _text(result: dict, log_dir) -> str:
         lines.append("alarms          none")
     lines.append(f"recorded        MLMD execution {result['execution']} ({'driftline.Monitoring'})")
     return "\n".join(lines)
+
+
+def register(sub):
+    """`driftline monitor`'s arguments."""
+    p_mon = common_args(sub.add_parser(
+        "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
+    p_mon.add_argument("action", nargs="?", choices=["rules", "labels", "report", "suggest-thresholds"],
+                     help="rules: write Prometheus alerting rules from [monitoring]; labels FILE: "
+                     "join late outcomes (request_id and tips, or big_tipper) to the logged "
+                     "predictions for online F1 per version; report: the dashboard (HTML, and "
+                     "Grafana JSON) from MLMD; suggest-thresholds: drift thresholds from the "
+                     "history of distances, as a schema diff")
+    p_mon.add_argument("file", nargs="?", type=Path, help="labels: the outcome CSV file")
+    p_mon.add_argument("--output", type=Path, help="rules: the rules file (default: stdout); report: the "
+                     "dashboard directory (default: output/monitoring/dashboard)")
+    p_mon.add_argument("--tests", type=Path, help="rules: also write promtool unit tests for every alert")
+    p_which = p_mon.add_mutually_exclusive_group()
+    p_which.add_argument("--window", type=positive_int, help="the newest N logged rows (default: "
+                       "monitoring.window_rows)")
+    p_which.add_argument("--since", help="the rows logged since TIME (ISO 8601, UTC, or epoch seconds)")
+    p_mon.add_argument("--watch", action="store_true",
+                     help="keep watching: judge each new window and outcome file, and retrain, "
+                     "promote or roll back by the [retraining] policy (Ctrl-C stops)")
+    p_mon.add_argument("--interval", type=float, help="--watch: seconds between ticks "
+                     "(default: retraining.watch_seconds)")
+    p_mon.add_argument("--passes", type=positive_int, help="--watch: stop after N ticks")
+    p_mon.add_argument("--server", help="--watch: the running server's REST URL (default: serving.host/rest_port)")
+    p_mon.add_argument("--write", action="store_true",
+                     help="suggest-thresholds: write the new thresholds into the schema (comments kept)")
+    p_mon.add_argument("--schema", type=Path, help="suggest-thresholds: the schema file (default: the config's)")
+    p_mon.add_argument("--log-dir", type=Path, help="the request log directory (default: the config's)")
+    p_mon.add_argument("--output-dir", type=Path, help="the runs' output directory (MLMD store)")
+    p_mon.add_argument("--json", action="store_true", help="the result as JSON")
+    p_mon.set_defaults(func=monitor)

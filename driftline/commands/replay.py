@@ -3,7 +3,7 @@ order on the real spans (driftline/autopilot/replay.py), then its timeline repor
 import time
 from pathlib import Path
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from
 
 
 def replay(args) -> int:
@@ -55,3 +55,16 @@ def replay(args) -> int:
     print(f"timeline        {report} and {report.parent / 'timeline.png'}")
     print(f"lineage         driftline lineage trace latest --output-dir {config.output_dir}")
     return 0
+
+
+def register(sub):
+    """`driftline replay`'s arguments."""
+    p_replay = common_args(sub.add_parser(
+        "replay", help="the whole loop in time order on the real spans: train, serve, drift, "
+                       "alarms, retrain, canary, promote or roll back; then a timeline report"))
+    p_replay.add_argument("--spans", default="1-4", help="first-last: train on the first, serve the rest (default 1-4)")
+    p_replay.add_argument("--fast", action="store_true", help="small models (as the tests use): same loop, "
+                        "faster training")
+    p_replay.add_argument("--output-dir", type=Path, help="the replay directory, emptied first "
+                        "(default: OUTPUT_DIR/replay)")
+    p_replay.set_defaults(func=replay)

@@ -3,7 +3,7 @@ labelled span and, when the model is blessed, hand it to the running server as a
 never straight to all traffic. Each decision is recorded in MLMD."""
 from pathlib import Path
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from, positive_int
 
 
 def retrain(args) -> int:
@@ -26,3 +26,18 @@ def retrain(args) -> int:
     elif decision["outcome"].startswith("canary"):
         print("                `driftline rollout promote` or `rollback` decides")
     return 1 if decision.get("refused") else 0
+
+
+def register(sub):
+    """`driftline retrain`'s arguments."""
+    p_retrain = common_args(sub.add_parser(
+        "retrain", help="train on the newest span; a blessed model becomes a canary on the running server"))
+    p_retrain.add_argument("--span", type=positive_int, help="the span to train up to (default: the latest)")
+    p_retrain.add_argument("--reason", help="why (recorded in MLMD with the decision)")
+    p_retrain.add_argument("--percent", type=float, help="the canary's share (default: serving.canary_percent)")
+    p_retrain.add_argument("--output-dir", type=Path, help="where the runs write everything")
+    p_retrain.add_argument("--force", action="store_true", help="run even when nothing changed")
+    p_retrain.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    p_retrain.add_argument("--load-timeout", type=float, default=120.0,
+                         help="seconds to wait for the server to load the new version")
+    p_retrain.set_defaults(func=retrain)

@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from, positive_int
 
 
 def _target(args):
@@ -113,3 +113,42 @@ def export(args) -> int:
     for line in written:
         print(f"  {line}")
     return 0
+
+
+def register(sub):
+    """`driftline rollout`'s arguments."""
+    p_rollout = sub.add_parser("rollout", help="who serves: canary, promote, rollback, blue-green switch")
+    p_rollout_sub = p_rollout.add_subparsers(dest="rollout_command", required=True)
+
+    def rollout_args(p, reason=True):
+        common_args(p)
+        p.add_argument("--output-dir", type=Path, help="the runs' output directory (its MLMD store)")
+        p.add_argument("--serving-dir", type=Path, help="the model's directory of versions")
+        p.add_argument("--server", help="the running server's REST URL (default: serving.host/rest_port)")
+        if reason:
+            p.add_argument("--reason", default="", help="why: recorded in MLMD with the change")
+        return p
+
+    p_rstatus = rollout_args(p_rollout_sub.add_parser("status", help="the policy, the server's versions, the history"),
+                           reason=False)
+    p_rstatus.add_argument("--json", action="store_true")
+    p_rstatus.add_argument("--history", type=positive_int, default=10, help="deployments shown (default 10)")
+    p_rstatus.set_defaults(func=status)
+    p_rcanary = rollout_args(p_rollout_sub.add_parser("canary", help="route a share of the traffic to a version"))
+    p_rcanary.add_argument("--version", type=int, required=True)
+    p_rcanary.add_argument("--percent", type=float, help="its share (default: serving.canary_percent)")
+    p_rcanary.set_defaults(func=canary)
+    p_rpromote = rollout_args(p_rollout_sub.add_parser("promote", help="the canary takes all the traffic"))
+    p_rpromote.set_defaults(func=promote)
+    p_rrollback = rollout_args(p_rollout_sub.add_parser("rollback", help="back to the policy before the last change"))
+    p_rrollback.set_defaults(func=rollback)
+    p_rswitch = rollout_args(p_rollout_sub.add_parser(
+        "switch", help="blue-green: a version takes all the traffic in one step"))
+    p_rswitch.add_argument("--to", type=int, required=True, help="the version")
+    p_rswitch.set_defaults(func=switch)
+    p_rexport = rollout_args(p_rollout_sub.add_parser(
+        "export", help="the policy as KServe and TF Serving configuration"), reason=False)
+    p_rexport.add_argument("--kserve", type=Path, help="write a KServe v1beta1 InferenceService (YAML)")
+    p_rexport.add_argument("--tf-serving", type=Path, help="write a TF Serving model_config_list")
+    p_rexport.add_argument("--namespace", default="", help="the InferenceService's namespace")
+    p_rexport.set_defaults(func=export)

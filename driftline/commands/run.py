@@ -1,5 +1,6 @@
 """`driftline run`: the whole pipeline on this machine."""
-from driftline.commands.common import config_from
+from pathlib import Path
+from driftline.commands.common import common_args, config_from
 
 
 def run(args) -> int:
@@ -30,3 +31,14 @@ def _serving_now(serving_dir) -> str:
         return f"{serving_dir / str(pinned.stable)} (the rollout policy's stable version)"
     newest = newest_version_on_disk(serving_dir)
     return f"{newest} (the newest version on disk: a server loading it pins it)" if newest else "nothing"
+
+
+def register(sub):
+    """`driftline run`'s arguments."""
+    p_run = common_args(sub.add_parser("run", help="run the whole pipeline locally"))
+    p_run.add_argument("--span", type=int, help="span to run for (default: the latest)")
+    p_run.add_argument("--output-dir", type=Path, help="where the run writes everything")
+    p_run.add_argument("--fast", action="store_true", help="the small configuration tests use")
+    p_run.add_argument("--force", action="store_true",
+                     help="run even when nothing changed since the newest run (TFX's cache still applies)")
+    p_run.set_defaults(func=run)

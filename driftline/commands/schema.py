@@ -4,7 +4,7 @@ from pathlib import Path
 
 from components.errors import SchemaError
 from driftline import errors
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from
 from pipeline.errors import ConfigError
 
 
@@ -124,3 +124,34 @@ def update(args) -> int:
     elif not args.json:
         print("nothing written: add --write to apply these edits")
     return 0
+
+
+def register(sub):
+    """`driftline schema`'s arguments."""
+    p_schema = sub.add_parser("schema", help="work with the curated schema file")
+    p_schema_sub = p_schema.add_subparsers(dest="schema_command", required=True)
+    p_check = common_args(p_schema_sub.add_parser(
+        "check", help="report every problem as file:line:col (exit 2 if any)"))
+    p_check.add_argument("file", nargs="?", type=Path, help="schema file (default: the config's)")
+    p_check.set_defaults(func=check)
+    p_infer = common_args(p_schema_sub.add_parser(
+        "infer", help="write the schema TFDV infers from a span to schemas/inferred/"))
+    p_infer.add_argument("--span", type=int, help="span to infer from (default: the latest)")
+    p_infer.add_argument("--output", type=Path, help="file to write (default: schemas/inferred/span-N.pbtxt)")
+    p_infer.add_argument("--output-dir", type=Path, help="where the log is written")
+    p_infer.set_defaults(func=infer)
+    p_diff = common_args(p_schema_sub.add_parser(
+        "diff", help="feature-by-feature difference of two schemas (exit 1 if they differ)"))
+    p_diff.add_argument("a", nargs="?", type=Path, help="default: the curated schema")
+    p_diff.add_argument("b", nargs="?", type=Path, help="default: the newest file in schemas/inferred/")
+    p_diff.add_argument("--json", action="store_true")
+    p_diff.set_defaults(func=diff)
+    p_update = common_args(p_schema_sub.add_parser(
+        "update", help="propose the edits that accept what a run reported; --write applies them"))
+    p_update.add_argument("--from-run", required=True, metavar="RUN_ID",
+                        help="a pipeline run id from the run summary or `driftline lineage runs`, or 'latest'")
+    p_update.add_argument("file", nargs="?", type=Path, help="schema file to edit (default: the config's)")
+    p_update.add_argument("--write", action="store_true", help="write the edits (comments are kept)")
+    p_update.add_argument("--output-dir", type=Path, help="the run's output directory (holds metadata.sqlite)")
+    p_update.add_argument("--json", action="store_true")
+    p_update.set_defaults(func=update)

@@ -1,8 +1,9 @@
 """`driftline serve`: the pushed versions behind TF Serving's REST and gRPC APIs."""
+from pathlib import Path
 import asyncio
 import sys
 
-from driftline.commands.common import config_from
+from driftline.commands.common import common_args, config_from
 
 
 def _recorder(config):
@@ -92,3 +93,15 @@ def serve(args) -> int:
                                  f"(is the port in use? see {log_file})")
         terminal.write("driftline: server stopped\n")
     return 0
+
+
+def register(sub):
+    """`driftline serve`'s arguments."""
+    p_serve = common_args(sub.add_parser(
+        "serve", help="serve the pushed versions over TF Serving's REST and gRPC APIs"))
+    p_serve.add_argument("--serving-dir", type=Path,
+                       help="the model's directory of versions (default: the config's)")
+    p_serve.add_argument("--rest-port", type=int, help="REST port (default: serving.rest_port, 8501)")
+    p_serve.add_argument("--grpc-port", type=int, help="gRPC port (default: serving.grpc_port, 8500)")
+    p_serve.add_argument("--output-dir", type=Path, help="the runs' output directory")
+    p_serve.set_defaults(func=serve)
