@@ -33,7 +33,7 @@ ROWS_PER_REQUEST = 10
 
 
 @dataclass
-class Clock:
+class ReplayLog:
     """What the replay did, window by window: which span each window of requests came
     from, and when each span became labelled (for the timeline)."""
     windows: List[dict] = field(default_factory=list)
@@ -197,26 +197,26 @@ def _write_outcomes(directory: Path, name: str, ids: List[str], rows: List[dict]
     temporary.replace(directory / f"{name}.csv")  # the watcher never reads half a file
 
 
-def run(config, config_file: Path, source_root: Path, spans: List[int], say: Callable[[str], None]) -> Clock:
+def run(config, config_file: Path, source_root: Path, spans: List[int], say: Callable[[str], None]) -> ReplayLog:
     """Runs the replay with `config` (already pointing into the replay directory);
     `config_file` is that configuration written for the server."""
     import ml_metadata as mlmd
 
     from driftline.run import run as pipeline_run
-    from driftline.autopilot.watcher import Autopilot
+    from driftline.autopilot.watcher import Watcher
     from driftline.schema.check import load_schema
     from driftline.serving import rollout
     from driftline.views.run_summary import render
     from pipeline import metadata
 
-    clock = Clock()
+    replay_log = ReplayLog()
     say(f"span {spans[0]}          training the first model on span {spans[0]} (the only span known so far)")
     first = pipeline_run.run(config, force=True)
     say(render(first.summary, first.seconds).rstrip("\n"))
     if not first.summary.pushed_path:
         raise DriftlineError(f"the model trained on span {spans[0]} was not pushed: nothing to serve; "
                              f"see {config.log_file}")
-    clock.events.append({"time": time.time(), "text": f"span {spans[0]} model serves"})
+    replay_log.events.append({"time": time.time(), "text": f"span {spans[0]} model serves"})
     server = Server(config_file, config.rest_url, config.output_dir / "logs" / "replay-serve.log")
     try:
         server.wait_until_serving()
@@ -225,7 +225,7 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
         target = rollout.Target(config.model_name, Path(config.serving_dir), config.rest_url, store)
         schema = load_schema(config.schema_file)
         # The timeline is the replay's report: the dashboard is drawn once, at the end.
-        pilot = Autopilot(config, schema, store, target, config.request_log_dir, say, dashboard=False)
+        pilot = Watcher(config, schema, store, target, config.request_log_dir, say, dashboard=False)
         traffic = Traffic(config.serving.rest_port, config.model_name, schema)
         window_rows = config.monitoring.window_rows
         sent = 0
@@ -233,7 +233,7 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
         for span in spans[1:]:
             rows = _rows(source_root, span)
             say(f"span {span:<10} {len(rows)} requests' rows arrive in windows of {window_rows}")
-            clock.events.append({"time": time.time(), "text": f"span {span} traffic"})
+            replay_log.events.append({"time": time.time(), "text": f"span {span} traffic"})
             for start in range(0, len(rows), window_rows):
                 chunk = rows[start:start + window_rows]
                 ids = []
@@ -246,13 +246,13 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
                 if pending is not None:
                     _write_outcomes(config.outcomes_dir, *pending)
                 pending = (f"span-{span}-rows-{start:06d}", ids, chunk)
-                clock.windows.append({"span": span, "rows": len(chunk), "sent": sent})
+                replay_log.windows.append({"span": span, "rows": len(chunk), "sent": sent})
                 pilot.tick()
             _write_outcomes(config.outcomes_dir, *pending)
             pending = None
             pilot.tick()
             reveal(source_root, Path(config.data_root), span)
-            clock.events.append({"time": time.time(), "text": f"span {span} labelled"})
+            replay_log.events.append({"time": time.time(), "text": f"span {span} labelled"})
             say(f"span {span:<10} all its outcomes are in: span-{span}/ is now under the data root, "
                 "labelled, for retraining")
         pilot.tick()
@@ -263,4 +263,4 @@ def run(config, config_file: Path, source_root: Path, spans: List[int], say: Cal
             say(f"warning         {traffic.errors} requests were answered with an error (see {server.log.name})")
     finally:
         server.stop()
-    return clock
+    return replay_log

@@ -114,7 +114,7 @@ def _error_rate(url: str, model: str, version: int) -> Optional[tuple]:
 
 # --- one tick ---------------------------------------------------------------------------
 
-class Autopilot:
+class Watcher:
     def __init__(self, config, schema, store, target, log_dir: Path, say: Callable[[str], None] = print,
                  dashboard: bool = True):
         self.config, self.schema, self.store, self.target = config, schema, store, target

@@ -194,7 +194,7 @@ def watch(args, config, schema, log_dir) -> int:
             as terminal:
         import ml_metadata as mlmd
 
-        from driftline.autopilot.watcher import Autopilot
+        from driftline.autopilot.watcher import Watcher
         from pipeline import metadata
 
         def say(text):
@@ -204,7 +204,7 @@ def watch(args, config, schema, log_dir) -> int:
         store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
         url = (args.server or config.rest_url).rstrip("/")
         target = rollout.Target(config.model_name, Path(config.serving_dir), url, store)
-        pilot = Autopilot(config, schema, store, target, log_dir, say)
+        pilot = Watcher(config, schema, store, target, log_dir, say)
         say(f"watching        {log_dir} every {interval:g} s: windows of {config.monitoring.window_rows} "
             f"requests, outcomes from {config.outcomes_dir}, retraining after "
             f"{config.retraining.alarm_windows} alarmed windows in a row ({', '.join(config.retraining.triggers)})")

@@ -34,7 +34,7 @@ def replay(args) -> int:
             terminal.write(text + "\n")
             terminal.flush()
 
-        clock = replaying.run(config, config_file, source_root, spans, say)
+        replay_log = replaying.replay_spans(config, config_file, source_root, spans, say)
         import ml_metadata as mlmd
 
         from driftline.autopilot import retraining
@@ -48,7 +48,7 @@ def replay(args) -> int:
         summary = [f"spans {spans[0]}-{spans[-1]}, {len(decisions)} decisions recorded in MLMD; serving at the "
                    f"end: {final.describe() if final else 'the first model'}; "
                    f"{time.monotonic() - started:.0f} s"]
-        report = timeline.write(store, config.model_name, directory / "timeline", clock.events, summary)
+        report = timeline.write(store, config.model_name, directory / "timeline", replay_log.events, summary)
     for decision in decisions:
         print(f"decision        {decision['trigger']}: {decision['outcome']} (MLMD execution {decision['execution']})")
     print(f"serving         {summary[0].split('serving at the end: ')[1]}")

@@ -53,7 +53,7 @@ def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
     return np.asarray(table.column("candidate").to_pylist(), dtype=np.float64)
 
 
-def run(config, schema, store, window: Window):
+def judge_window(config, schema, store, window: Window):
     """(result, sources): the pass as JSON, and the (role, artifact) pairs it read from
     MLMD for each judged version (the served model and its training statistics)."""
     settings = config.monitoring

@@ -13,7 +13,7 @@ from pathlib import Path
 def window_pass(config, schema, store, window, dashboard: bool = True) -> dict:
     from driftline.monitoring import check, record
 
-    result, sources = check.run(config, schema, store, window)
+    result, sources = check.judge_window(config, schema, store, window)
     result["execution"] = record.record(store, config.model_name, result, sources)
     publish(config.monitoring_result_path, result)
     if dashboard:

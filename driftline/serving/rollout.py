@@ -21,7 +21,7 @@ from typing import List, Optional
 
 from components.errors import DriftlineError
 from driftline.serving.errors import RolloutRefused
-from driftline.serving import policy as rollout
+from driftline.serving import policy as policies
 
 
 @dataclass
@@ -84,21 +84,21 @@ def check(target: Target, version: int, state: dict) -> List[str]:
     return problems
 
 
-def current(target: Target, state: dict) -> rollout.Policy:
+def current(target: Target, state: dict) -> policies.Policy:
     """The policy in effect: the file's, or the server's implicit one (before it has
     loaded and pinned a first version)."""
-    return rollout.read(target.serving_dir) or rollout.Policy.from_json(state["policy"])
+    return policies.read(target.serving_dir) or policies.Policy.from_json(state["policy"])
 
 
 @contextlib.contextmanager
 def _one_change(target: Target):
     """The policy lock, then the server's state and the policy in effect, read under it."""
-    with rollout.changing(target.serving_dir):
+    with policies.changing(target.serving_dir):
         state = server_state(target)
         yield state, current(target, state)
 
 
-def apply(target: Target, new: rollout.Policy, versions: List[int], state: dict,
+def apply(target: Target, new: policies.Policy, versions: List[int], state: dict,
           drain_version: Optional[int] = None, timeout: float = 30.0) -> int:
     """Writes the policy, waits until the server runs it, then records it in MLMD; returns
     the deployment's execution id. Called with the policy lock held."""
@@ -108,9 +108,9 @@ def apply(target: Target, new: rollout.Policy, versions: List[int], state: dict,
         problems = check(target, version, state)
         if problems:
             raise RolloutRefused("nothing was changed: " + "; ".join(problems))
-    path = rollout.policy_path(target.serving_dir)
+    path = policies.policy_path(target.serving_dir)
     before = path.read_bytes() if path.exists() else None
-    rollout.write(target.serving_dir, new)
+    policies.write(target.serving_dir, new)
     deadline = time.monotonic() + timeout
     while True:
         seen = server_state(target)
@@ -140,10 +140,10 @@ def _take_back(path: Path, before: Optional[bytes]):
 
 
 def check_percent(percent: float):
-    if not rollout.MIN_PERCENT <= percent <= 100 - rollout.MIN_PERCENT:
-        raise RolloutRefused(f"--percent {percent:g} must be between {rollout.MIN_PERCENT:g} and "
-                             f"{100 - rollout.MIN_PERCENT:g} (traffic is split in steps of "
-                             f"{rollout.MIN_PERCENT:g}%; promote for all of it); nothing was changed")
+    if not policies.MIN_PERCENT <= percent <= 100 - policies.MIN_PERCENT:
+        raise RolloutRefused(f"--percent {percent:g} must be between {policies.MIN_PERCENT:g} and "
+                             f"{100 - policies.MIN_PERCENT:g} (traffic is split in steps of "
+                             f"{policies.MIN_PERCENT:g}%; promote for all of it); nothing was changed")
 
 
 def canary(target: Target, version: int, percent: float, reason: str):
@@ -187,7 +187,7 @@ def switch_pin(target: Target, version: int, reason: str):
 
 def rollback(target: Target, reason: str):
     with _one_change(target) as (state, _):
-        policy = rollout.read(target.serving_dir)
+        policy = policies.read(target.serving_dir)
         new = policy.rolled_back(reason) if policy is not None else None
         if new is None:
             raise RolloutRefused("there is no earlier policy to roll back to; nothing was changed")
@@ -198,7 +198,7 @@ def rollback(target: Target, reason: str):
 
 # --- configuration for the real servers -------------------------------------------------
 
-def tf_serving_config(model: str, base_path: str, policy: rollout.Policy) -> str:
+def tf_serving_config(model: str, base_path: str, policy: policies.Policy) -> str:
     """A TF Serving model_config_list serving the policy's versions, labelled stable and
     canary (TF Serving loads and labels them; it does not split traffic: the client or a
     router picks the label)."""
@@ -216,7 +216,7 @@ def tf_serving_config(model: str, base_path: str, policy: rollout.Policy) -> str
     return text_format.MessageToString(config)
 
 
-def kserve_inference_service(model: str, storage_root: str, policy: rollout.Policy,
+def kserve_inference_service(model: str, storage_root: str, policy: policies.Policy,
                              namespace: str = "") -> dict:
     """A KServe v1beta1 InferenceService for the policy: the newest version the policy
     routes to is the predictor's model, and during a canary it takes

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from driftline.serving import policy as rollout
+from driftline.serving import policy as policies
 from driftline.serving.errors import ServingError, bad_request, not_found
 from driftline.serving.metrics import Metrics
 from driftline.serving.models import AVAILABLE, OUTPUT, ModelVersions, Version
@@ -23,7 +23,7 @@ from driftline.serving.requests import Contract, raw_values
 
 log = logging.getLogger("driftline.serving")
 OBSERVABLE = "tip_observable"
-LABELS = ("stable", "canary") + rollout.SLOTS
+LABELS = ("stable", "canary") + policies.SLOTS
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Server:
                                       settings.poll_seconds, on_change=self._versions_changed)
         self.request_log = RequestLog(settings.log_dir, contract.columns, settings.log_max_bytes,
                                       settings.log_max_total_bytes)
-        self.policy: Optional[rollout.Policy] = None
+        self.policy: Optional[policies.Policy] = None
         self._policy_mtime = None
         self._stop = threading.Event()
         self.batcher = (Batcher(settings.batch_max_rows, settings.batch_timeout_ms / 1000)
@@ -140,11 +140,11 @@ class Server:
                 log.exception("reading the rollout policy failed; the previous one stays")
 
     def _read_policy(self):
-        path = rollout.policy_path(self.settings.serving_dir)
+        path = policies.policy_path(self.settings.serving_dir)
         mtime = path.stat().st_mtime_ns if path.exists() else None
         if mtime == self._policy_mtime:
             return
-        self.policy = rollout.read(self.settings.serving_dir)
+        self.policy = policies.read(self.settings.serving_dir)
         self._policy_mtime = mtime
         if self.policy is not None:
             log.info("rollout policy revision %d: %s", self.policy.revision, self.policy.describe())
@@ -162,13 +162,13 @@ class Server:
         if self.policy is not None or not available:
             return
         serving_dir = self.settings.serving_dir
-        with rollout.changing(serving_dir):
-            if rollout.read(serving_dir) is not None:  # a rollout command was first
+        with policies.changing(serving_dir):
+            if policies.read(serving_dir) is not None:  # a rollout command was first
                 pinned = None
             else:
-                pinned = rollout.Policy().changed(
+                pinned = policies.Policy().changed(
                     "pin", "the first version this server loaded", slots={"blue": available[-1], "green": None})
-                rollout.write(serving_dir, pinned)
+                policies.write(serving_dir, pinned)
         self._read_policy()
         if pinned is None:
             return
@@ -193,13 +193,13 @@ class Server:
 
     # --- which version -----------------------------------------------------------------
 
-    def effective_policy(self) -> rollout.Policy:
+    def effective_policy(self) -> policies.Policy:
         """The policy file's, or, before the first version is pinned, the newest available
         version alone."""
         if self.policy is not None:
             return self.policy
         available = self.versions.available()
-        return rollout.Policy(slots={"blue": available[-1] if available else None, "green": None})
+        return policies.Policy(slots={"blue": available[-1] if available else None, "green": None})
 
     def _check_model(self, name: str):
         if name != self.settings.model_name:
@@ -220,7 +220,7 @@ class Server:
             if not version.isdigit():
                 raise bad_request(f"version {version!r} is not a number")
             number = int(version)
-            slot = next((s for s in rollout.SLOTS if policy.slots.get(s) == number), "direct")
+            slot = next((s for s in policies.SLOTS if policy.slots.get(s) == number), "direct")
             return self._available(number, f"Specific({name}, {number})"), slot
         if label is not None:
             if label not in LABELS:
@@ -229,7 +229,7 @@ class Server:
             slot = {"stable": policy.live, "canary": policy.idle}.get(label, label)
             number = policy.slots.get(slot) if label != "canary" or policy.canary else None
             return self._available(number, f"Labeled({name}, {label})"), slot
-        slot = rollout.route(policy, key)
+        slot = policies.route(policy, key)
         number = policy.slots.get(slot)
         chosen = self.versions.get(number) if number is not None else None
         if chosen is None or chosen.state != AVAILABLE:
