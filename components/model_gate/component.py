@@ -13,6 +13,7 @@ decision on a few hundred examples needs the noise taken into account.
 """
 import json
 import os
+from dataclasses import dataclass
 
 from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
@@ -163,12 +164,50 @@ class ModelGate(base_beam_component.BaseBeamComponent):
             rules=rules, code_fingerprint=code_fingerprint))
 
 
-def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
-    import numpy as np
+@dataclass
+class _Scored:
+    """The evaluation rows as the gate judges them: labels, both models' scores, and the
+    columns written for `driftline analyze`."""
+    spans: object
+    labels: object
+    observable: object
+    scores: object
+    baseline: object          # None without a serving model
+    columns: dict
+    floor: dict
 
-    from components.model_gate import decision, metrics
+
+@dataclass
+class _Measured:
+    """Metrics with intervals, overall and on the newest span, against the baseline."""
+    found: dict
+    diffs: object
+    newest: int
+    newest_rows: object
+    newest_diffs: object
+    slice_diffs: object
+    examples: int
+
+
+def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
+    """Scores, measures, decides and records: the ModelGate's executor, in that order."""
+    from components.model_gate import decision
 
     settings = json.loads(rules)
+    scored = _score(model, examples, baseline_model, settings)
+    _write_predictions(predictions.uri, scored.columns)
+    # Rules recorded before the slice gate existed lack its keys: their defaults apply.
+    rules_of = decision.Rules(**{k: settings[k] for k in decision.Rules.__dataclass_fields__
+                                 if k in settings})
+    measured = _measure(scored, settings, rules_of)
+    judged = decision.decide(rules_of, measured.found, measured.examples, measured.diffs, measured.newest,
+                             int(measured.newest_rows.size), measured.newest_diffs, measured.slice_diffs)
+    _record(blessing, model, baseline_model, scored, measured, judged, settings)
+
+
+def _score(model, examples, baseline_model, settings) -> _Scored:
+    import numpy as np
+
     evaluated = list(records(examples, "eval"))
     spans = np.asarray([span for span, _ in evaluated], dtype=np.int64)
     serialized = [record for _, record in evaluated]
@@ -177,7 +216,6 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
     scores = candidate.probabilities(serialized)
     baseline = (_Scorer(baseline_model).probabilities(serialized)
                 if baseline_model is not None else None)
-
     decoded = decode(serialized)
     columns = {"span": spans, "label": labels, "observable": observable, "candidate": scores}
     if baseline is not None:
@@ -185,67 +223,74 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
     # Every raw input, so that `driftline analyze` can slice by any of them.
     columns.update(raw_columns(decoded, list(dict.fromkeys(
         list(settings["slices"]) + list(settings.get("model_inputs", []))))))
-    _write_predictions(predictions.uri, columns)
     floor = _noise_floor(candidate, examples, settings,
                          input_hashes(decoded, settings["model_inputs"]), labels, observable)
+    return _Scored(spans, labels, observable, scores, baseline, columns, floor)
+
+
+def _measure(scored: _Scored, settings, rules_of) -> _Measured:
+    import numpy as np
+
+    from components.model_gate import metrics
 
     # Judged on the rows whose label can be known (all rows when asked for every row).
-    spans, labels, scores = spans[observable], labels[observable], scores[observable]
-    if baseline is not None:
-        baseline = baseline[observable]
-
+    keep = scored.observable
+    spans, labels, scores = scored.spans[keep], scored.labels[keep], scored.scores[keep]
+    baseline = scored.baseline[keep] if scored.baseline is not None else None
     confidence, samples, seed = settings["confidence"], settings["samples"], settings["seed"]
     newest = int(spans.max()) if spans.size else -1
-    rows = np.arange(labels.size)
-    newest_rows = rows[spans == newest]
+    newest_rows = np.arange(labels.size)[spans == newest]
     resampled = metrics.resample_indices(labels.size, samples, seed)
     resampled_newest = metrics.resample_indices(newest_rows.size, samples, seed + 1)
     found = metrics.intervals(labels, scores, resampled, confidence)
-    diffs = newest_diffs = None
+    diffs = newest_diffs = slice_diffs = None
     if baseline is not None:
         diffs = metrics.paired_differences(labels, scores, baseline, resampled, confidence)
         newest_diffs = metrics.paired_differences(
             labels[newest_rows], scores[newest_rows], baseline[newest_rows], resampled_newest, confidence)
-    # Rules recorded before the slice gate existed lack its keys: their defaults apply.
-    rules_of = decision.Rules(**{k: settings[k] for k in decision.Rules.__dataclass_fields__
-                                 if k in settings})
-    slice_diffs = None
-    if baseline is not None and rules_of.max_slice_f1_drop is not None:
-        from components.analysis import slices
+        if rules_of.max_slice_f1_drop is not None:
+            from components.analysis import slices
 
-        judged_columns = {name: np.asarray(columns[name])[observable] for name in settings["slices"]}
-        slice_diffs = [(piece.name, diff) for piece, diff in slices.f1_drops(
-            labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
-            rules_of.min_slice_examples, confidence, samples, seed)]
-    judged = decision.decide(rules_of, found, int(labels.size), diffs, newest, int(newest_rows.size),
-                             newest_diffs, slice_diffs)
+            judged_columns = {name: np.asarray(scored.columns[name])[keep] for name in settings["slices"]}
+            slice_diffs = [(piece.name, diff) for piece, diff in slices.f1_drops(
+                labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
+                rules_of.min_slice_examples, confidence, samples, seed)]
+    return _Measured(found, diffs, newest, newest_rows, newest_diffs, slice_diffs, int(labels.size))
 
+
+def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measured, judged, settings):
+    """The verdict as the blessing's properties (what MLMD and the views read), its
+    report file, and TFX's BLESSED / NOT_BLESSED marker."""
+    confidence = settings["confidence"]
+    labels = scored.labels[scored.observable]
     blessing.set_int_custom_property(verdict.BLESSED, int(judged.blessed))
     blessing.set_int_custom_property(verdict.CURRENT_MODEL_ID, model.id)
     blessing.set_string_custom_property(verdict.CURRENT_MODEL, model.uri)
     if baseline_model is not None:
         blessing.set_int_custom_property(verdict.BASELINE_MODEL_ID, baseline_model.id)
         blessing.set_string_custom_property(verdict.BASELINE_MODEL, baseline_model.uri)
-    blessing.set_int_custom_property(verdict.EXAMPLES, int(labels.size))
+    blessing.set_int_custom_property(verdict.EXAMPLES, measured.examples)
     blessing.set_int_custom_property(verdict.POSITIVES, int(labels.sum()))
-    blessing.set_int_custom_property(verdict.NEWEST_SPAN, newest)
-    blessing.set_int_custom_property(verdict.NEWEST_EXAMPLES, int(newest_rows.size))
+    blessing.set_int_custom_property(verdict.NEWEST_SPAN, measured.newest)
+    blessing.set_int_custom_property(verdict.NEWEST_EXAMPLES, int(measured.newest_rows.size))
     blessing.set_float_custom_property(verdict.CONFIDENCE, confidence)
-    blessing.set_int_custom_property(verdict.EVAL_ROWS, int(observable.size))
-    blessing.set_string_custom_property(verdict.NOISE_FLOOR, json.dumps(floor))
+    blessing.set_int_custom_property(verdict.EVAL_ROWS, int(scored.observable.size))
+    blessing.set_string_custom_property(verdict.NOISE_FLOOR, json.dumps(scored.floor))
     blessing.set_string_custom_property(verdict.CHECKS, json.dumps([c.to_json() for c in judged.checks]))
     blessing.set_string_custom_property(verdict.WARNINGS, json.dumps(judged.warnings))
-    _set_intervals(blessing, verdict.METRIC, verdict.LOW, verdict.HIGH, found)
-    if diffs is not None:
-        _set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, diffs)
+    _set_intervals(blessing, verdict.METRIC, verdict.LOW, verdict.HIGH, measured.found)
+    if measured.diffs is not None:
+        _set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, measured.diffs)
 
-    report = {"decision": judged.to_json(), "examples": int(labels.size),
-              "evaluation_rows": int(observable.size), "noise_floor": floor, "newest_span": newest,
-              "newest_span_examples": int(newest_rows.size), "confidence": confidence,
-              "bootstrap_samples": samples, "metrics": {k: v.to_json() for k, v in found.items()},
-              "diffs": None if diffs is None else {k: v.to_json() for k, v in diffs.items()},
-              "newest_span_diffs": None if newest_diffs is None else
-              {k: v.to_json() for k, v in newest_diffs.items()}}
+    def as_json(found):
+        return None if found is None else {k: v.to_json() for k, v in found.items()}
+
+    report = {"decision": judged.to_json(), "examples": measured.examples,
+              "evaluation_rows": int(scored.observable.size), "noise_floor": scored.floor,
+              "newest_span": measured.newest, "newest_span_examples": int(measured.newest_rows.size),
+              "confidence": confidence, "bootstrap_samples": settings["samples"],
+              "metrics": as_json(measured.found), "diffs": as_json(measured.diffs),
+              "newest_span_diffs": as_json(measured.newest_diffs)}
     storage.makedirs(blessing.uri)
     storage.write_text(os.path.join(blessing.uri, verdict.JUDGEMENT_FILE), json.dumps(report, indent=2))
     # The marker files TFX's own Evaluator writes, for tools that look for them.

@@ -55,23 +55,26 @@ def _predictions(outputs: dict, columnar: bool):
     return {"predictions": [{name: _values(outputs[name][i]) for name in names} for i in range(rows)]}
 
 
-def build_app(server: Server) -> Starlette:
-    settings = server.settings
+class _Handlers:
+    """One method per route, over one server."""
 
-    async def read_body(request: Request) -> dict:
+    def __init__(self, server: Server):
+        self.server = server
+        self.settings = server.settings
+
+    async def _body(self, request: Request) -> dict:
         # Read to the end even past the limit (keeping nothing of it), so the client gets the
         # 413 rather than a connection reset halfway through sending.
+        limit = self.settings.max_body_bytes
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size <= settings.max_body_bytes:
+            if size <= limit:
                 chunks.append(chunk)
-        if size > settings.max_body_bytes:
-            raise ServingError(413, f"the request body of {size} bytes is over the limit of "
-                                    f"{settings.max_body_bytes} bytes")
-        body = b"".join(chunks)
+        if size > limit:
+            raise ServingError(413, f"the request body of {size} bytes is over the limit of {limit} bytes")
         try:
-            data = json.loads(body or b"null")
+            data = json.loads(b"".join(chunks) or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
             raise bad_request(f"JSON Parse error: {exc}") from None
         if not isinstance(data, dict):
@@ -81,7 +84,8 @@ def build_app(server: Server) -> Starlette:
             raise bad_request(f"Serving signature name: \"{signature}\" not found in signature def")
         return data
 
-    async def models_get(request: Request) -> Response:
+    async def models_get(self, request: Request) -> Response:
+        server = self.server
         match = _PATH.match(request.path_params["rest"])
         if not match or match["verb"]:
             return _error(not_found(f"Malformed request: GET /v1/models/{request.path_params['rest']}"))
@@ -100,39 +104,45 @@ def build_app(server: Server) -> Starlette:
         except ServingError as error:
             return _error(error)
 
-    async def models_post(request: Request) -> Response:
+    def _rows(self, verb: str, body: dict):
+        """(serialized tf.Examples, parsed tf.Examples) of a :predict or :classify body,
+        each checked against the data contract."""
+        server = self.server
+        if verb == "predict":
+            serialized = serialized_rows(body)
+            server.check_rows(len(serialized))
+            return serialized, parse_examples(server.contract, serialized)
+        rows = body.get("examples")
+        if not isinstance(rows, list):
+            raise bad_request("missing \"examples\": a list of feature maps to classify")
+        server.check_rows(len(rows))
+        context = body.get("context") or {}
+        if not isinstance(context, dict):
+            raise bad_request("\"context\" must be an object of feature: value")
+        examples = []
+        for row, values in enumerate(rows):
+            if isinstance(values, dict) and set(values) & set(context):
+                raise bad_request(f"row {row}: features {sorted(set(values) & set(context))} "
+                                  "appear in both the example and the context")
+            merged = {**context, **values} if isinstance(values, dict) else values
+            examples.append(example_from_json(server.contract, merged, row))
+        return [e.SerializeToString() for e in examples], examples
+
+    async def models_post(self, request: Request) -> Response:
+        server = self.server
         started = time.monotonic()
         match = _PATH.match(request.path_params["rest"])
         if not match or not match["verb"]:
             return _error(not_found(f"Malformed request: POST /v1/models/{request.path_params['rest']}"))
         version, slot = None, ""
         try:
-            body = await read_body(request)
+            body = await self._body(request)
             if match["verb"] == "regress":
                 raise bad_request("this model has no regression signature: use :predict or :classify")
             key = request.headers.get("x-request-key") or body.get("key")
             if key is not None and not isinstance(key, str):
                 raise bad_request(f"\"key\" must be a string, got {key!r}")
-            if match["verb"] == "predict":
-                serialized = serialized_rows(body)
-                server.check_rows(len(serialized))
-                examples = parse_examples(server.contract, serialized)
-            else:
-                rows = body.get("examples")
-                if not isinstance(rows, list):
-                    raise bad_request("missing \"examples\": a list of feature maps to classify")
-                server.check_rows(len(rows))
-                context = body.get("context") or {}
-                if not isinstance(context, dict):
-                    raise bad_request("\"context\" must be an object of feature: value")
-                examples = []
-                for row, values in enumerate(rows):
-                    if isinstance(values, dict) and set(values) & set(context):
-                        raise bad_request(f"row {row}: features {sorted(set(values) & set(context))} "
-                                          "appear in both the example and the context")
-                    merged = {**context, **values} if isinstance(values, dict) else values
-                    examples.append(example_from_json(server.contract, merged, row))
-                serialized = [e.SerializeToString() for e in examples]
+            serialized, examples = self._rows(match["verb"], body)
             version, slot = server.choose(match["model"], match["version"], match["label"], key)
             with version.serving():
                 outputs = await server.predict(version, serialized)
@@ -142,56 +152,64 @@ def build_app(server: Server) -> Starlette:
             return _error(error)
         except Exception as exc:  # noqa: BLE001 - a JSON body and a count, whatever broke
             return _error(server.failure(exc, version, slot))
+        return self._answer(match["verb"], body, version, slot, request_id, outputs)
+
+    def _answer(self, verb: str, body: dict, version, slot: str, request_id: str, outputs: dict) -> Response:
         headers = {"X-Model-Version": str(version.number), "X-Model-Slot": slot, "X-Request-Id": request_id}
-        spec = {"name": settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
-        if match["verb"] == "classify":
+        spec = {"name": self.settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
+        if verb == "classify":
             result = [[["0", 1.0 - float(p)], ["1", float(p)]] for p in outputs["probabilities"].reshape(-1)]
             return _json({"result": result, "model_spec": spec}, headers=headers)
         answer = _predictions(outputs, columnar="inputs" in body)
         answer["model_spec"] = spec
         return _json(answer, headers=headers)
 
-    async def metrics(request: Request) -> Response:
+    async def metrics(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(server.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.server.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def rollout_state(request: Request) -> Response:
+    async def rollout_state(self, request: Request) -> Response:
+        server = self.server
         policy = server.effective_policy()
         return _json({
-            "model": settings.model_name, "revision": policy.revision, "policy": policy.to_json(),
+            "model": self.settings.model_name, "revision": policy.revision, "policy": policy.to_json(),
             "from_file": server.policy is not None,
             "versions": {str(n): {"state": v.state, "in_flight": v.in_flight, "error": v.error}
                          for n, v in sorted(server.versions.versions.items())},
         })
 
-    async def dashboard(request: Request) -> Response:
+    async def dashboard(self, request: Request) -> Response:
         from starlette.responses import HTMLResponse
 
-        page = settings.dashboard_page
+        page = self.settings.dashboard_page
         if page is None or not page.is_file():
             return _json({"error": "no monitoring dashboard yet: `driftline monitor` writes one after "
                                    "each pass"}, 404)
         return HTMLResponse(page.read_text())
 
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok" if server.versions.available() else "no version available",
-                                 status_code=200 if server.versions.available() else 503)
+    async def healthz(self, request: Request) -> Response:
+        available = self.server.versions.available()
+        return PlainTextResponse("ok" if available else "no version available",
+                                 status_code=200 if available else 503)
 
+
+async def _not_found(request: Request, exc) -> Response:
+    return _error(ServingError(getattr(exc, "status_code", 404),
+                               f"Malformed request: {request.method} {request.url.path}"))
+
+
+def build_app(server: Server) -> Starlette:
+    handlers = _Handlers(server)
     routes = [
-        Route("/v1/models/{rest:path}", models_get, methods=["GET"]),
-        Route("/v1/models/{rest:path}", models_post, methods=["POST"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/v1/driftline/rollout", rollout_state, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/dashboard", dashboard, methods=["GET"]),
+        Route("/v1/models/{rest:path}", handlers.models_get, methods=["GET"]),
+        Route("/v1/models/{rest:path}", handlers.models_post, methods=["POST"]),
+        Route("/metrics", handlers.metrics, methods=["GET"]),
+        Route("/v1/driftline/rollout", handlers.rollout_state, methods=["GET"]),
+        Route("/healthz", handlers.healthz, methods=["GET"]),
+        Route("/dashboard", handlers.dashboard, methods=["GET"]),
     ]
-
-    async def not_found_handler(request: Request, exc) -> Response:
-        return _error(ServingError(getattr(exc, "status_code", 404),
-                                   f"Malformed request: {request.method} {request.url.path}"))
-
-    return Starlette(routes=routes, exception_handlers={404: not_found_handler, 405: not_found_handler})
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
 
 
 def metadata(server: Server, version) -> dict:
