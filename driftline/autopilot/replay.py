@@ -197,7 +197,7 @@ def _write_outcomes(directory: Path, name: str, ids: List[str], rows: List[dict]
     temporary.replace(directory / f"{name}.csv")  # the watcher never reads half a file
 
 
-def run(config, config_file: Path, source_root: Path, spans: List[int], say: Callable[[str], None]) -> ReplayLog:
+def replay_spans(config, config_file: Path, source_root: Path, spans: List[int], say: Callable[[str], None]) -> ReplayLog:
     """Runs the replay with `config` (already pointing into the replay directory);
     `config_file` is that configuration written for the server."""
     import ml_metadata as mlmd
