@@ -73,8 +73,8 @@ def _progress(config: Config, terminal, result: RunResult):
             result.nodes.append(NodeResult(node, state, elapsed))
             if stop is not None and stop is not exc:
                 # What the stop turned into on its way up, for the log.
-                _to_log(lambda: print(f"{node} stopped by a signal; it raised {type(exc).__name__}: "
-                                      f"{_last_line(exc)}"))
+                said = f"{node} stopped by a signal; it raised {type(exc).__name__}: {_last_line(exc)}"
+                _to_log(lambda: print(said))
                 raise stop from None
             raise
         elapsed = time.monotonic() - start
