@@ -274,10 +274,18 @@ class Rehearsal:
             raise RehearsalError(f"command {command} is not `python -m MODULE`: the rehearsal runs "
                                  "only Python entrypoints")
         with open(log, "a") as out:
-            if self.isolation == "process":
-                return subprocess.run([self.python, "-m", command[2], *argv], stdout=out,
-                                      stderr=subprocess.STDOUT).returncode
-            return self._fork(command[2], argv, out)
+            if self.isolation == "fork":
+                code = self._fork(command[2], argv, out)
+                if code >= 0:
+                    return code
+                # A forked child of a process with TensorFlow's threads can die on a lock one
+                # of them held at the fork: that says nothing of the task, so it runs again
+                # the way its container runs it, as a fresh process.
+                out.write(f"\n[rehearsal] the forked task died by signal {-code}; running it again "
+                          "as a fresh process\n")
+                out.flush()
+            return subprocess.run([self.python, "-m", command[2], *argv], stdout=out,
+                                  stderr=subprocess.STDOUT).returncode
 
     def _fork(self, module: str, argv: List[str], out) -> int:
         """The same module and arguments in a child of a process that has already imported

@@ -164,6 +164,7 @@ def test_the_cli_says_which_task_failed(rehearsed, driftline):
 
 def test_the_gate_condition_skips_training_on_a_drifted_span(rehearsed):
     tasks = rehearsed["jobs"]["drifted"]
+    assert "DriftGate" in tasks, tasks
     assert tasks["DriftGate"][0] == "complete"
     for task in ("Transform", "Trainer", "ModelGate", "Pusher"):
         assert tasks[task][0] == "skipped", (task, tasks[task])
