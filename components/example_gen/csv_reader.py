@@ -15,7 +15,7 @@ import csv
 import io
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -177,19 +177,24 @@ def read_csv_file(path: str, data: Optional[bytes] = None, skipped: Optional[lis
 def read_span(files: List[str]) -> pa.Table:
     """All files of a span as one table of string columns (empty cell -> null). Files
     must share one header."""
-    tables, header = [], None
-    for path in files:
-        table = read_csv_file(path)
+    return joined((path, read_csv_file(path)) for path in files)
+
+
+def joined(tables: Iterable[Tuple[str, pa.Table]]) -> pa.Table:
+    """(path, table) pairs, read one after the other, as one table; a file whose columns
+    differ from the first file's is refused, naming both."""
+    found, first, header = [], None, None
+    for path, table in tables:
         if header is None:
-            header = table.column_names
+            first, header = path, table.column_names
         elif table.column_names != header:
             raise DataError(
-                f"{path}: columns {table.column_names} differ from {files[0]}'s {header}"
+                f"{path}: columns {table.column_names} differ from {first}'s {header}"
             )
-        tables.append(table)
-    if not tables:
+        found.append(table)
+    if not found:
         raise DataError("no CSV files to read")
-    return pa.concat_tables(tables)
+    return pa.concat_tables(found)
 
 
 def typed_column(column: pa.ChunkedArray) -> pa.Array:

@@ -87,13 +87,14 @@ def suggest(schema, history: Dict[str, List[tuple]]) -> List[Suggestion]:
             continue
         high = float(np.percentile(distances, PERCENTILE))
         widest_span = max(d for source, d in seen if source.startswith("spans"))
-        proposed = max(FLOOR, ceil_to(high * (1 + MARGIN)), ceil_to(widest_span))
+        from_history = ceil_to(high * (1 + MARGIN))
+        proposed = max(FLOOR, from_history, ceil_to(widest_span))
         floor_note = (f", raised to the widest move between spans ({widest_span:.3f})"
-                      if ceil_to(widest_span) > max(FLOOR, ceil_to(high * (1 + MARGIN))) else "")
+                      if ceil_to(widest_span) > max(FLOOR, from_history) else "")
         reasoning = (f"{len(distances)} distances ({spans} between consecutive spans, "
                      f"{len(distances) - spans} between monitoring windows without an alarm), "
                      f"largest {max(distances):.3f}; {PERCENTILE}th percentile {high:.3f} plus "
-                     f"{MARGIN:.0%} is {ceil_to(high * (1 + MARGIN)):g}{floor_note}"
+                     f"{MARGIN:.0%} is {from_history:g}{floor_note}"
                      + (f" (now {current:g})" if proposed != current else f", as now"))
         suggestions.append(Suggestion(feature.name, current, proposed, reasoning, distances))
     return suggestions

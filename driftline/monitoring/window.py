@@ -26,19 +26,12 @@ def read_log(directory: Path, features=(), notes: Optional[list] = None):
     timestamp is not a number, is left out and named in `notes` rather than refusing
     every pass. A file without a column the log must have (EXTRA, or one of the serving
     `features` the monitor compares) is refused, naming the file and the columns."""
-    import pyarrow as pa
-
     notes = [] if notes is None else notes
     files = sorted(csv_reader.list_files(str(directory)))
     if not files:
         raise DataError(f"{directory}: no request log files (requests-*.csv); is `driftline serve` "
                         "writing there, and has it answered any request?")
-    tables = [_read_file(path, list(features), notes) for path in files]
-    header = tables[0].column_names
-    for path, table in zip(files[1:], tables[1:]):
-        if table.column_names != header:
-            raise DataError(f"{path}: columns {table.column_names} differ from {files[0]}'s {header}")
-    return pa.concat_tables(tables), files
+    return csv_reader.joined((path, _read_file(path, list(features), notes)) for path in files), files
 
 
 def _read_file(path: str, features: list, notes: list):

@@ -164,10 +164,7 @@ def test_a_corrupt_version_is_never_routed_to(served, driftline):
     shutil.copytree(served["serving"] / str(served["versions"][0]), corrupt)
     (corrupt / "saved_model.pb").write_bytes(b"half a model")
     try:
-        deadline = time.monotonic() + 60
-        while server.get("/v1/driftline/rollout")["versions"].get("9999999999", {}).get("state") != "FAILED":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        _wait_state(server, 9999999999, "FAILED", timeout=60)
         status = server.get(f"/v1/models/{MODEL}")["model_version_status"]
         assert next(s for s in status if s["version"] == "9999999999")["state"] == "FAILED"
         assert 9999999999 not in {_version_of(served, f"c{i}") for i in range(50)}

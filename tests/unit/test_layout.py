@@ -123,7 +123,6 @@ def _private_uses(path: Path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
             imported.update(alias.asname or alias.name for alias in node.names
                             if f"{node.module}.{alias.name}" in MODULES)
-            imported.update(f"{alias.name}" for alias in node.names if alias.name.startswith("_"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
