@@ -181,49 +181,6 @@ class EvaluationConfig:
 
 
 @dataclass
-class MonitoringConfig:
-    # `driftline monitor` judges the newest `window_rows` logged rows (and drift against
-    # the same number before them). Skew and drift thresholds are the schema's
-    # skew_comparator and drift_comparator.
-    window_rows: int = setting(1000, int, minimum=1)
-    # Nothing is judged on fewer rows than this (a window, or one version's share of it):
-    # on a handful of requests every distance is noise.
-    min_requests: int = setting(200, int, minimum=1)
-    # L-infinity distance between the served probabilities' histogram (ten bins) and the
-    # same model's on its evaluation split.
-    prediction_drift: float = setting(0.15, float, minimum=0.0, maximum=1.0)
-    p99_latency_ms: float = setting(250.0, float, minimum=0.0)
-    # Online F1 (`driftline monitor labels`) under this, beyond noise, is an alarm.
-    min_online_f1: Optional[float] = setting(0.5, float, optional=True, **SHARE)
-    # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
-    error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
-
-
-@dataclass
-class RetrainingConfig:
-    # `driftline monitor --watch` retrains when an alarm of one of these kinds has held
-    # for `alarm_windows` consecutive passes (skew and online F1 about the stable version,
-    # drift about the whole window) and a span newer than the one the stable version was
-    # trained up to has arrived under data_root. One window's alarm is often noise;
-    # several in a row are a change.
-    triggers: list = setting(["skew", "drift", "online_f1"], list, nonempty=True,
-                             items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift")))
-    alarm_windows: int = setting(3, int, minimum=1)
-    # The canary is judged once at least this many of its requests have outcomes (rows
-    # whose tip is observable): promoted when its error rate and p99 latency are within
-    # [monitoring] error_rate and p99_latency_ms and its online F1 is not below the
-    # stable version's (on the same period's requests) by more than canary_f1_margin
-    # beyond noise; rolled back otherwise.
-    canary_min_labelled: int = setting(200, int, minimum=1)
-    canary_f1_margin: float = setting(0.05, float, **SHARE)
-    # Seconds between the passes of `driftline monitor --watch`.
-    watch_seconds: float = setting(60.0, float, minimum=0.1)
-    # Where late outcome files (request_id plus tips or big_tipper, CSV) arrive; the
-    # watcher joins each new file once. Empty: OUTPUT_DIR/outcomes/MODEL.
-    outcomes_dir: str = setting("", str)
-
-
-@dataclass
 class DriftConfig:
     # What the current span is compared with: "blessed" (the data the serving model was
     # trained on, falling back to the previous span) or "previous" (the previous span).
@@ -272,31 +229,6 @@ class MetadataConfig:
     mysql_password_env: str = setting("DRIFTLINE_MYSQL_PASSWORD", str, nonempty=True,
                                       pattern=r"[A-Za-z_][A-Za-z0-9_]*",
                                       help="the name of an environment variable")
-
-
-@dataclass
-class ServingConfig:
-    # `driftline serve` binds these; loopback unless you mean to expose it.
-    host: str = setting("127.0.0.1", str, nonempty=True)
-    rest_port: int = setting(8501, int, minimum=0, maximum=65535, help="0: any free port")
-    grpc_port: int = setting(8500, int, minimum=0, maximum=65535, help="0: any free port")
-    # Server-side batching, as TF Serving's: requests wait up to batch_timeout_ms for
-    # others and are predicted together, up to batch_max_rows rows a model call.
-    batching: bool = setting(False, bool)
-    batch_max_rows: int = setting(64, int, minimum=1, maximum=100_000)
-    batch_timeout_ms: float = setting(2.0, float, minimum=0.0, maximum=1000.0)
-    # Refused with 400 / 413 beyond these.
-    max_request_rows: int = setting(1000, int, minimum=1)
-    max_body_bytes: int = setting(4 << 20, int, minimum=1024)
-    # The request log: size-rotated CSV files, the oldest removed past the total cap.
-    # Empty: OUTPUT_DIR/request-logs/MODEL.
-    log_dir: str = setting("", str)
-    log_max_bytes: int = setting(16 << 20, int, minimum=1024)
-    log_max_total_bytes: int = setting(256 << 20, int, minimum=1024)
-    # How often the serving directory is polled for new versions.
-    poll_seconds: float = setting(1.0, float, minimum=0.05, maximum=3600.0)
-    # The canary share `driftline rollout canary` uses when --percent is not given.
-    canary_percent: float = setting(10.0, float, minimum=0.01, maximum=100.0)
 
 
 @dataclass
@@ -349,9 +281,6 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
-    serving: ServingConfig = field(default_factory=ServingConfig)
-    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
-    retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     # "local" (LocalDagRunner on this machine) or "kubeflow" (compiled for a cluster,
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.
@@ -392,35 +321,11 @@ class Config:
     def log_file(self) -> Path:
         return self.output_dir / "logs" / "driftline.log"
 
-    @property
-    def request_log_dir(self) -> Path:
-        if self.serving.log_dir:
-            return Path(self.serving.log_dir)
-        return self.output_dir / "request-logs" / self.model_name
 
-    @property
-    def monitoring_result_path(self) -> Path:
-        """The newest `driftline monitor` result, which `driftline serve` exports (and the
-        newest online quality beside it, `<model>.labels.json`)."""
-        return self.output_dir / "monitoring" / f"{self.model_name}.json"
-
-    @property
-    def outcomes_dir(self) -> Path:
-        if self.retraining.outcomes_dir:
-            return Path(self.retraining.outcomes_dir)
-        return self.output_dir / "outcomes" / self.model_name
-
-    @property
-    def monitoring_dashboard_dir(self) -> Path:
-        """The dashboard `driftline monitor` rewrites after each pass; served at /dashboard."""
-        return self.output_dir / "monitoring" / "dashboard"
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.serving.host}:{self.serving.rest_port}"
-
-
-SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)
+def sections(config) -> set:
+    """The names of a config's [sections]: its fields that are themselves dataclasses. A
+    config class that extends Config (the application's) adds its own."""
+    return {f.name for f in dataclasses.fields(config)
             if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory)}
 
 
@@ -429,12 +334,13 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
     one line naming where the value came from, the setting and the value."""
     origins = origins or {}
     found = []
+    section_names = sections(config)
 
     def check(section, prefix):
         for f in dataclasses.fields(section):
             name = f"{prefix}{f.name}"
             value = getattr(section, f.name)
-            if f.name in SECTIONS and not prefix:
+            if f.name in section_names and not prefix:
                 check(value, f"{f.name}.")
                 continue
             rule = f.metadata.get("rule")
@@ -469,12 +375,13 @@ def fast(config: Config) -> Config:
 def _apply(target, values: dict, source: str, base_dir: Path, origins: dict, found: list,
            prefix: str = ""):
     known = {f.name: f for f in dataclasses.fields(target)}
+    section_names = sections(target) if not prefix else set()
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
             found.append(f"{source}: unknown setting '{name}' (known: {', '.join(sorted(known))})")
             continue
-        if key in SECTIONS and not prefix:
+        if key in section_names:
             if not isinstance(value, dict):
                 found.append(f"{source}: '{name}' must be a [section], got {_shown(value)}")
                 continue
@@ -509,10 +416,11 @@ def _read(path: Path) -> dict:
 
 
 def load_config(path: Optional[Path] = None, overrides: Optional[dict] = None,
-                fast_mode: bool = False) -> Config:
+                fast_mode: bool = False, config_class=Config) -> Config:
     """Defaults, then the TOML file at `path`, then `overrides` (from CLI flags); every
-    problem is reported at once, as one ConfigError."""
-    config = Config()
+    problem is reported at once, as one ConfigError. `config_class` is Config or a class
+    that extends it with sections of its own (driftline.config.AppConfig)."""
+    config = config_class()
     if fast_mode:
         fast(config)
     origins, found = {}, []
@@ -548,13 +456,14 @@ def to_toml(config: Config) -> str:
             return "[" + ", ".join(value(i) for i in v) + "]"
         return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
 
-    top, sections = [], []
+    top, tables = [], []
+    section_names = sections(config)
     for f in dataclasses.fields(config):
         current = getattr(config, f.name)
-        if f.name in SECTIONS:
+        if f.name in section_names:
             lines = [f"{k.name} = {value(getattr(current, k.name))}" for k in dataclasses.fields(current)
                      if getattr(current, k.name) is not None and not isinstance(getattr(current, k.name), dict)]
-            sections.append(f"[{f.name}]\n" + "\n".join(lines))
+            tables.append(f"[{f.name}]\n" + "\n".join(lines))
         elif current is not None:
             top.append(f"{f.name} = {value(current)}")
-    return "\n".join(top) + "\n\n" + "\n\n".join(sections) + "\n"
+    return "\n".join(top) + "\n\n" + "\n\n".join(tables) + "\n"

@@ -4,7 +4,7 @@ import json
 
 def config_from(args):
     """Defaults, then --config FILE, then the flags this command has (None = not given)."""
-    from pipeline.config import load_config
+    from driftline.config import load_config
 
     overrides = {
         "span": getattr(args, "span", None),

@@ -34,6 +34,13 @@ SUMMARY = "summary_text"
 CODE_PACKAGES = ["components", "pipeline"]
 
 
+def pipeline_settings(config: Config) -> str:
+    """The pipeline's settings as canonical JSON: a serving port or an alarm threshold of
+    the application's sections changes no model, so it does not count."""
+    own = {f.name: getattr(config, f.name) for f in dataclasses.fields(Config)}
+    return json.dumps(dataclasses.asdict(dataclasses.replace(Config(), **own)), sort_keys=True, default=str)
+
+
 def fingerprint(config: Config, inputs: PipelineInputs) -> str:
     digest = hashlib.sha256()
 
@@ -41,8 +48,7 @@ def fingerprint(config: Config, inputs: PipelineInputs) -> str:
         digest.update(f"{label}\0{len(data)}\0".encode())
         digest.update(data)
 
-    settings = dataclasses.asdict(config)
-    add("config", json.dumps(settings, sort_keys=True, default=str).encode())
+    add("config", pipeline_settings(config).encode())
     add("python", sys.version.encode())
     lock = PROJECT_ROOT / "requirements.lock"
     add("lock", lock.read_bytes() if lock.exists() else b"")

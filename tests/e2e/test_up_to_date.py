@@ -8,7 +8,7 @@ import ml_metadata as mlmd
 from driftline.mlmd.store import output_artifacts
 from driftline.run import up_to_date
 from pipeline import metadata
-from pipeline.config import load_config
+from driftline.config import load_config
 from pipeline.inputs import gather
 
 

@@ -6,7 +6,7 @@ import subprocess
 from system_programs import require_program
 
 from driftline.monitoring import rules
-from pipeline.config import load_config
+from driftline.config import load_config
 
 
 def _write(tmp_path, config):

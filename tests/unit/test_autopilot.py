@@ -8,7 +8,8 @@ import pytest
 
 from driftline.autopilot import watcher as autopilot
 from driftline.autopilot import replay
-from pipeline.config import fast, load_config, to_toml
+from driftline.config import load_config
+from pipeline.config import fast, to_toml
 from pipeline.errors import ConfigError
 
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import PROJECT_ROOT, load_config
+from driftline.config import load_config
+from pipeline.config import PROJECT_ROOT
 from pipeline.errors import ConfigError
 
 
@@ -112,3 +113,36 @@ def test_a_directory_or_non_utf8_bytes_as_the_config_file(tmp_path):
 def test_flags_are_checked_like_the_file(tmp_path):
     with pytest.raises(ConfigError, match="command line: 'span' = -3 is too small"):
         load_config(overrides={"span": -3})
+
+
+def test_the_pipeline_knows_only_its_own_sections_and_the_application_adds_its_own(tmp_path):
+    from pipeline import config as pipeline_config
+
+    assert not {"serving", "monitoring", "retraining"} & pipeline_config.sections(pipeline_config.Config())
+    path = tmp_path / "c.toml"
+    path.write_text("[serving]\nrest_port = 8601\n")
+    with pytest.raises(ConfigError, match="unknown setting 'serving'"):
+        pipeline_config.load_config(path)
+    assert load_config(path).serving.rest_port == 8601
+
+
+def test_one_file_reports_problems_in_pipeline_and_application_sections_together(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[training]\ntrain_steps = 0\n[serving]\nrest_port = 70000\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert "2 problems" in str(raised.value)
+    assert "'training.train_steps' = 0" in str(raised.value)
+    assert "'serving.rest_port' = 70000" in str(raised.value)
+
+
+def test_a_serving_setting_does_not_change_the_runs_fingerprint():
+    from driftline.run.up_to_date import pipeline_settings
+
+    config = load_config()
+    before = pipeline_settings(config)
+    config.serving.rest_port = 9999
+    config.monitoring.window_rows = 7
+    assert pipeline_settings(config) == before
+    config.training.train_steps = 7
+    assert pipeline_settings(config) != before

@@ -1,0 +1,118 @@
+"""The application's config: the pipeline's (pipeline/config.py) plus the sections that
+only driftline's own commands read — serving, monitoring, retraining — and the paths
+derived from them. One TOML file still loads once, through the same checks, so a typo in
+[serving] is reported beside one in [training]."""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from pipeline.config import SHARE, Config, Rule, load_config as load_pipeline_config, setting
+
+
+@dataclass
+class ServingConfig:
+    # `driftline serve` binds these; loopback unless you mean to expose it.
+    host: str = setting("127.0.0.1", str, nonempty=True)
+    rest_port: int = setting(8501, int, minimum=0, maximum=65535, help="0: any free port")
+    grpc_port: int = setting(8500, int, minimum=0, maximum=65535, help="0: any free port")
+    # Server-side batching, as TF Serving's: requests wait up to batch_timeout_ms for
+    # others and are predicted together, up to batch_max_rows rows a model call.
+    batching: bool = setting(False, bool)
+    batch_max_rows: int = setting(64, int, minimum=1, maximum=100_000)
+    batch_timeout_ms: float = setting(2.0, float, minimum=0.0, maximum=1000.0)
+    # Refused with 400 / 413 beyond these.
+    max_request_rows: int = setting(1000, int, minimum=1)
+    max_body_bytes: int = setting(4 << 20, int, minimum=1024)
+    # The request log: size-rotated CSV files, the oldest removed past the total cap.
+    # Empty: OUTPUT_DIR/request-logs/MODEL.
+    log_dir: str = setting("", str)
+    log_max_bytes: int = setting(16 << 20, int, minimum=1024)
+    log_max_total_bytes: int = setting(256 << 20, int, minimum=1024)
+    # How often the serving directory is polled for new versions.
+    poll_seconds: float = setting(1.0, float, minimum=0.05, maximum=3600.0)
+    # The canary share `driftline rollout canary` uses when --percent is not given.
+    canary_percent: float = setting(10.0, float, minimum=0.01, maximum=100.0)
+
+
+
+@dataclass
+class MonitoringConfig:
+    # `driftline monitor` judges the newest `window_rows` logged rows (and drift against
+    # the same number before them). Skew and drift thresholds are the schema's
+    # skew_comparator and drift_comparator.
+    window_rows: int = setting(1000, int, minimum=1)
+    # Nothing is judged on fewer rows than this (a window, or one version's share of it):
+    # on a handful of requests every distance is noise.
+    min_requests: int = setting(200, int, minimum=1)
+    # L-infinity distance between the served probabilities' histogram (ten bins) and the
+    # same model's on its evaluation split.
+    prediction_drift: float = setting(0.15, float, minimum=0.0, maximum=1.0)
+    p99_latency_ms: float = setting(250.0, float, minimum=0.0)
+    # Online F1 (`driftline monitor labels`) under this, beyond noise, is an alarm.
+    min_online_f1: Optional[float] = setting(0.5, float, optional=True, **SHARE)
+    # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
+    error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
+
+
+@dataclass
+class RetrainingConfig:
+    # `driftline monitor --watch` retrains when an alarm of one of these kinds has held
+    # for `alarm_windows` consecutive passes (skew and online F1 about the stable version,
+    # drift about the whole window) and a span newer than the one the stable version was
+    # trained up to has arrived under data_root. One window's alarm is often noise;
+    # several in a row are a change.
+    triggers: list = setting(["skew", "drift", "online_f1"], list, nonempty=True,
+                             items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift")))
+    alarm_windows: int = setting(3, int, minimum=1)
+    # The canary is judged once at least this many of its requests have outcomes (rows
+    # whose tip is observable): promoted when its error rate and p99 latency are within
+    # [monitoring] error_rate and p99_latency_ms and its online F1 is not below the
+    # stable version's (on the same period's requests) by more than canary_f1_margin
+    # beyond noise; rolled back otherwise.
+    canary_min_labelled: int = setting(200, int, minimum=1)
+    canary_f1_margin: float = setting(0.05, float, **SHARE)
+    # Seconds between the passes of `driftline monitor --watch`.
+    watch_seconds: float = setting(60.0, float, minimum=0.1)
+    # Where late outcome files (request_id plus tips or big_tipper, CSV) arrive; the
+    # watcher joins each new file once. Empty: OUTPUT_DIR/outcomes/MODEL.
+    outcomes_dir: str = setting("", str)
+
+
+@dataclass
+class AppConfig(Config):
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
+
+    @property
+    def request_log_dir(self) -> Path:
+        if self.serving.log_dir:
+            return Path(self.serving.log_dir)
+        return self.output_dir / "request-logs" / self.model_name
+
+    @property
+    def monitoring_result_path(self) -> Path:
+        """The newest `driftline monitor` result, which `driftline serve` exports (and the
+        newest online quality beside it, `<model>.labels.json`)."""
+        return self.output_dir / "monitoring" / f"{self.model_name}.json"
+
+    @property
+    def outcomes_dir(self) -> Path:
+        if self.retraining.outcomes_dir:
+            return Path(self.retraining.outcomes_dir)
+        return self.output_dir / "outcomes" / self.model_name
+
+    @property
+    def monitoring_dashboard_dir(self) -> Path:
+        """The dashboard `driftline monitor` rewrites after each pass; served at /dashboard."""
+        return self.output_dir / "monitoring" / "dashboard"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.serving.host}:{self.serving.rest_port}"
+
+
+def load_config(path: Optional[Path] = None, overrides: Optional[dict] = None,
+                fast_mode: bool = False) -> AppConfig:
+    """The pipeline's loader, with driftline's sections known to it."""
+    return load_pipeline_config(path, overrides, fast_mode, config_class=AppConfig)
