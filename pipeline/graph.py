@@ -194,15 +194,9 @@ def _with_resources(config: Config, components: list) -> list:
     return components
 
 
-def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipeline:
-    if config.on_cluster and config.drift.baseline == "blessed":
-        raise ConfigError("on Kubeflow the drift baseline is the previous span: KFP v2 "
-                          "resolvers cannot run driftline's blessed-statistics strategy")
-    span = inputs.span
-    fingerprint = inputs.model_code_fingerprint
-
-    example_gens = {s: _example_gen(config, inputs, s) for s in inputs.window}
-    current = example_gens[span]
+def _data_checks(config: Config, inputs: PipelineInputs, current):
+    """The current span's statistics, the inferred schema beside the curated one, and the
+    curated schema's verdict on the statistics."""
     curated_schema = ImportSchemaGen(schema_file=inputs.schema_uri)
     # With the schema, integer features it marks categorical get value counts, which the
     # drift gate compares as categories.
@@ -216,16 +210,19 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
         statistics=statistics_gen.outputs[nodes.STATISTICS],
         schema=curated_schema.outputs[nodes.SCHEMA],
     )
+    return curated_schema, statistics_gen, schema_gen, example_validator
 
-    # Baselines for the drift gate: the previous span's statistics (computed in-graph, so
-    # even a first run has one) and, when asked for, those of the blessed model's data.
-    data_nodes = []
-    gate_inputs = {}
+
+def _drift_baselines(config: Config, inputs: PipelineInputs, example_gens: dict, statistics_gen, schema):
+    """The drift gate's baselines: the previous span's statistics (computed in-graph, so
+    even a first run has one) and, when asked for, those of the blessed model's data.
+    Returns the nodes that compute them and the gate's inputs they feed."""
+    data_nodes, gate_inputs = [], {}
     before = inputs.previous_span
     if before is not None:
         previous_gen = example_gens.get(before) or _example_gen(config, inputs, before)
-        previous_stats = _statistics_gen(config, previous_gen.outputs[nodes.EXAMPLES],
-                                         curated_schema.outputs[nodes.SCHEMA], nodes.STATISTICS_GEN_PREVIOUS)
+        previous_stats = _statistics_gen(config, previous_gen.outputs[nodes.EXAMPLES], schema,
+                                         nodes.STATISTICS_GEN_PREVIOUS)
         if before not in example_gens:
             data_nodes.append(previous_gen)
         data_nodes.append(previous_stats)
@@ -233,7 +230,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
     if config.drift.baseline == "blessed":
         blessed_stats = Resolver(
             strategy_class=BlessedTrainingStatisticsStrategy,
-            config={"statistics_node": nodes.STATISTICS_GEN, "current_span": span},
+            config={"statistics_node": nodes.STATISTICS_GEN, "current_span": inputs.span},
             statistics=Channel(type=standard_artifacts.ExampleStatistics),
             examples=Channel(type=standard_artifacts.Examples),
             model=Channel(type=standard_artifacts.Model),
@@ -243,13 +240,19 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
         data_nodes.append(blessed_stats)
         gate_inputs["blessed_statistics"] = blessed_stats.outputs[nodes.STATISTICS]
         gate_inputs["blessed_examples"] = blessed_stats.outputs[nodes.EXAMPLES]
-    drift_gate = DriftGate(
+    return data_nodes, gate_inputs
+
+
+def _drift_gate(config: Config, inputs: PipelineInputs, current, statistics_gen, schema, example_validator,
+                gate_inputs: dict):
+    before = inputs.previous_span
+    return DriftGate(
         statistics=statistics_gen.outputs[nodes.STATISTICS],
-        schema=curated_schema.outputs[nodes.SCHEMA],
+        schema=schema,
         anomalies=example_validator.outputs[nodes.ANOMALIES],
         baseline=config.drift.baseline,
         gate=config.drift.gate,
-        current_span=span,
+        current_span=inputs.span,
         previous_span=-1 if before is None else before,
         examples=current.outputs[nodes.EXAMPLES],
         label_min_rows=config.drift.label_min_rows,
@@ -259,83 +262,112 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
         **gate_inputs,
     )
 
+
+def _transform(config: Config, inputs: PipelineInputs, window_examples, schema, cache_resolver):
+    return Transform(
+        examples=window_examples,
+        schema=schema,
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config={"code_fingerprint": inputs.model_code_fingerprint},
+        # Analyses of the spans the previous run's window shared with this one.
+        analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
+        # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
+        disable_statistics=True,
+        # No transformed copy of the window: the Trainer applies the transform graph
+        # in its input pipeline, which costs it less than a second Beam pass over
+        # every span costs Transform.
+        materialize=False,
+        # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
+        force_tf_compat_v1=True,
+        disable_analyzer_cache=not config.analyzer_cache,
+    )
+
+
+def _trainer(config: Config, inputs: PipelineInputs, window_examples, transform, schema):
+    training = config.training
+    return Trainer(
+        run_fn=RUN_FN,
+        examples=window_examples,
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        train_args=trainer_pb2.TrainArgs(num_steps=training.train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=training.eval_steps),
+        custom_config={
+            "code_fingerprint": inputs.model_code_fingerprint,
+            "hparams": {
+                "hidden_units": list(training.hidden_units),
+                "learning_rate": training.learning_rate,
+                "batch_size": training.batch_size,
+                "seed": training.seed,
+                "population": training.population,
+            },
+        },
+    )
+
+
+def _pusher(config: Config, trainer, model_gate):
+    # The Pusher pushes only a blessed model: it reads the blessing itself and records
+    # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
+    # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
+    # reads a blessing that does not exist) whenever the drift gate skipped the judge.
+    # components/push: the version is copied beside the others and renamed into
+    # place, so a push killed halfway never leaves a partial version to be loaded.
+    return Pusher(
+        model=trainer.outputs[nodes.MODEL],
+        model_blessing=model_gate.outputs[nodes.BLESSING],
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=str(config.serving_dir))
+        ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_push.Executor),
+    )
+
+
+def _model_nodes(config: Config, inputs: PipelineInputs, example_gens: dict, schema, cache_resolver) -> list:
+    """Transform, Trainer, the judges and the Pusher, in the order they run. Built inside
+    the drift gate's condition, they run only when it passed."""
+    current = example_gens[inputs.span]
+    window_examples = (
+        current.outputs[nodes.EXAMPLES]
+        if len(example_gens) == 1
+        else channel_utils.union([g.outputs[nodes.EXAMPLES] for g in example_gens.values()])
+    )
+    transform = _transform(config, inputs, window_examples, schema, cache_resolver)
+    trainer = _trainer(config, inputs, window_examples, transform, schema)
+    baseline = _baseline_model_resolver(config, trainer)
+    # Both judge the evaluation splits of every span in the window.
+    evaluator = Evaluator(
+        examples=window_examples,
+        model=trainer.outputs[nodes.MODEL],
+        eval_config=eval_config(config),
+    ) if config.evaluation.tfma else None
+    model_gate = ModelGate(
+        model=trainer.outputs[nodes.MODEL],
+        examples=window_examples,
+        baseline_model=baseline.outputs[nodes.MODEL],
+        rules=gate_rules(config),
+        code_fingerprint=inputs.gate_code_fingerprint,
+    )
+    pusher = _pusher(config, trainer, model_gate)
+    return [transform, trainer, baseline, *([evaluator] if evaluator is not None else []), model_gate, pusher]
+
+
+def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipeline:
+    if config.on_cluster and config.drift.baseline == "blessed":
+        raise ConfigError("on Kubeflow the drift baseline is the previous span: KFP v2 "
+                          "resolvers cannot run driftline's blessed-statistics strategy")
+    example_gens = {s: _example_gen(config, inputs, s) for s in inputs.window}
+    current = example_gens[inputs.span]
+    curated_schema, statistics_gen, schema_gen, example_validator = _data_checks(config, inputs, current)
+    schema = curated_schema.outputs[nodes.SCHEMA]
+    data_nodes, gate_inputs = _drift_baselines(config, inputs, example_gens, statistics_gen, schema)
+    drift_gate = _drift_gate(config, inputs, current, statistics_gen, schema, example_validator, gate_inputs)
     cache_resolver = _analyzer_cache_resolver(config, example_gens)
     if cache_resolver is not None:
         data_nodes.append(cache_resolver)
 
     # The gate: nothing below runs unless the drift gate passed this span.
     with Cond(drift_gate.outputs[nodes.REPORT].future()[0].custom_property(verdict.PASSED) == 1):
-        window_examples = (
-            current.outputs[nodes.EXAMPLES]
-            if len(example_gens) == 1
-            else channel_utils.union([g.outputs[nodes.EXAMPLES] for g in example_gens.values()])
-        )
-        transform = Transform(
-            examples=window_examples,
-            schema=curated_schema.outputs[nodes.SCHEMA],
-            preprocessing_fn=PREPROCESSING_FN,
-            custom_config={"code_fingerprint": fingerprint},
-            # Analyses of the spans the previous run's window shared with this one.
-            analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
-            # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
-            disable_statistics=True,
-            # No transformed copy of the window: the Trainer applies the transform graph
-            # in its input pipeline, which costs it less than a second Beam pass over
-            # every span costs Transform.
-            materialize=False,
-            # Graph mode skips tf.function tracing of the preprocessing_fn per input span.
-            force_tf_compat_v1=True,
-            disable_analyzer_cache=not config.analyzer_cache,
-        )
-        training = config.training
-        trainer = Trainer(
-            run_fn=RUN_FN,
-            examples=window_examples,
-            transform_graph=transform.outputs["transform_graph"],
-            schema=curated_schema.outputs[nodes.SCHEMA],
-            train_args=trainer_pb2.TrainArgs(num_steps=training.train_steps),
-            eval_args=trainer_pb2.EvalArgs(num_steps=training.eval_steps),
-            custom_config={
-                "code_fingerprint": fingerprint,
-                "hparams": {
-                    "hidden_units": list(training.hidden_units),
-                    "learning_rate": training.learning_rate,
-                    "batch_size": training.batch_size,
-                    "seed": training.seed,
-                    "population": training.population,
-                },
-            },
-        )
-        baseline = _baseline_model_resolver(config, trainer)
-        # Both judge the evaluation splits of every span in the window.
-        evaluator = Evaluator(
-            examples=window_examples,
-            model=trainer.outputs[nodes.MODEL],
-            eval_config=eval_config(config),
-        ) if config.evaluation.tfma else None
-        model_gate = ModelGate(
-            model=trainer.outputs[nodes.MODEL],
-            examples=window_examples,
-            baseline_model=baseline.outputs[nodes.MODEL],
-            rules=gate_rules(config),
-            code_fingerprint=inputs.gate_code_fingerprint,
-        )
-        # The Pusher pushes only a blessed model: it reads the blessing itself and records
-        # pushed=0 otherwise. A nested Cond on the blessing would say the same in the
-        # graph, but TFX 1.16 then fails the Pusher's input resolution (the predicate
-        # reads a blessing that does not exist) whenever the drift gate skipped the judge.
-        # components/push: the version is copied beside the others and renamed into
-        # place, so a push killed halfway never leaves a partial version to be loaded.
-        pusher = Pusher(
-            model=trainer.outputs[nodes.MODEL],
-            model_blessing=model_gate.outputs[nodes.BLESSING],
-            push_destination=pusher_pb2.PushDestination(
-                filesystem=pusher_pb2.PushDestination.Filesystem(
-                    base_directory=str(config.serving_dir)
-                )
-            ),
-            custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_push.Executor),
-        )
+        model_nodes = _model_nodes(config, inputs, example_gens, schema, cache_resolver)
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
@@ -348,12 +380,7 @@ def create_pipeline(config: Config, inputs: PipelineInputs) -> tfx_pipeline.Pipe
             example_validator,
             *data_nodes,
             drift_gate,
-            transform,
-            trainer,
-            baseline,
-            *([evaluator] if evaluator is not None else []),
-            model_gate,
-            pusher,
+            *model_nodes,
         ]),
         enable_cache=True,
         # On a cluster, Kubeflow connects every task to its own MLMD.

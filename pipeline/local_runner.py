@@ -26,61 +26,75 @@ class RunResult:
     nodes: list = field(default_factory=list)
 
 
-@contextlib.contextmanager
-def _progress(config: Config, terminal, result: RunResult):
-    """Prints one line per node as it starts and ends, timing it and naming its state."""
-    from tfx.orchestration.portable import launcher
+class _Progress:
+    """One line per node as it starts and ends, timing it and naming its state. On a
+    terminal a node's line shows while it runs and is overwritten when it ends; in a log
+    or a pipe only the finished line is written."""
 
-    store_holder = {}
-    # On a terminal a node's line shows while it runs and is overwritten when it ends;
-    # in a log or a pipe only the finished line is written.
-    live = terminal.isatty()
-    back = "\r" if live else ""
-    original = launcher.Launcher.launch
+    def __init__(self, config: Config, terminal, result: RunResult):
+        self.config, self.terminal, self.result = config, terminal, result
+        self.back = "\r" if terminal.isatty() else ""
+        self._store = None
+        self.swept = False
 
-    def store():
-        if "store" not in store_holder:
+    def store(self):
+        if self._store is None:
             import ml_metadata as mlmd
 
-            store_holder["store"] = mlmd.MetadataStore(metadata.connection_config(config))
-        return store_holder["store"]
+            self._store = mlmd.MetadataStore(metadata.connection_config(self.config))
+        return self._store
 
-    def state_of(node, run_id):
-        execution = metadata.run_executions(store(), config.pipeline_name, run_id).get(node)
+    def state_of(self, node: str, run_id: str) -> str:
+        execution = metadata.run_executions(self.store(), self.config.pipeline_name, run_id).get(node)
         return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
+
+    def starting(self, node: str, run_id: str):
+        self.result.run_id = run_id
+        if interruption.received():  # a stop that something below swallowed: go no further
+            raise interruption.stop_exception()
+        if not self.swept:
+            self.swept = True
+            _close_abandoned(self.config, self.store, run_id, self.terminal)
+        if self.back:
+            self.terminal.write(f"  {node:<32} ...")
+            self.terminal.flush()
+
+    def ended(self, node: str, state: str, elapsed: float):
+        self.terminal.write(f"{self.back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
+        self.result.nodes.append(NodeResult(node, state, elapsed))
+
+    def failed(self, node: str, exc: BaseException, elapsed: float):
+        """Names the node canceled when a signal stopped it, failed otherwise; a stop that
+        turned into another exception on its way up is raised as the stop."""
+        stop = interruption.stopped_by(exc)
+        self.ended(node, "canceled" if stop else "failed", elapsed)
+        if stop is not None and stop is not exc:
+            said = f"{node} stopped by a signal; it raised {type(exc).__name__}: {_last_line(exc)}"
+            _to_log(lambda: print(said))
+            raise stop from None
+
+
+@contextlib.contextmanager
+def _progress(config: Config, terminal, result: RunResult):
+    """Wraps TFX's launcher so that every node reports to a _Progress."""
+    from tfx.orchestration.portable import launcher
+
+    progress = _Progress(config, terminal, result)
+    original = launcher.Launcher.launch
 
     def launch(self):
         node = self._pipeline_node.node_info.id
         run_id = self._pipeline_runtime_spec.pipeline_run_id.field_value.string_value
-        result.run_id = run_id
-        if interruption.received():  # a stop that something below swallowed: go no further
-            raise interruption.stop_exception()
-        if "swept" not in store_holder:
-            store_holder["swept"] = True
-            _close_abandoned(config, store, run_id, terminal)
-        if live:
-            terminal.write(f"  {node:<32} ...")
-            terminal.flush()
+        progress.starting(node, run_id)
         start = time.monotonic()
         try:
             with fault_hooks.signal_inside(node):
                 outcome = original(self)
         except BaseException as exc:
-            elapsed = time.monotonic() - start
-            stop = interruption.stopped_by(exc)
-            state = "canceled" if stop else "failed"
-            terminal.write(f"{back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
-            result.nodes.append(NodeResult(node, state, elapsed))
-            if stop is not None and stop is not exc:
-                # What the stop turned into on its way up, for the log.
-                said = f"{node} stopped by a signal; it raised {type(exc).__name__}: {_last_line(exc)}"
-                _to_log(lambda: print(said))
-                raise stop from None
+            progress.failed(node, exc, time.monotonic() - start)
             raise
         elapsed = time.monotonic() - start
-        state = state_of(node, run_id)
-        terminal.write(f"{back}  {node:<32} {state:<9} {elapsed:6.1f} s\n")
-        result.nodes.append(NodeResult(node, state, elapsed))
+        progress.ended(node, progress.state_of(node, run_id), elapsed)
         return outcome
 
     launcher.Launcher.launch = launch

@@ -90,6 +90,47 @@ def choose_baseline(mode, blessed, previous):
     return None, "none"
 
 
+def _compare(current, schema_proto, baseline: str, blessed, previous, current_span: int):
+    """The current span's statistics against the chosen baseline: (comparison, the
+    baseline's statistics artifact or None, its kind, its span or -1)."""
+    chosen, kind = choose_baseline(baseline, blessed, previous)
+    current_label = f"span {current_span}"
+    if chosen is None:
+        comparison = drift_comparison.compare(current, current, schema_proto, current_label=current_label,
+                                              baseline_label="no baseline (first run)")
+        return comparison, None, kind, -1
+    chosen, baseline_span = chosen
+    label = "data of the serving model" if kind == BLESSED else "previous span"
+    comparison = drift_comparison.compare(
+        current, drift_comparison.load_statistics(chosen.uri), schema_proto,
+        current_label=current_label, baseline_label=f"span {baseline_span} ({label})")
+    return comparison, chosen, kind, baseline_span
+
+
+def _record(report, comparison, schema_anomalies, labels, gate: str, kind: str, chosen, baseline_span: int,
+            current_span: int, statistics_id: int):
+    """The verdict as the report artifact's MLMD properties (components/drift_gate/verdict.py)."""
+    clean = comparison.passed and not schema_anomalies
+    report.set_int_custom_property(verdict.PASSED, int(clean or gate == WARN))
+    report.set_int_custom_property(verdict.CLEAN, int(clean))
+    report.set_string_custom_property(verdict.GATE, gate)
+    report.set_string_custom_property(verdict.BASELINE_KIND, kind)
+    report.set_int_custom_property(verdict.BASELINE_SPAN, baseline_span)
+    report.set_int_custom_property(verdict.CURRENT_SPAN, current_span)
+    if chosen is not None:
+        report.set_int_custom_property(verdict.BASELINE_STATISTICS_ID, chosen.id)
+    report.set_int_custom_property(verdict.CURRENT_STATISTICS_ID, statistics_id)
+    report.set_string_custom_property(verdict.OFFENDING, ",".join(f.name for f in comparison.offending))
+    report.set_string_custom_property(verdict.ANOMALIES, json.dumps(schema_anomalies))
+    for f in comparison.features:
+        if f.distance is not None:
+            report.set_float_custom_property(verdict.DISTANCE + f.name, f.distance)
+        if f.threshold is not None:
+            report.set_float_custom_property(verdict.THRESHOLD + f.name, f.threshold)
+        report.set_string_custom_property(verdict.VERDICT + f.name, f.verdict)
+    report.set_string_custom_property(verdict.LABEL_FINDINGS, json.dumps([f.to_json() for f in labels]))
+
+
 @component
 def DriftGate(
     statistics: InputArtifact[ExampleStatistics],
@@ -116,47 +157,17 @@ def DriftGate(
     schema_proto = text_format.Parse(storage.read_text(os.path.join(schema.uri, "schema.pbtxt")),
                                      schema_pb2.Schema())
     current = drift_comparison.load_statistics(statistics.uri)
-    blessed = None
-    if blessed_statistics is not None:
-        blessed = (blessed_statistics, span_of(blessed_examples))
+    blessed = (blessed_statistics, span_of(blessed_examples)) if blessed_statistics is not None else None
     previous = (previous_statistics, previous_span) if previous_statistics is not None else None
-    chosen, kind = choose_baseline(baseline, blessed, previous)
-    current_label = f"span {current_span}"
-    if chosen is None:
-        comparison = drift_comparison.compare(current, current, schema_proto,
-                                           current_label=current_label,
-                                           baseline_label="no baseline (first run)")
-        baseline_span = -1
-    else:
-        chosen, baseline_span = chosen
-        label = "data of the serving model" if kind == BLESSED else "previous span"
-        comparison = drift_comparison.compare(
-            current, drift_comparison.load_statistics(chosen.uri), schema_proto,
-            current_label=current_label, baseline_label=f"span {baseline_span} ({label})")
+    comparison, chosen, kind, baseline_span = _compare(current, schema_proto, baseline, blessed, previous,
+                                                       current_span)
     schema_anomalies = read_anomalies(anomalies.uri)
     # Warnings, not a gate: what the label means in a category is for a person to decide.
     labels = ([] if examples is None else
               label_findings(examples, schema_proto, label_min_rows, label_constant_share,
                              population))
 
-    clean = comparison.passed and not schema_anomalies
-    report.set_int_custom_property(verdict.PASSED, int(clean or gate == WARN))
-    report.set_int_custom_property(verdict.CLEAN, int(clean))
-    report.set_string_custom_property(verdict.GATE, gate)
-    report.set_string_custom_property(verdict.BASELINE_KIND, kind)
-    report.set_int_custom_property(verdict.BASELINE_SPAN, baseline_span)
-    report.set_int_custom_property(verdict.CURRENT_SPAN, current_span)
-    if chosen is not None:
-        report.set_int_custom_property(verdict.BASELINE_STATISTICS_ID, chosen.id)
-    report.set_int_custom_property(verdict.CURRENT_STATISTICS_ID, statistics.id)
-    report.set_string_custom_property(verdict.OFFENDING, ",".join(f.name for f in comparison.offending))
-    report.set_string_custom_property(verdict.ANOMALIES, json.dumps(schema_anomalies))
-    for f in comparison.features:
-        if f.distance is not None:
-            report.set_float_custom_property(verdict.DISTANCE + f.name, f.distance)
-        if f.threshold is not None:
-            report.set_float_custom_property(verdict.THRESHOLD + f.name, f.threshold)
-        report.set_string_custom_property(verdict.VERDICT + f.name, f.verdict)
-    report.set_string_custom_property(verdict.LABEL_FINDINGS, json.dumps([f.to_json() for f in labels]))
+    _record(report, comparison, schema_anomalies, labels, gate=gate, kind=kind, chosen=chosen,
+            baseline_span=baseline_span, current_span=current_span, statistics_id=statistics.id)
     path = report_files.write(comparison, report.uri, schema_anomalies, labels)
     report.set_string_custom_property(verdict.REPORT_HTML, path)

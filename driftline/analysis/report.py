@@ -207,32 +207,38 @@ def _table(rows: List[dict], with_baseline: bool) -> str:
     return "\n".join(out + ["</table>"])
 
 
-def page(result: dict, images: dict) -> str:
+def _images(images: dict):
     def img(name):
         if name not in images:
             return ""
         data = base64.b64encode(images[name]).decode()
         return f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
 
-    overall, curve, conf = result["overall"], result["curves"], result["confidence"]
-    baseline = "baseline_overall" in result
-    parts = [f"<h1>Error analysis: run {html.escape(result['run'])}</h1>",
-             f"<p>{result['examples']} evaluation examples judged ({result['positives']} positive). "
-             f"F1 {overall['f1_score']:.3f}, AUC {overall['auc']:.3f}, precision "
-             f"{overall['precision']:.3f}, recall {overall['recall']:.3f} at the 0.5 threshold. "
-             f"Intervals: {conf:.0%}, F1 by a bootstrap of {result['bootstrap_samples']} resamples of "
-             "each slice's own rows (paired with the serving model's scores for the change), error "
-             "rates by Wilson's interval; slices with fewer than "
-             f"{result['min_slice_examples']} examples are shown but never ranked by F1.</p>"]
-    judgement = result.get("judgement")
-    if judgement:
-        verdict = "blessed" if judgement.get("blessed") else "not blessed"
-        parts.append(f"<h2>Decision: {verdict}</h2><ul>" + "".join(
-            f"<li class='{'ok' if c['passed'] else 'bad'}'>{html.escape(c['text'])}</li>"
-            for c in judgement.get("checks", [])) + "</ul>")
-    cm = curve["confusion"]
-    best = curve["best_threshold"]
-    parts.append(
+    return img
+
+
+def _overview(result: dict) -> str:
+    overall, conf = result["overall"], result["confidence"]
+    return (f"<h1>Error analysis: run {html.escape(result['run'])}</h1>"
+            f"<p>{result['examples']} evaluation examples judged ({result['positives']} positive). "
+            f"F1 {overall['f1_score']:.3f}, AUC {overall['auc']:.3f}, precision "
+            f"{overall['precision']:.3f}, recall {overall['recall']:.3f} at the 0.5 threshold. "
+            f"Intervals: {conf:.0%}, F1 by a bootstrap of {result['bootstrap_samples']} resamples of "
+            "each slice's own rows (paired with the serving model's scores for the change), error "
+            "rates by Wilson's interval; slices with fewer than "
+            f"{result['min_slice_examples']} examples are shown but never ranked by F1.</p>")
+
+
+def _decision(judgement: dict) -> str:
+    verdict = "blessed" if judgement.get("blessed") else "not blessed"
+    return (f"<h2>Decision: {verdict}</h2><ul>" + "".join(
+        f"<li class='{'ok' if c['passed'] else 'bad'}'>{html.escape(c['text'])}</li>"
+        for c in judgement.get("checks", [])) + "</ul>")
+
+
+def _confusion(curve: dict, img) -> str:
+    cm, best = curve["confusion"], curve["best_threshold"]
+    return (
         "<h2>Confusion matrix at 0.5</h2><table><tr><th></th><th>predicted big tipper</th>"
         f"<th>predicted not</th></tr><tr><th>big tipper</th><td>{cm['true_positive']}</td>"
         f"<td>{cm['false_negative']}</td></tr><tr><th>not</th><td>{cm['false_positive']}</td>"
@@ -243,19 +249,42 @@ def page(result: dict, images: dict) -> str:
            "examples are positive; the gate judges F1 at 0.5" if best["recall"] >= 1.0 else "")
         + ".</p>"
         + img("precision_recall.png") + img("calibration.png"))
-    advice = result["where_to_add_data"]
-    parts.append("<h2>Where to add data</h2>" + ("<ul>" + "".join(
+
+
+def _where_to_add_data(advice: list) -> str:
+    return "<h2>Where to add data</h2>" + ("<ul>" + "".join(
         f"<li>{html.escape(a['text'])}</li>" for a in advice) + "</ul>" if advice else
         "<p>No slice holds a large share of the errors on few examples or at a clearly higher "
-        "error rate.</p>"))
+        "error rate.</p>")
+
+
+def _against_serving(result: dict) -> str:
+    worse, noise = result["worse_slices"], result["lower_within_noise"]
+    return (f"<h2>Against the serving model</h2><p>Baseline: {html.escape(result['baseline'])}; "
+            f"its F1 {result['baseline_overall']['f1_score']:.3f}. Slices with at least "
+            f"{result['min_slice_examples']} examples whose F1 is worse, the whole interval of "
+            "the change below zero:</p>" + (_table(worse, True) if worse else "<p>None.</p>")
+            + "<p>Lower, but within noise (the interval includes no change): "
+            + (html.escape(", ".join(r["slice"] for r in noise)) if noise else "none") + ".</p>")
+
+
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;"
+         "font-size:13px;text-align:right}th:first-child,td:first-child{text-align:left}"
+         ".bad{color:#b00}.ok{color:#060}img{margin:0.5em 1em 0.5em 0}")
+
+
+def page(result: dict, images: dict) -> str:
+    """The error-analysis page: one HTML file with its charts inline."""
+    img = _images(images)
+    baseline = "baseline_overall" in result
+    parts = [_overview(result)]
+    if result.get("judgement"):
+        parts.append(_decision(result["judgement"]))
+    parts.append(_confusion(result["curves"], img))
+    parts.append(_where_to_add_data(result["where_to_add_data"]))
     if baseline:
-        worse, noise = result["worse_slices"], result["lower_within_noise"]
-        parts.append(f"<h2>Against the serving model</h2><p>Baseline: {html.escape(result['baseline'])}; "
-                     f"its F1 {result['baseline_overall']['f1_score']:.3f}. Slices with at least "
-                     f"{result['min_slice_examples']} examples whose F1 is worse, the whole interval of "
-                     "the change below zero:</p>" + (_table(worse, True) if worse else "<p>None.</p>")
-                     + f"<p>Lower, but within noise (the interval includes no change): "
-                     + (html.escape(", ".join(r["slice"] for r in noise)) if noise else "none") + ".</p>")
+        parts.append(_against_serving(result))
     parts.append("<h2>Worst slices by number of errors</h2>" + _table(result["worst"]["by_errors"], baseline))
     parts.append("<h2>Worst slices by F1 below overall</h2>" + _table(result["worst"]["by_f1"], baseline))
     for slicing in result["slicings"]:
@@ -263,12 +292,8 @@ def page(result: dict, images: dict) -> str:
         key = f"f1_by_{slicing.replace(' × ', '_x_')}.png"
         parts.append(f"<h2>By {html.escape(slicing)}</h2>{img(key)}"
                      f"<details><summary>{len(rows)} slices</summary>{_table(rows, baseline)}</details>")
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;"
-             "font-size:13px;text-align:right}th:first-child,td:first-child{text-align:left}"
-             ".bad{color:#b00}.ok{color:#060}img{margin:0.5em 1em 0.5em 0}")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>driftline error analysis "
-            f"{html.escape(result['run'])}</title><style>{style}</style></head><body>"
+            f"{html.escape(result['run'])}</title><style>{STYLE}</style></head><body>"
             + "\n".join(parts) + "</body></html>")
 
 

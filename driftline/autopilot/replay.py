@@ -197,6 +197,38 @@ def _write_outcomes(directory: Path, name: str, ids: List[str], rows: List[dict]
     temporary.replace(directory / f"{name}.csv")  # the watcher never reads half a file
 
 
+def _replay_span(config, source_root: Path, span: int, traffic, pilot, replay_log: "ReplayLog", sent: int,
+                 say: Callable[[str], None]) -> int:
+    """One span's rows as requests, window by window, with each window's outcomes arriving
+    one window late and the watcher ticking after each; then the span is revealed,
+    labelled, under the data root. Returns the count of rows sent so far."""
+    window_rows = config.monitoring.window_rows
+    rows = _rows(source_root, span)
+    say(f"span {span:<10} {len(rows)} requests' rows arrive in windows of {window_rows}")
+    replay_log.events.append({"time": time.time(), "text": f"span {span} traffic"})
+    pending = None  # (name, ids, rows) of the window whose outcomes arrive next
+    for start in range(0, len(rows), window_rows):
+        chunk = rows[start:start + window_rows]
+        ids = []
+        for i in range(0, len(chunk), ROWS_PER_REQUEST):
+            part = chunk[i:i + ROWS_PER_REQUEST]
+            ids.extend(traffic.send(part, f"rider-{span}-{start + i}") or [""] * len(part))
+        sent += len(chunk)
+        _wait_for_log(config.request_log_dir, sent)
+        if pending is not None:
+            _write_outcomes(config.outcomes_dir, *pending)
+        pending = (f"span-{span}-rows-{start:06d}", ids, chunk)
+        replay_log.windows.append({"span": span, "rows": len(chunk), "sent": sent})
+        pilot.tick()
+    _write_outcomes(config.outcomes_dir, *pending)
+    pilot.tick()
+    reveal(source_root, Path(config.data_root), span)
+    replay_log.events.append({"time": time.time(), "text": f"span {span} labelled"})
+    say(f"span {span:<10} all its outcomes are in: span-{span}/ is now under the data root, "
+        "labelled, for retraining")
+    return sent
+
+
 def replay_spans(config, config_file: Path, source_root: Path, spans: List[int], say: Callable[[str], None]) -> ReplayLog:
     """Runs the replay with `config` (already pointing into the replay directory);
     `config_file` is that configuration written for the server."""
@@ -227,34 +259,9 @@ def replay_spans(config, config_file: Path, source_root: Path, spans: List[int],
         # The timeline is the replay's report: the dashboard is drawn once, at the end.
         pilot = Watcher(config, schema, store, target, config.request_log_dir, say, dashboard=False)
         traffic = Traffic(config.serving.rest_port, config.model_name, schema)
-        window_rows = config.monitoring.window_rows
         sent = 0
-        pending = None  # (name, ids, rows) of the window whose outcomes arrive next
         for span in spans[1:]:
-            rows = _rows(source_root, span)
-            say(f"span {span:<10} {len(rows)} requests' rows arrive in windows of {window_rows}")
-            replay_log.events.append({"time": time.time(), "text": f"span {span} traffic"})
-            for start in range(0, len(rows), window_rows):
-                chunk = rows[start:start + window_rows]
-                ids = []
-                for i in range(0, len(chunk), ROWS_PER_REQUEST):
-                    part = chunk[i:i + ROWS_PER_REQUEST]
-                    key = f"rider-{span}-{start + i}"
-                    ids.extend(traffic.send(part, key) or [""] * len(part))
-                sent += len(chunk)
-                _wait_for_log(config.request_log_dir, sent)
-                if pending is not None:
-                    _write_outcomes(config.outcomes_dir, *pending)
-                pending = (f"span-{span}-rows-{start:06d}", ids, chunk)
-                replay_log.windows.append({"span": span, "rows": len(chunk), "sent": sent})
-                pilot.tick()
-            _write_outcomes(config.outcomes_dir, *pending)
-            pending = None
-            pilot.tick()
-            reveal(source_root, Path(config.data_root), span)
-            replay_log.events.append({"time": time.time(), "text": f"span {span} labelled"})
-            say(f"span {span:<10} all its outcomes are in: span-{span}/ is now under the data root, "
-                "labelled, for retraining")
+            sent = _replay_span(config, source_root, span, traffic, pilot, replay_log, sent, say)
         pilot.tick()
         from driftline.monitoring.passes import redraw_dashboard
 

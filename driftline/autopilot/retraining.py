@@ -17,8 +17,7 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
     recorded. Raises GateBlocked (after recording it) when the drift gate stops the run."""
     from driftline.run import run as pipeline_run
     from driftline.errors import GateBlocked
-    from driftline.serving import policy as policies, rollout
-    from driftline.serving.errors import RolloutRefused
+    from driftline.serving import rollout
     from driftline.views.run_summary import render
 
     details = dict(details or {})
@@ -30,15 +29,7 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
         return {"execution": execution, "trigger": trigger, "reason": reason, "run": run_id,
                 "outcome": outcome, "pushed_version": version, "canary_deployment": deployment}
 
-    # The server must be up first: without a policy it serves the newest version, so a
-    # push with nobody holding the traffic would reach every user at once.
-    state = rollout.server_state(target)
-    if policies.read(target.serving_dir) is None:
-        serving = rollout.current(target, state).stable
-        if serving is not None:
-            new, execution = rollout.switch_pin(target, serving, f"pinned before retraining: {reason}")
-            say(f"pinned          version {serving} takes all the traffic while the new model is "
-                f"trained (revision {new.revision}, deployment {execution})")
+    _pin_what_serves(target, reason, say)
     try:
         outcome = pipeline_run.run(config, force=force)
     except GateBlocked as blocked:
@@ -61,29 +52,63 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
             f"(MLMD execution {decision['execution']})")
         return decision
     version = int(Path(summary.pushed_path).name)
-    routed = rollout.current(target, rollout.server_state(target))
-    if summary.already_pushed or version in (routed.stable, routed.canary):
-        role = "the stable version" if version == routed.stable else "the canary" \
-            if version == routed.canary else "a version pushed before"
+    role = _role_already(target, summary, version)
+    if role:
         decision = decided(summary.run_id, f"unchanged: the model is version {version} again ({role})",
                            str(version))
         say(f"retrain         the run's model is version {version} again, {role} (the same files: "
             f"the Trainer reused its model): no canary; nothing changed (MLMD execution "
             f"{decision['execution']})")
         return decision
+    return _start_canary(target, summary.run_id, version, percent, reason, load_timeout, decided, say)
+
+
+def _start_canary(target, run_id: str, version: int, percent: float, reason: str, load_timeout: float,
+                  decided, say) -> dict:
+    """Hands the pushed version to the server as a canary, once it has loaded it."""
+    from driftline.serving import rollout
+    from driftline.serving.errors import RolloutRefused
+
     try:
         wait_until_loaded(target, version, timeout=load_timeout)
         new, deployment = rollout.canary(target, version, percent, reason)
     except RolloutRefused as exc:
-        decision = decided(summary.run_id, f"pushed, canary not started: {exc}", str(version))
+        decision = decided(run_id, f"pushed, canary not started: {exc}", str(version))
         say(f"retrain         pushed {version}, but no canary: {exc} (MLMD execution "
             f"{decision['execution']}); `driftline rollout canary --version {version}` starts it")
         decision["refused"] = True
         return decision
-    decision = decided(summary.run_id, f"canary at {percent:g}%", str(version), deployment)
+    decision = decided(run_id, f"canary at {percent:g}%", str(version), deployment)
     say(f"retrain         version {version} is a canary at {percent:g}% beside stable {new.stable} "
         f"(revision {new.revision}, deployment {deployment}; MLMD execution {decision['execution']})")
     return decision
+
+
+def _pin_what_serves(target, reason: str, say):
+    """The server must be up first: without a policy it serves the newest version, so a
+    push with nobody holding the traffic would reach every user at once."""
+    from driftline.serving import policy as policies, rollout
+
+    state = rollout.server_state(target)
+    if policies.read(target.serving_dir) is not None:
+        return
+    serving = rollout.current(target, state).stable
+    if serving is not None:
+        new, execution = rollout.switch_pin(target, serving, f"pinned before retraining: {reason}")
+        say(f"pinned          version {serving} takes all the traffic while the new model is "
+            f"trained (revision {new.revision}, deployment {execution})")
+
+
+def _role_already(target, summary, version: int) -> str:
+    """What the pushed version already is to the server ("" when it is new to it)."""
+    from driftline.serving import rollout
+
+    routed = rollout.current(target, rollout.server_state(target))
+    if version == routed.stable:
+        return "the stable version"
+    if version == routed.canary:
+        return "the canary"
+    return "a version pushed before" if summary.already_pushed else ""
 
 
 def wait_until_loaded(target, version: int, timeout: float):

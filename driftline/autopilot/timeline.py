@@ -54,19 +54,8 @@ def _short(decision: dict) -> str:
     return f"retrain ({decision['kind']}): {outcome.split(':')[0]}"
 
 
-def chart(found: dict) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from driftline.views.charts import png
-
-    passes = found["passes"]
-    xs = list(range(1, len(passes) + 1))
-    fig, (dist_ax, share_ax, f1_ax) = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
-                                                   gridspec_kw={"height_ratios": [3, 1.4, 2]})
-    # Distances as a share of their thresholds, so that every feature reads against 1.
+def _distance_panel(ax, passes: list, xs: list):
+    """Distances as a share of their thresholds, so that every feature reads against 1."""
     series: Dict[str, list] = {}
     for x, p in zip(xs, passes):
         versions = p["result"].get("versions", {})
@@ -77,17 +66,18 @@ def chart(found: dict) -> bytes:
             series.setdefault(f"drift {name}", []).append((x, distance / threshold))
     for name, points in sorted(series.items()):
         px, py = zip(*points)
-        dist_ax.plot(px, py, marker=".", linewidth=1, linestyle="-" if name.startswith("skew") else ":", label=name)
+        ax.plot(px, py, marker=".", linewidth=1, linestyle="-" if name.startswith("skew") else ":", label=name)
     alarmed = [(x, len(p["result"]["alarms"])) for x, p in zip(xs, passes) if p["result"].get("alarms")]
     if alarmed:
-        dist_ax.scatter([x for x, _ in alarmed], [0.05] * len(alarmed), marker="^", color="#d62728", zorder=4,
-                        label="window with an alarm")
-    dist_ax.axhline(1.0, color="#d62728", linestyle="--", linewidth=1)
-    dist_ax.set(ylabel="distance ÷ threshold", title="Skew (busiest version against its training data) and "
-                "drift (against the window before); over 1 is an alarm")
-    dist_ax.legend(fontsize=7, ncol=3, loc="upper left")
+        ax.scatter([x for x, _ in alarmed], [0.05] * len(alarmed), marker="^", color="#d62728", zorder=4,
+                   label="window with an alarm")
+    ax.axhline(1.0, color="#d62728", linestyle="--", linewidth=1)
+    ax.set(ylabel="distance ÷ threshold", title="Skew (busiest version against its training data) and "
+           "drift (against the window before); over 1 is an alarm")
+    ax.legend(fontsize=7, ncol=3, loc="upper left")
 
-    versions = sorted({v for p in passes for v in p["result"].get("versions", {})}, key=int)
+
+def _share_panel(ax, passes: list, xs: list, versions: list):
     bottom = [0.0] * len(passes)
     for version in versions:
         share = []
@@ -95,22 +85,27 @@ def chart(found: dict) -> bytes:
             rows = p["result"].get("versions", {})
             total = sum(i["rows"] for i in rows.values()) or 1
             share.append(rows.get(version, {}).get("rows", 0) / total)
-        share_ax.bar(xs, share, bottom=bottom, label=f"version {version}", width=0.9)
+        ax.bar(xs, share, bottom=bottom, label=f"version {version}", width=0.9)
         bottom = [b + s for b, s in zip(bottom, share)]
-    share_ax.set(ylabel="traffic share", ylim=(0, 1))
-    share_ax.legend(fontsize=7, loc="lower left")
+    ax.set(ylabel="traffic share", ylim=(0, 1))
+    ax.legend(fontsize=7, loc="lower left")
 
+
+def _online_panel(ax, online: list, versions: list):
     for version in versions:
-        points = [(o["x"], o["result"]["versions"][version]["f1_score"]) for o in found["online"]
+        points = [(o["x"], o["result"]["versions"][version]["f1_score"]) for o in online
                   if o["result"].get("versions", {}).get(version, {}).get("judged")]
         if points:
-            f1_ax.errorbar([x for x, _ in points], [f["value"] for _, f in points],
-                           yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
-                           marker="o", capsize=3, label=f"version {version}")
-    f1_ax.set(ylabel="online F1", ylim=(0, 1), xlabel="monitoring window")
-    if f1_ax.get_legend_handles_labels()[0]:
-        f1_ax.legend(fontsize=7, loc="lower left")
+            ax.errorbar([x for x, _ in points], [f["value"] for _, f in points],
+                        yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
+                        marker="o", capsize=3, label=f"version {version}")
+    ax.set(ylabel="online F1", ylim=(0, 1), xlabel="monitoring window")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower left")
 
+
+def _mark_events(found: dict, dist_ax, share_ax, f1_ax):
+    """Decisions (coloured by outcome) and the replay's own marks across every panel."""
     colours = {"promoted": "#2ca02c", "rolled back": "#d62728"}
     for decision in found["decisions"]:
         colour = colours.get(decision["outcome"], "#9467bd" if decision["outcome"].startswith("canary") else "#7f7f7f")
@@ -123,6 +118,25 @@ def chart(found: dict) -> bytes:
             ax.axvline(mark["x"], color="#bbbbbb", linestyle="--", linewidth=0.8)
         f1_ax.annotate(mark["text"], (mark["x"], 0.02), xycoords=("data", "axes fraction"), rotation=90,
                        fontsize=7, va="bottom", ha="right", color="#555555")
+
+
+def chart(found: dict) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from driftline.views.charts import png
+
+    passes = found["passes"]
+    xs = list(range(1, len(passes) + 1))
+    fig, (dist_ax, share_ax, f1_ax) = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
+                                                   gridspec_kw={"height_ratios": [3, 1.4, 2]})
+    versions = sorted({v for p in passes for v in p["result"].get("versions", {})}, key=int)
+    _distance_panel(dist_ax, passes, xs)
+    _share_panel(share_ax, passes, xs, versions)
+    _online_panel(f1_ax, found["online"], versions)
+    _mark_events(found, dist_ax, share_ax, f1_ax)
     fig.tight_layout()
     return png(fig)
 

@@ -1,7 +1,6 @@
 """`driftline serve`: the pushed versions behind TF Serving's REST and gRPC APIs."""
 from pathlib import Path
 import asyncio
-import sys
 
 from driftline.commands.common import common_args, config_from
 
@@ -16,6 +15,62 @@ def _recorder(config):
         deployments.record(open_for_recording(config), config.model_name, policy, [policy.stable])
 
     return record
+
+
+def _settings(config, serving_dir):
+    from driftline.monitoring.dashboard import DASHBOARD_FILE
+    from driftline.serving.server import Settings
+
+    serving = config.serving
+    return Settings(
+        model_name=config.model_name, serving_dir=serving_dir, log_dir=config.request_log_dir,
+        max_batch_rows=serving.max_request_rows, max_body_bytes=serving.max_body_bytes,
+        batching=serving.batching, batch_max_rows=serving.batch_max_rows,
+        batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
+        log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
+        monitor_file=config.monitoring_result_path,
+        dashboard_page=config.monitoring_dashboard_dir / DASHBOARD_FILE,
+        on_pinned=_recorder(config))
+
+
+def _banner(config, server, serving_dir, log_file) -> str:
+    """What the terminal shows once both APIs are up: where, which versions, the policy."""
+    from driftline.serving.models import misplaced_versions_hint
+
+    serving = config.serving
+    hint = misplaced_versions_hint(serving_dir)
+    available = server.versions.available()
+    lines = [f"driftline: {hint}"] if hint else []
+    lines += [
+        f"driftline: serving {config.model_name} from {serving_dir}",
+        f"  REST  http://{serving.host}:{serving.rest_port}/v1/models/{config.model_name}",
+        f"  gRPC  {serving.host}:{serving.grpc_port}",
+        f"  versions available: {', '.join(map(str, available)) or 'none yet (waiting for a push)'}"
+        f"; {server.effective_policy().describe()}",
+        f"  request log {config.request_log_dir}; server log {log_file}",
+    ]
+    lines += [f"  version {n}: {v.error} (not routed to)" for n, v in server.versions.versions.items() if v.error]
+    return "\n".join(lines) + "\n"
+
+
+def _serve_rest(server, serving, log_file):
+    """Runs the REST API on this thread until Ctrl-C; the gRPC server is stopped after it."""
+    import uvicorn
+
+    from components.errors import DriftlineError
+    from driftline.serving.rest import build_app
+
+    web = uvicorn.Server(uvicorn.Config(build_app(server), host=serving.host, port=serving.rest_port,
+                                        log_level="warning", access_log=False, lifespan="off"))
+
+    async def run():
+        server.loop = asyncio.get_running_loop()
+        await web.serve()
+
+    asyncio.run(run())
+    if not web.started:
+        raise DriftlineError(f"cannot serve REST on {serving.host}:{serving.rest_port} "
+                             f"(is the port in use? see {log_file})")
 
 
 def serve(args) -> int:
@@ -35,62 +90,24 @@ def serve(args) -> int:
     log_file = config.output_dir / "logs" / "serve.log"
     with framework_output.to_log_file(log_file, "driftline serve") as terminal:
         framework_output.verbose_to_log()
-        import uvicorn
-
         from components.model import features
         from driftline.serving import grpc_service
-        from driftline.monitoring.dashboard import DASHBOARD_FILE
-        from driftline.serving.models import misplaced_versions_hint
         from driftline.serving.requests import Contract
-        from driftline.serving.rest import build_app
-        from driftline.serving.server import Server, Settings
+        from driftline.serving.server import Server
 
-        settings = Settings(
-            model_name=config.model_name, serving_dir=serving_dir, log_dir=config.request_log_dir,
-            max_batch_rows=serving.max_request_rows, max_body_bytes=serving.max_body_bytes,
-            batching=serving.batching, batch_max_rows=serving.batch_max_rows,
-            batch_timeout_ms=serving.batch_timeout_ms, poll_seconds=serving.poll_seconds,
-            log_max_bytes=serving.log_max_bytes, log_max_total_bytes=serving.log_max_total_bytes,
-            monitor_file=config.monitoring_result_path,
-            dashboard_page=config.monitoring_dashboard_dir / DASHBOARD_FILE,
-            on_pinned=_recorder(config))
-        server = Server(settings, Contract.from_schema(schema, features.model_inputs()))
+        server = Server(_settings(config, serving_dir), Contract.from_schema(schema, features.model_inputs()))
         server.start()
         try:
             grpc_server = grpc_service.start(server, serving.host, serving.grpc_port)
         except (OSError, RuntimeError) as exc:
             server.stop()
             raise DriftlineError(f"cannot serve gRPC on {serving.host}:{serving.grpc_port}: {exc}") from None
-        available = server.versions.available()
-        hint = misplaced_versions_hint(serving_dir)
-        if hint:
-            terminal.write(f"driftline: {hint}\n")
-        terminal.write(
-            f"driftline: serving {config.model_name} from {serving_dir}\n"
-            f"  REST  http://{serving.host}:{serving.rest_port}/v1/models/{config.model_name}\n"
-            f"  gRPC  {serving.host}:{serving.grpc_port}\n"
-            f"  versions available: {', '.join(map(str, available)) or 'none yet (waiting for a push)'}"
-            f"; {server.effective_policy().describe()}\n"
-            f"  request log {config.request_log_dir}; server log {log_file}\n")
-        failed = [f"{n}: {v.error}" for n, v in server.versions.versions.items() if v.error]
-        for line in failed:
-            terminal.write(f"  version {line} (not routed to)\n")
-        uvicorn_config = uvicorn.Config(build_app(server), host=serving.host, port=serving.rest_port,
-                                        log_level="warning", access_log=False, lifespan="off")
-        web = uvicorn.Server(uvicorn_config)
-
-        async def run():
-            server.loop = asyncio.get_running_loop()
-            await web.serve()
-
+        terminal.write(_banner(config, server, serving_dir, log_file))
         try:
-            asyncio.run(run())
+            _serve_rest(server, serving, log_file)
         finally:
             grpc_server.stop(grace=2)
             server.stop()
-        if not web.started:
-            raise DriftlineError(f"cannot serve REST on {serving.host}:{serving.rest_port} "
-                                 f"(is the port in use? see {log_file})")
         terminal.write("driftline: server stopped\n")
     return 0
 

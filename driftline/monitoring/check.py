@@ -53,6 +53,70 @@ def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
     return np.asarray(table.column("candidate").to_pylist(), dtype=np.float64)
 
 
+def _judge_version(config, schema, store, version: str, rows, alarms: list, sources: list) -> dict:
+    """One version's share of the window: latency, skew against its own training data,
+    and its predictions against those on its evaluation split. Appends its alarms and the
+    MLMD artifacts it read."""
+    settings = config.monitoring
+    latency = _floats(rows, "latency_ms")
+    info = {"rows": rows.num_rows, "latency_p50_ms": float(np.percentile(latency, 50)),
+            "latency_p99_ms": float(np.percentile(latency, 99)), "judged": False}
+    if rows.num_rows < settings.min_requests:
+        info["note"] = f"{rows.num_rows} rows, fewer than min_requests = {settings.min_requests}: not judged"
+        return info
+    info["judged"] = True
+    if info["latency_p99_ms"] > settings.p99_latency_ms:
+        alarms.append(Alarm("latency", version, "", info["latency_p99_ms"], settings.p99_latency_ms,
+                            f"version {version}: p99 latency {info['latency_p99_ms']:.1f} ms over "
+                            f"{settings.p99_latency_ms:g} ms"))
+    source = trained(store, config.pipeline_name, version)
+    if source is not None:
+        sources.append(("served_model", source.pushed))
+        if source.statistics is not None:
+            sources.append(("training_statistics", source.statistics))
+    if source is None or source.statistics is None:
+        info["note"] = (f"version {version} was not pushed by a run this MLMD store knows: "
+                        "no training statistics to compare with")
+        return info
+    info.update({"training_run": source.run, "model_artifact": source.model.id,
+                 "training_statistics": source.statistics.id})
+    skew = compare([span_drift.statistics(rows, schema)], load_statistics(source.statistics.uri), schema,
+                   SKEW, current_label=f"version {version}'s requests",
+                   baseline_label=f"its training data (run {source.run})", environment="SERVING")
+    info["skew"] = skew.to_json()
+    for feature in skew.offending:
+        alarms.append(Alarm("skew", version, feature.name, feature.distance or 0.0, feature.threshold or 0.0,
+                            f"skew of {feature.name} for version {version}: distance "
+                            f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
+                            f"(its requests against its training data, run {source.run})"))
+    expected = _evaluation_probabilities(source.predictions)
+    if expected is not None and expected.size:
+        served = _floats(rows, "probability")
+        distance = float(np.max(np.abs(_histogram(served) - _histogram(expected))))
+        info["prediction_drift"] = distance
+        if distance > settings.prediction_drift:
+            alarms.append(Alarm("prediction_drift", version, "", distance, settings.prediction_drift,
+                                f"version {version}: its predictions' distribution is {distance:.4f} "
+                                f"from the one on its evaluation split, over {settings.prediction_drift:g}"))
+    return info
+
+
+def _judge_drift(window: Window, schema, settings, result: dict, alarms: list):
+    """The whole window against the one before it, when that one is large enough."""
+    current, previous = window.current, window.previous
+    if previous is None or previous.num_rows < settings.min_requests:
+        result["drift_note"] = "no earlier window of at least min_requests rows: drift not judged"
+        return
+    drift = compare([span_drift.statistics(current, schema)], [span_drift.statistics(previous, schema)],
+                    schema, DRIFT, current_label=f"the newest {current.num_rows} requests",
+                    baseline_label=f"the {previous.num_rows} before them", environment="SERVING")
+    result["drift"] = drift.to_json()
+    for feature in drift.offending:
+        alarms.append(Alarm("drift", "", feature.name, feature.distance or 0.0, feature.threshold or 0.0,
+                            f"drift of {feature.name}: distance {feature.distance:.4f} over the "
+                            f"threshold {feature.threshold:g} (the window against the one before)"))
+
+
 def judge_window(config, schema, store, window: Window):
     """(result, sources): the pass as JSON, and the (role, artifact) pairs it read from
     MLMD for each judged version (the served model and its training statistics)."""
@@ -72,60 +136,8 @@ def judge_window(config, schema, store, window: Window):
         return result, sources
 
     for version in sorted(set(current.column("model_version").to_pylist())):
-        rows = _rows_of(current, version)
-        latency = _floats(rows, "latency_ms")
-        info = {"rows": rows.num_rows, "latency_p50_ms": float(np.percentile(latency, 50)),
-                "latency_p99_ms": float(np.percentile(latency, 99)), "judged": False}
-        result["versions"][version] = info
-        if rows.num_rows < settings.min_requests:
-            info["note"] = f"{rows.num_rows} rows, fewer than min_requests = {settings.min_requests}: not judged"
-            continue
-        info["judged"] = True
-        if info["latency_p99_ms"] > settings.p99_latency_ms:
-            alarms.append(Alarm("latency", version, "", info["latency_p99_ms"], settings.p99_latency_ms,
-                                f"version {version}: p99 latency {info['latency_p99_ms']:.1f} ms over "
-                                f"{settings.p99_latency_ms:g} ms"))
-        source = trained(store, config.pipeline_name, version)
-        if source is not None:
-            sources.append(("served_model", source.pushed))
-            if source.statistics is not None:
-                sources.append(("training_statistics", source.statistics))
-        if source is None or source.statistics is None:
-            info["note"] = (f"version {version} was not pushed by a run this MLMD store knows: "
-                            "no training statistics to compare with")
-            continue
-        info.update({"training_run": source.run, "model_artifact": source.model.id,
-                     "training_statistics": source.statistics.id})
-        skew = compare([span_drift.statistics(rows, schema)], load_statistics(source.statistics.uri), schema,
-                       SKEW, current_label=f"version {version}'s requests",
-                       baseline_label=f"its training data (run {source.run})", environment="SERVING")
-        info["skew"] = skew.to_json()
-        for feature in skew.offending:
-            alarms.append(Alarm("skew", version, feature.name, feature.distance or 0.0, feature.threshold or 0.0,
-                                f"skew of {feature.name} for version {version}: distance "
-                                f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
-                                f"(its requests against its training data, run {source.run})"))
-        expected = _evaluation_probabilities(source.predictions)
-        if expected is not None and expected.size:
-            served = _floats(rows, "probability")
-            distance = float(np.max(np.abs(_histogram(served) - _histogram(expected))))
-            info["prediction_drift"] = distance
-            if distance > settings.prediction_drift:
-                alarms.append(Alarm("prediction_drift", version, "", distance, settings.prediction_drift,
-                                    f"version {version}: its predictions' distribution is {distance:.4f} "
-                                    f"from the one on its evaluation split, over {settings.prediction_drift:g}"))
-
-    previous = window.previous
-    if previous is not None and previous.num_rows >= settings.min_requests:
-        drift = compare([span_drift.statistics(current, schema)], [span_drift.statistics(previous, schema)],
-                        schema, DRIFT, current_label=f"the newest {current.num_rows} requests",
-                        baseline_label=f"the {previous.num_rows} before them", environment="SERVING")
-        result["drift"] = drift.to_json()
-        for feature in drift.offending:
-            alarms.append(Alarm("drift", "", feature.name, feature.distance or 0.0, feature.threshold or 0.0,
-                                f"drift of {feature.name}: distance {feature.distance:.4f} over the "
-                                f"threshold {feature.threshold:g} (the window against the one before)"))
-    else:
-        result["drift_note"] = "no earlier window of at least min_requests rows: drift not judged"
+        result["versions"][version] = _judge_version(config, schema, store, version,
+                                                     _rows_of(current, version), alarms, sources)
+    _judge_drift(window, schema, settings, result, alarms)
     result["alarms"] = [asdict(a) for a in alarms]
     return result, sources

@@ -37,83 +37,106 @@ def _mark_deployments(ax, found: dict):
         ax.axvline(_when(d["time_ms"] / 1000.0), color="#999", linestyle=":", linewidth=1)
 
 
-def charts(found: dict) -> Dict[str, bytes]:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _distances(passes: list, kind: str):
+    """feature -> [(time, distance)] and feature -> threshold, over the judged passes."""
+    series: Dict[str, list] = {}
+    limits: Dict[str, float] = {}
+    for p in passes:
+        blocks = ([info.get("skew") for info in p["result"].get("versions", {}).values()]
+                  if kind == "skew" else [p["result"].get("drift")])
+        for block in blocks:
+            for f in (block or {}).get("features", []):
+                if f["distance"] is not None and f["threshold"] is not None:
+                    series.setdefault(f["name"], []).append((_when(p["time"]), f["distance"]))
+                    limits[f["name"]] = f["threshold"]
+    return series, limits
+
+
+def _distance_chart(found: dict, series: dict, limits: dict, title: str) -> bytes:
+    """Distances against their thresholds, one panel per feature that was ever compared."""
+    plt = _pyplot()
+    names = sorted(series)
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.5 * len(names) + 0.6), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        times, values = zip(*series[name])
+        over = [v > limits[name] for v in values]
+        ax.plot(times, values, marker="o", color="#1f77b4", linewidth=1)
+        ax.scatter([t for t, o in zip(times, over) if o], [v for v, o in zip(values, over) if o],
+                   color="#d62728", zorder=3)
+        ax.axhline(limits[name], color="#d62728", linestyle="--", linewidth=1)
+        _mark_deployments(ax, found)
+        ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
+        ax.set_ylim(0, max(max(values), limits[name]) * 1.2 or 1)
+    axes[0, 0].set_title(f"{title} (L∞; dashed: threshold; dotted: rollout changes)")
+    fig.autofmt_xdate()
+    return png(fig)
+
+
+def _versions_chart(found: dict, by_version: dict) -> bytes:
+    plt = _pyplot()
+    fig, (rows_ax, latency_ax, drift_ax) = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+    for version, points in sorted(by_version.items()):
+        times = [t for t, _ in points]
+        rows_ax.plot(times, [i["rows"] for _, i in points], marker="o", label=version)
+        latency_ax.plot(times, [i["latency_p99_ms"] for _, i in points], marker="o", label=f"{version} p99")
+        latency_ax.plot(times, [i["latency_p50_ms"] for _, i in points], marker=".", linestyle="--",
+                        label=f"{version} p50")
+        drifted = [(t, i["prediction_drift"]) for t, i in points if "prediction_drift" in i]
+        if drifted:
+            drift_ax.plot(*zip(*drifted), marker="o", label=version)
+    rows_ax.set(ylabel="requests", title="Requests, latency and prediction drift per version")
+    latency_ax.set(ylabel="ms")
+    drift_ax.set(ylabel="prediction drift")
+    for ax in (rows_ax, latency_ax, drift_ax):
+        _mark_deployments(ax, found)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    return png(fig)
+
+
+def _online_chart(found: dict, online: list) -> bytes:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    for version in sorted({v for _, v, _ in online}):
+        points = [(_when(t), info["f1_score"]) for t, v, info in online if v == version]
+        times = [t for t, _ in points]
+        ax.errorbar(times, [f["value"] for _, f in points],
+                    yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
+                    marker="o", capsize=3, label=version)
+    _mark_deployments(ax, found)
+    ax.set(ylabel="online F1", ylim=(0, 1), title="Online F1 per version, from late outcomes")
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    return png(fig)
+
+
+def charts(found: dict) -> Dict[str, bytes]:
+    """The dashboard's PNGs, each only when there is something to draw."""
     out = {}
     passes = [p for p in found["passes"] if p["result"].get("judged")]
-    # Distances against their thresholds, one panel per feature that was ever compared.
     for kind, title in (("skew", "Skew against the training data"), ("drift", "Drift against the window before")):
-        series: Dict[str, list] = {}
-        limits: Dict[str, float] = {}
-        for p in passes:
-            blocks = ([info.get("skew") for info in p["result"].get("versions", {}).values()]
-                      if kind == "skew" else [p["result"].get("drift")])
-            for block in blocks:
-                for f in (block or {}).get("features", []):
-                    if f["distance"] is not None and f["threshold"] is not None:
-                        series.setdefault(f["name"], []).append((_when(p["time"]), f["distance"]))
-                        limits[f["name"]] = f["threshold"]
-        if not series:
-            continue
-        names = sorted(series)
-        fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.5 * len(names) + 0.6), sharex=True, squeeze=False)
-        for ax, name in zip(axes[:, 0], names):
-            times, values = zip(*series[name])
-            over = [v > limits[name] for v in values]
-            ax.plot(times, values, marker="o", color="#1f77b4", linewidth=1)
-            ax.scatter([t for t, o in zip(times, over) if o], [v for v, o in zip(values, over) if o],
-                       color="#d62728", zorder=3)
-            ax.axhline(limits[name], color="#d62728", linestyle="--", linewidth=1)
-            _mark_deployments(ax, found)
-            ax.set_ylabel(name, rotation=0, ha="right", fontsize=8)
-            ax.set_ylim(0, max(max(values), limits[name]) * 1.2 or 1)
-        axes[0, 0].set_title(f"{title} (L∞; dashed: threshold; dotted: rollout changes)")
-        fig.autofmt_xdate()
-        out[f"{kind}.png"] = png(fig)
-
+        series, limits = _distances(passes, kind)
+        if series:
+            out[f"{kind}.png"] = _distance_chart(found, series, limits, title)
     by_version: Dict[str, list] = {}
     for p in found["passes"]:
         for version, info in p["result"].get("versions", {}).items():
             by_version.setdefault(version, []).append((_when(p["time"]), info))
     if by_version:
-        fig, (rows_ax, latency_ax, drift_ax) = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
-        for version, points in sorted(by_version.items()):
-            times = [t for t, _ in points]
-            rows_ax.plot(times, [i["rows"] for _, i in points], marker="o", label=version)
-            latency_ax.plot(times, [i["latency_p99_ms"] for _, i in points], marker="o", label=f"{version} p99")
-            latency_ax.plot(times, [i["latency_p50_ms"] for _, i in points], marker=".", linestyle="--",
-                            label=f"{version} p50")
-            drifted = [(t, i["prediction_drift"]) for t, i in points if "prediction_drift" in i]
-            if drifted:
-                drift_ax.plot(*zip(*drifted), marker="o", label=version)
-        rows_ax.set(ylabel="requests", title="Requests, latency and prediction drift per version")
-        latency_ax.set(ylabel="ms")
-        drift_ax.set(ylabel="prediction drift")
-        for ax in (rows_ax, latency_ax, drift_ax):
-            _mark_deployments(ax, found)
-            ax.legend(fontsize=7, loc="upper left")
-        fig.autofmt_xdate()
-        out["versions.png"] = png(fig)
-
+        out["versions.png"] = _versions_chart(found, by_version)
     online = [(o["time"], v, info) for o in found["outcomes"]
               for v, info in o["result"].get("versions", {}).items() if info.get("judged")]
     if online:
-        fig, ax = plt.subplots(figsize=(8, 2.8))
-        for version in sorted({v for _, v, _ in online}):
-            points = [(_when(t), info["f1_score"]) for t, v, info in online if v == version]
-            times = [t for t, _ in points]
-            ax.errorbar(times, [f["value"] for _, f in points],
-                        yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
-                        marker="o", capsize=3, label=version)
-        _mark_deployments(ax, found)
-        ax.set(ylabel="online F1", ylim=(0, 1), title="Online F1 per version, from late outcomes")
-        ax.legend(fontsize=7)
-        fig.autofmt_xdate()
-        out["online_f1.png"] = png(fig)
+        out["online_f1.png"] = _online_chart(found, online)
     return out
 
 

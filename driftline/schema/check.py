@@ -74,6 +74,38 @@ def load_schema(path: Path) -> schema_pb2.Schema:
 
 # --- checking a schema file ------------------------------------------------------------
 
+def _threshold_problems(feature, name: str):
+    """(node, message) for each comparator threshold of a feature outside [0, 1]."""
+    for comparator in ("drift_comparator", "skew_comparator"):
+        for block in feature.all(comparator):
+            for norm in block.children:
+                threshold = norm.first("threshold")
+                if threshold is None:
+                    continue
+                try:
+                    value = float(threshold.value)
+                except (TypeError, ValueError):
+                    continue
+                if not 0.0 <= value <= 1.0:
+                    yield threshold, (f"{comparator} threshold {value:g} of '{name}' is outside [0, 1]: "
+                                      "an L-infinity distance cannot exceed 1")
+
+
+def _feature_problems(feature, name: str, domains: set, environments: list, header):
+    """(node, message) for one feature block: its columns, domain, thresholds, environments."""
+    if header is not None and name not in header:
+        yield feature.first("name") or feature, f"feature '{name}' is not a column of the data ({_listed(header)})"
+    domain = feature.first("domain")
+    if domain is not None and domain.value not in domains:
+        yield domain, f"feature '{name}' uses domain '{domain.value}', which no string_domain defines"
+    yield from _threshold_problems(feature, name)
+    for key in ("in_environment", "not_in_environment"):
+        for env in feature.all(key):
+            if environments and env.value not in environments:
+                yield env, (f"feature '{name}' names environment '{env.value}', which is not a "
+                            f"default_environment ({', '.join(environments)})")
+
+
 def check_schema(path: Path, header: Optional[List[str]] = None,
                  model_inputs: Optional[List[str]] = None) -> List[Problem]:
     """Every problem in a schema file, each at its line and column. `header`, when given,
@@ -86,15 +118,11 @@ def check_schema(path: Path, header: Optional[List[str]] = None,
         schema = _parse(path, text)
     except SchemaParseError as exc:
         return [exc.problem]
-    tree = locate(text)
-    problems = []
     if not schema.feature:
         return [Problem(str(path), 1, 1, "the schema defines no feature: every column would go "
                                          "unvalidated (is this the right file?)")]
-
-    def at(node, message):
-        problems.append(Problem(str(path), node.line, node.col, message))
-
+    tree = locate(text)
+    found = []
     domains = {d.first("name").value for d in tree.all("string_domain") if d.first("name")}
     environments = [n.value for n in tree.all("default_environment")]
     seen = {}
@@ -102,39 +130,16 @@ def check_schema(path: Path, header: Optional[List[str]] = None,
         name_node = feature.first("name") or feature
         name = name_node.value or "?"
         if name in seen:
-            at(name_node, f"duplicate feature '{name}' (first defined on line {seen[name]})")
+            found.append((name_node, f"duplicate feature '{name}' (first defined on line {seen[name]})"))
         else:
             seen[name] = name_node.line
-        if header is not None and name not in header:
-            at(name_node, f"feature '{name}' is not a column of the data ({_listed(header)})")
-        domain = feature.first("domain")
-        if domain is not None and domain.value not in domains:
-            at(domain, f"feature '{name}' uses domain '{domain.value}', which no string_domain defines")
-        for comparator in ("drift_comparator", "skew_comparator"):
-            for block in feature.all(comparator):
-                for norm in block.children:
-                    threshold = norm.first("threshold")
-                    if threshold is None:
-                        continue
-                    try:
-                        value = float(threshold.value)
-                    except (TypeError, ValueError):
-                        continue
-                    if not 0.0 <= value <= 1.0:
-                        at(threshold, f"{comparator} threshold {value:g} of '{name}' is outside [0, 1]: "
-                                      "an L-infinity distance cannot exceed 1")
-        for key in ("in_environment", "not_in_environment"):
-            for env in feature.all(key):
-                if environments and env.value not in environments:
-                    at(env, f"feature '{name}' names environment '{env.value}', which is not a "
-                            f"default_environment ({', '.join(environments)})")
-
+        found.extend(_feature_problems(feature, name, domains, environments, header))
+    for env_node in tree.all("default_environment"):
+        if all(_excluded(f, env_node.value) for f in schema.feature):
+            found.append((env_node, f"environment '{env_node.value}' excludes every feature"))
+    problems = [Problem(str(path), node.line, node.col, message) for node, message in found]
     if header is not None:
         problems.extend(_columns_without_feature(path, header, seen, model_inputs))
-    for env_node in tree.all("default_environment"):
-        env = env_node.value
-        if schema.feature and all(_excluded(f, env) for f in schema.feature):
-            at(env_node, f"environment '{env}' excludes every feature")
     return sorted(problems, key=lambda p: (p.line, p.col))
 
 

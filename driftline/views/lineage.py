@@ -90,7 +90,14 @@ def trace_text(trace: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary_lines(s: dict) -> list:
+def _utc(time_ms) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(time_ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _provenance_lines(s: dict) -> list:
+    """Where the model came from: run, commit, trainer, data files, schema."""
     lines = [f"run             {s.get('run')}", f"git commit      {s.get('git_commit')}"]
     t = s.get("trainer")
     if t:
@@ -103,6 +110,12 @@ def _summary_lines(s: dict) -> list:
                          f"sha256 {digest}")
     for schema in s.get("schema", []):
         lines.append(f"schema          {schema['file']} sha256 {schema['sha256']}")
+    return lines
+
+
+def _judgement_lines(s: dict) -> list:
+    """How the model was judged, and the verdict with each check."""
+    lines = []
     judged = s.get("judgement")
     if judged:
         level = f"{judged['confidence'] * 100:g}%"
@@ -115,14 +128,18 @@ def _summary_lines(s: dict) -> list:
         lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
         for check in (judged or {}).get("checks", []):
             lines.append(f"  {'-' if check['passed'] else 'x'} {check['text']}")
+    return lines
+
+
+def _traffic_lines(s: dict) -> list:
+    """What the version did in serving: since when, which deployments and decisions."""
+    lines = []
     traffic = s.get("traffic") or {}
+
+    def at(d):
+        return f"{_utc(d['time_ms'])} (deployment {d['execution']}, revision {d['revision']}, {d['action']})"
+
     if traffic.get("since"):
-        import datetime as dt
-
-        def at(d):
-            when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            return f"{when} (deployment {d['execution']}, revision {d['revision']}, {d['action']})"
-
         if traffic["serving"]:
             lines.append(f"serving         version {traffic['version']} takes traffic since {at(traffic['since'])}")
         else:
@@ -133,17 +150,16 @@ def _summary_lines(s: dict) -> list:
     if s.get("blessing"):
         lines.append(f"pushed by       the blessing #{s['blessing']} the Pusher read (above)")
     for d in s.get("deployments", []):
-        import datetime as dt
-
-        when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(f"served          {when} revision {d['revision']} ({d['action']}): "
+        lines.append(f"served          {_utc(d['time_ms'])} revision {d['revision']} ({d['action']}): "
                      f"{d['role']} at {d['share_percent']:g}% ({d['reason'] or 'no reason given'})")
     for d in s.get("decisions", []):
-        import datetime as dt
-
-        when = dt.datetime.fromtimestamp(d["time_ms"] / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(f"decision        {when} {d['trigger']}: {d['outcome']} ({d['reason']}; "
+        lines.append(f"decision        {_utc(d['time_ms'])} {d['trigger']}: {d['outcome']} ({d['reason']}; "
                      f"MLMD execution {d['execution']})")
+    return lines
+
+
+def _summary_lines(s: dict) -> list:
+    lines = _provenance_lines(s) + _judgement_lines(s) + _traffic_lines(s)
     if s.get("error_analysis"):
         lines.append(f"error analysis  {s['error_analysis']}")
     if "drift" in s:

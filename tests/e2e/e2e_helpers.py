@@ -8,10 +8,14 @@ PIPELINE = "driftline"
 
 
 def pushed_dir(runs, run_index):
-    store = runs["store"]
-    executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][run_index])
+    return pushed_by(runs["store"], runs["run_ids"][run_index])
+
+
+def pushed_by(store, run_id) -> Path:
+    """The version directory a run's Pusher pushed (the run must have pushed one)."""
+    executions = metadata.run_executions(store, PIPELINE, run_id)
     pushed = output_artifacts(store, executions["Pusher"].id)["pushed_model"][0]
-    assert custom_property(pushed, "pushed") == 1
+    assert custom_property(pushed, "pushed") == 1, f"run {run_id} pushed nothing"
     return Path(custom_property(pushed, "pushed_destination"))
 
 

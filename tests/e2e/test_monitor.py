@@ -253,19 +253,24 @@ def test_a_window_too_small_is_not_judged(monitored, driftline):
     assert "ALARM" not in proc.stdout
 
 
-def test_two_versions_trained_on_the_same_data_and_a_slightly_torn_log_in_one_pass(monitored, driftline,
-                                                                                  tmp_path):
+def test_two_versions_trained_on_the_same_data_and_a_slightly_torn_log_in_one_pass(monitored, challengers,
+                                                                                  driftline, tmp_path):
     """A canary trained on the same data as the stable version shares its training
     statistics; an older rotated file holds a line torn by a crash and a row whose
     timestamp is not a number. The pass judges both versions and names what it left out."""
+    from e2e_helpers import pushed_by
+
     work = monitored["work"]
-    serving = work / "challenge" / "serving" / MODEL
-    other = str(min(int(p.name) for p in serving.iterdir() if p.name.isdigit()))
-    assert other != monitored["version"]
+    # The base and reseeded challengers read the same spans; picked by run id, since other
+    # modules may push more versions (a retrain on a newer span) into the same directory.
+    stable, other = (pushed_by(challengers["stores"][name], challengers["run_ids"][name]).name
+                     for name in ("reseeded", "base"))
+    assert other != stable
     newest = sorted((work / "monitor-log").glob("requests-*.csv"))[0]
     with open(newest, newline="") as f:
         reader = csv.DictReader(f)
-        header, rows = reader.fieldnames, list(reader)[:monitored["rows"]]
+        header = reader.fieldnames
+        rows = [dict(row, model_version=stable) for row in list(reader)[:monitored["rows"]]]
     log_dir = tmp_path / "log"
     log_dir.mkdir()
     older = log_dir / "requests-20000101T000000-000000000.csv"
@@ -286,9 +291,8 @@ def test_two_versions_trained_on_the_same_data_and_a_slightly_torn_log_in_one_pa
     assert proc.returncode in (0, 3), proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout)
-    assert result["versions"][other]["judged"] and result["versions"][monitored["version"]]["judged"]
-    assert result["versions"][other]["training_statistics"] == \
-        result["versions"][monitored["version"]]["training_statistics"]
+    assert result["versions"][other]["judged"] and result["versions"][stable]["judged"]
+    assert result["versions"][other]["training_statistics"] == result["versions"][stable]["training_statistics"]
     assert result["rows"] == 2 * len(rows) - 2
     assert f"driftline: note: {older}:3: a torn row was left out" in proc.stderr
     assert "the timestamp not a number of seconds (line 4: 'yesterday')" in proc.stderr

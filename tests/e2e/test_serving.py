@@ -92,6 +92,34 @@ def test_classify_takes_raw_feature_values(served):
     assert np.allclose(scores, expected, atol=1e-6)
 
 
+def _curl_posts(page):
+    """The docs' `curl -X POST ... -d BODY` transcripts: (transcript, path, body bytes)."""
+    from docs_transcripts import ROOT, matching
+
+    for transcript in matching("curl -s -X POST", page):
+        words = transcript.words()
+        path = "/" + words[words.index("POST") + 1].split("/", 1)[1]
+        body = words[words.index("-d") + 1]
+        data = (ROOT / body[1:]).read_bytes() if body.startswith("@") else body.encode()
+        yield transcript, path, data
+
+
+def test_the_docs_request_errors_are_what_the_server_answers(served):
+    """Each refused request the serving page shows gets, from the real server, the body
+    the page prints; a ride from docs/examples is scored, with the answer's shape shown."""
+    checked = 0
+    for transcript, path, data in _curl_posts("serving.md"):
+        status, body, _ = served["server"].post(path, None, raw=data)
+        shown = json.loads(transcript.output[0])
+        if "error" in shown:
+            assert status == 400 and body == shown, (transcript.where, body)
+            checked += 1
+        else:
+            assert status == 200 and set(body) == set(shown), (transcript.where, body)
+            assert [label for label, _ in body["result"][0]] == [label for label, _ in shown["result"][0]]
+    assert checked >= 3
+
+
 def test_canary_splits_by_key_and_each_key_sticks(served, driftline):
     server, (stable, canary) = served["server"], served["versions"]
     switched = _rollout(driftline, served, "switch", "--to", stable, "--reason", "start from base")
