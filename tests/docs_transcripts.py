@@ -59,3 +59,21 @@ def matching(prefix: str, page: str = None) -> List[Transcript]:
     """The transcripts whose command starts with `prefix` (after `.venv/bin/`)."""
     return [t for t in transcripts() if t.command.replace(".venv/bin/", "", 1).startswith(prefix)
             and (page is None or t.page == page)]
+
+
+def labels(lines) -> set:
+    """The label column of a command's report: the first word of each line that starts at
+    the margin (continuation lines are indented; `(exit N)` is the page's own note)."""
+    return {line.split()[0] for line in lines
+            if line.strip() and not line[0].isspace() and not line.startswith("(exit")}
+
+
+def assert_labels_shown(prefix: str, page: str, printed: str, where=lambda t: True):
+    """The lines the page shows for `prefix`'s transcripts (those `where` picks) are lines
+    the command really prints: every label on the page is among the printed ones."""
+    shown = [t for t in matching(prefix, page) if where(t)]
+    assert shown, f"{page} shows no transcript of `{prefix}`"
+    for transcript in shown:
+        missing = labels(transcript.output) - labels(printed.splitlines())
+        assert not missing, (f"{transcript.where}: the page shows lines labelled {sorted(missing)}, which "
+                             f"`{prefix}` no longer prints:\n{printed}")

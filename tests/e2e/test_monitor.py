@@ -383,3 +383,15 @@ def test_suggested_thresholds_come_from_spans_and_quiet_windows_and_are_written_
     assert load_schema(schema) is not None
     checked = driftline("schema", "check", schema, cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_docs_monitor_transcripts_show_lines_a_pass_prints(monitored, driftline):
+    """Last in this module (it records one more pass). The newest window is the cash-only
+    traffic, so the pass prints alarms as the page's second transcript does."""
+    from docs_transcripts import assert_labels_shown
+
+    proc = driftline("monitor", "--config", monitored["config"], "--window", monitored["rows"],
+                     cwd=monitored["work"], timeout=300)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert_labels_shown("driftline monitor --window", "monitoring.md", proc.stdout,
+                        where=lambda t: any(line.startswith("ALARM") for line in t.output))

@@ -509,6 +509,9 @@ def test_trace_serving_answers_what_serves_since_when_and_by_which_blessing(serv
     assert proc.returncode == 0, proc.stderr
     assert f"serving         version {stable} takes traffic since " in proc.stdout, proc.stdout
     assert "pushed by       the blessing #" in proc.stdout and "blessed         yes" in proc.stdout
+    from docs_transcripts import assert_labels_shown
+
+    assert_labels_shown("driftline lineage trace serving", "serving.md", proc.stdout)
     proc = driftline("lineage", "trace", served["serving"] / str(other), "--config", served["config"],
                      cwd=served["work"])
     assert proc.returncode == 0, proc.stderr
