@@ -137,6 +137,7 @@ def gate_rules(config: Config) -> str:
         "max_f1_drop": judged.max_f1_drop, "confidence": judged.confidence,
         "min_eval_examples": judged.min_eval_examples, "samples": judged.bootstrap_samples,
         "seed": config.training.seed, "label_key": features.LABEL_KEY,
+        "beat_constant": judged.beat_constant, "reference": judged.reference,
         "slices": list(judged.slice_features),
         "max_slice_f1_drop": judged.max_slice_f1_drop, "min_slice_examples": judged.min_slice_examples,
         # Rows judged: only those whose label can be known, unless asked for every row.
@@ -297,6 +298,7 @@ def _trainer(config: Config, inputs: PipelineInputs, window_examples, transform,
             "hparams": {
                 "hidden_units": list(training.hidden_units),
                 "learning_rate": training.learning_rate,
+                "l2": training.l2,
                 "batch_size": training.batch_size,
                 "seed": training.seed,
                 "population": training.population,

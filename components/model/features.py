@@ -6,6 +6,10 @@ feature is one edit here plus its entry in schemas/schema.pbtxt.
 
 # Raw numeric columns scaled to z-scores.
 DENSE_FLOAT = ["fare", "trip_miles", "trip_seconds"]
+# ...and also cut into quantile buckets: the share of big tippers rises and falls with
+# the fare (short card rides tip big most often, mid-priced ones least), which one
+# weight on a z-score cannot follow.
+DENSE_BUCKET_COUNT = 20
 
 # Raw numeric columns cut into quantile buckets: coordinates carry location, not magnitude.
 BUCKET_FEATURES = [
@@ -73,3 +77,7 @@ def is_observable(payment_type) -> bool:
 
 def transformed_name(key):
     return f"{key}_xf"
+
+
+def bucketized_name(key):
+    return f"{key}_bucket_xf"

@@ -34,6 +34,8 @@ def preprocessing_fn(inputs):
         # the cast back to float32.
         value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float64)
         outputs[features.transformed_name(key)] = tf.cast(tft.scale_to_z_score(value), tf.float32)
+        outputs[features.bucketized_name(key)] = tft.bucketize(tf.cast(value, tf.float32),
+                                                               features.DENSE_BUCKET_COUNT)
 
     for key in features.BUCKET_FEATURES:
         value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float32)

@@ -26,14 +26,18 @@ def skip_autograph_of_tf_keras():
 
 
 def _category_sizes():
-    sizes = {features.transformed_name(k): features.FEATURE_BUCKET_COUNT for k in features.BUCKET_FEATURES}
+    sizes = {features.bucketized_name(k): features.DENSE_BUCKET_COUNT for k in features.DENSE_FLOAT}
+    sizes.update({features.transformed_name(k): features.FEATURE_BUCKET_COUNT for k in features.BUCKET_FEATURES})
     sizes.update({features.transformed_name(k): n for k, n in features.CATEGORICAL_INT.items()})
     sizes.update({features.transformed_name(k): features.VOCAB_SIZE + features.OOV_SIZE for k in features.VOCAB_FEATURES})
     return sizes
 
 
-def build_model(hidden_units, learning_rate):
-    """A small MLP over z-scored numbers and one-hot categories of the transformed features."""
+def build_model(hidden_units, learning_rate, l2=0.0):
+    """A small MLP over z-scored numbers and one-hot categories of the transformed features,
+    its weights held small by an L2 penalty of `l2` (a few thousand card rides are easy
+    to memorize)."""
+    penalty = tf.keras.regularizers.l2(l2) if l2 else None
     inputs, encoded = {}, []
     for key in features.DENSE_FLOAT:
         name = features.transformed_name(key)
@@ -46,8 +50,8 @@ def build_model(hidden_units, learning_rate):
         )
     x = tf.keras.layers.concatenate(encoded)
     for units in hidden_units:
-        x = tf.keras.layers.Dense(units, activation="relu")(x)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+        x = tf.keras.layers.Dense(units, activation="relu", kernel_regularizer=penalty)(x)
+    output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability", kernel_regularizer=penalty)(x)
     model = tf.keras.Model(inputs=inputs, outputs=output)
     model.compile(
         optimizer=tf.keras.optimizers.Adam(learning_rate),
@@ -62,10 +66,25 @@ def build_model(hidden_units, learning_rate):
 POPULATIONS = ("observable", "all")
 
 
-def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population):
+# One row in this many of the train split is held out of training, by a hash of its
+# inputs: training stops when the model's loss there stops falling.
+HOLDOUT_BUCKETS = 10
+
+
+def _holdout(inputs):
+    """Whether each row of a transformed batch is in the held-out part: a hash of its
+    inputs, so a row (and any duplicate of it) always falls on the same side."""
+    text = [tf.strings.as_string(tf.reshape(inputs[k], [-1])) for k in sorted(inputs)]
+    bucket = tf.strings.to_hash_bucket_fast(tf.strings.reduce_join(tf.stack(text, axis=1), axis=1,
+                                                                   separator="|"), HOLDOUT_BUCKETS)
+    return tf.equal(bucket, 0)
+
+
+def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population, part="all"):
     """(features, label, weight) batches of raw examples put through the transform graph
     (Transform does not materialize a transformed copy). A row outside the population
-    weighs 0, so it moves no weight of the model and counts in no training metric."""
+    weighs 0, so it moves no weight of the model and counts in no training metric; so
+    does a row outside `part` ("fit": all but the held-out rows, "holdout": those only)."""
     # Shuffled with the run's seed, read in file order: the same batches every time.
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
@@ -79,6 +98,9 @@ def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population):
         label = inputs.pop(features.LABEL_KEY)
         observable = inputs.pop(features.OBSERVABLE_WEIGHT)
         weight = observable if population == "observable" else tf.ones_like(observable)
+        if part != "all":
+            held = _holdout(inputs)
+            weight = weight * tf.cast(held if part == "holdout" else tf.logical_not(held), weight.dtype)
         return inputs, label, tf.reshape(weight, [-1])
 
     return dataset.map(weighted)
@@ -122,6 +144,12 @@ def _transform_signature(model, tf_transform_output):
     return transform
 
 
+EARLY_STOP_STEPS = 50
+# The held-out part holds a few hundred card rides, so its loss is noisy from one round
+# to the next: one round without improvement is not yet the start of overfitting.
+EARLY_STOP_PATIENCE = 3
+
+
 def run_fn(fn_args):
     skip_autograph_of_tf_keras()
     # The graph always passes them: their defaults live in pipeline/config.py only.
@@ -130,19 +158,26 @@ def run_fn(fn_args):
 
     make_deterministic(hparams["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train, evaluation = (
-        _dataset(fn_args, files, tf_transform_output, hparams["batch_size"], hparams["seed"],
-                 hparams["population"])
-        for files in (fn_args.train_files, fn_args.eval_files))
+    train, holdout = (
+        _dataset(fn_args, fn_args.train_files, tf_transform_output, hparams["batch_size"], hparams["seed"],
+                 hparams["population"], part)
+        for part in ("fit", "holdout"))
+    holdout = holdout.take(fn_args.eval_steps).cache()
 
-    model = build_model(hparams["hidden_units"], hparams["learning_rate"])
-    model.fit(
+    model = build_model(hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0))
+    # train_steps is the most it may take: it stops once the held-out loss has not
+    # improved for EARLY_STOP_PATIENCE rounds, with the weights of the best round.
+    per_round = min(EARLY_STOP_STEPS, fn_args.train_steps)
+    history = model.fit(
         train,
-        steps_per_epoch=fn_args.train_steps,
-        validation_data=evaluation,
-        validation_steps=fn_args.eval_steps,
+        steps_per_epoch=per_round,
+        epochs=max(1, fn_args.train_steps // per_round),
+        validation_data=holdout,
+        callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOP_PATIENCE,
+                                                    restore_best_weights=True)],
         verbose=0,
     )
+    logging.info("driftline trainer: held-out loss by round %s", history.history.get("val_loss"))
     signatures = {
         "serving_default": _serving_signature(model, tf_transform_output),
         "transform_features": _transform_signature(model, tf_transform_output),

@@ -15,7 +15,8 @@ def _batch(n, rng):
 
 def test_model_takes_every_transformed_input_and_returns_probabilities():
     model = build_model([8], 0.01)
-    assert set(model.input_names) == {features.transformed_name(k) for k in features.model_inputs()}
+    assert set(model.input_names) == ({features.transformed_name(k) for k in features.model_inputs()}
+                                      | {features.bucketized_name(k) for k in features.DENSE_FLOAT})
     out = model.predict(_batch(16, np.random.default_rng(0)), verbose=0)
     assert out.shape == (16, 1)
     assert np.all((out >= 0) & (out <= 1))
@@ -30,6 +31,24 @@ def test_model_learns_a_separable_rule():
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
     loss, auc = model.evaluate(x, y, verbose=0)
     assert loss < before and auc > 0.95
+
+
+def test_the_held_out_part_is_a_tenth_chosen_by_the_rows_inputs():
+    from components.model.trainer import HOLDOUT_BUCKETS, _holdout
+
+    batch = {k: tf.constant(v) for k, v in _batch(5000, np.random.default_rng(2)).items()}
+    held = _holdout(batch).numpy()
+    assert abs(held.mean() - 1 / HOLDOUT_BUCKETS) < 0.02
+    # The same rows in another order fall on the same side: it is about the row, not its place.
+    order = np.random.default_rng(3).permutation(5000)
+    shuffled = {k: tf.gather(v, order) for k, v in batch.items()}
+    assert np.array_equal(_holdout(shuffled).numpy(), held[order])
+
+
+def test_the_l2_penalty_is_on_every_layer():
+    model = build_model([8, 4], 0.01, l2=0.01)
+    assert len(model.losses) == 3
+    assert not build_model([8, 4], 0.01).losses
 
 
 def test_autograph_rule_for_tf_keras_is_added_once():

@@ -60,8 +60,18 @@ def test_label_follows_the_twenty_percent_rule(transformed):
 
 def test_outcome_is_not_a_model_input(transformed):
     assert all(features.OUTCOME_KEY not in r and features.transformed_name(features.OUTCOME_KEY) not in r for r in transformed)
-    expected = {features.transformed_name(k) for k in features.model_inputs()}
+    expected = ({features.transformed_name(k) for k in features.model_inputs()}
+                | {features.bucketized_name(k) for k in features.DENSE_FLOAT})
     assert set(transformed[0]) == expected | {features.LABEL_KEY, features.OBSERVABLE_WEIGHT}
+
+
+def test_dense_features_are_also_bucketized_in_order(transformed):
+    fares = [r["fare_xf"] for r in transformed]
+    buckets = [r[features.bucketized_name("fare")] for r in transformed]
+    # A larger fare never falls in a lower bucket.
+    ordered = sorted(zip(fares, buckets))
+    assert [b for _, b in ordered] == sorted(b for _, b in ordered)
+    assert all(0 <= b < features.DENSE_BUCKET_COUNT for b in buckets)
 
 
 def test_only_card_rides_have_an_observable_tip(transformed):
