@@ -126,13 +126,19 @@ SHARE = dict(minimum=0.0, maximum=1.0)
 
 @dataclass
 class TrainingConfig:
+    # The most training may take: it stops earlier once the loss on a held-out part of
+    # the train split stops falling (components/model/trainer.py).
     train_steps: int = setting(1000, int, **POSITIVE_INT)
+    # Batches of the train split read for its held-out rows (one in ten, by a hash of the
+    # inputs), on which early stopping watches the loss.
     eval_steps: int = setting(100, int, **POSITIVE_INT)
     batch_size: int = setting(128, int, minimum=1, maximum=1 << 16)
-    learning_rate: float = setting(0.003, float, minimum=0.0, above_minimum=True, maximum=1.0)
+    learning_rate: float = setting(0.001, float, minimum=0.0, above_minimum=True, maximum=1.0)
     hidden_units: list = setting([64, 32], list, nonempty=True,
                                  items=Rule(int, minimum=1, maximum=4096),
                                  help="units per hidden layer, e.g. [64, 32]")
+    # The L2 penalty on every layer's weights; 0 turns it off.
+    l2: float = setting(0.001, float, minimum=0.0, maximum=1.0)
     # Every source of randomness in training (weights, shuffling) is seeded from this:
     # the same data, code and seed give the same model. Change it to ask for another.
     seed: int = setting(42, int, minimum=0, maximum=2**31 - 1)
@@ -145,10 +151,19 @@ class TrainingConfig:
 @dataclass
 class EvaluationConfig:
     # A model must be above these beyond noise (the low end of its interval) to be
-    # blessed at all. AUC 0.5 is a coin: the default asks the model to be shown better than
-    # guessing on the question it answers, which for card rides is a hard one (README).
-    min_auc: float = setting(0.5, float, **SHARE)
-    min_f1: float = setting(0.5, float, **SHARE)
+    # blessed at all. A constant scores AUC 0.5, so the default asks for a ranking shown
+    # better than that by a margin; F1 has no floor by default, because on skewed labels
+    # always answering "yes" already scores high: beat_constant holds F1 to that instead.
+    min_auc: float = setting(0.55, float, **SHARE)
+    min_f1: float = setting(0.0, float, **SHARE)
+    # The trivial baselines on the same rows (components/model_gate/decision.py): a
+    # candidate must beat the constant predictor (the training base rate) on AUC and log
+    # loss beyond noise, and may not be worse than always answering "yes" on F1. Off
+    # (only the quick `--fast` mode turns it off), they are reported, not required.
+    beat_constant: bool = setting(True, bool)
+    # The reference learner (gradient-boosted trees on the same train rows, scored on the
+    # same judged rows): what the inputs allow. It informs; it never blesses.
+    reference: bool = setting(True, bool)
     # ...and must not be worse than the serving model by more than this, beyond noise:
     # a candidate is rejected only when the whole paired interval of its difference
     # lies below -max_auc_drop (components/model_gate/decision.py).
@@ -366,9 +381,14 @@ def fast(config: Config) -> Config:
     config.training.train_steps = 50
     config.training.eval_steps = 10
     config.training.hidden_units = [16]
+    # One round of 50 steps: a faster rate and no penalty, or it barely moves.
+    config.training.learning_rate = 0.003
+    config.training.l2 = 0.0
     # A 50-step model cannot be held to the full quality bar; the drift gate still applies.
+    # The summary says what is relaxed (driftline/views/run_summary.py).
     config.evaluation.min_auc = 0.0
     config.evaluation.min_f1 = 0.0
+    config.evaluation.beat_constant = False
     return config
 
 

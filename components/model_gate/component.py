@@ -90,10 +90,26 @@ def _set_intervals(target, prefix_value, prefix_low, prefix_high, found):
             target.set_float_custom_property(prefix + name, float(value))
 
 
-def _noise_floor(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eval_judged) -> dict:
-    """The noise floor over every split of the window, on the rows judged. The eval
-    split's input hashes and labels come from the judgement; the train split is read in
-    chunks, so memory stays flat however large the window."""
+# The reference learner trains on at most this many train rows: enough to show what the
+# inputs allow, bounded in time and memory however large the window.
+REFERENCE_ROWS = 200_000
+
+
+@dataclass
+class _Train:
+    """What the gate reads from the train split: the noise floor, the base rate the
+    constant predicts, and the rows the reference learner learns from."""
+    floor: dict
+    base_rate: float
+    columns: dict
+    labels: object
+
+
+def _read_train(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eval_judged) -> _Train:
+    """One pass over the window's train split, in chunks, so memory stays flat however
+    large the window (the reference learner's rows are capped at REFERENCE_ROWS). The
+    noise floor counts the judged rows of every split: the eval split's input hashes
+    and labels come from the judgement."""
     import itertools
 
     import numpy as np
@@ -101,15 +117,26 @@ def _noise_floor(scorer: _Scorer, examples, settings, eval_keys, eval_labels, ev
     from components.model_gate.noise_floor import noise_floor
 
     keys, labels = [eval_keys[eval_judged]], [eval_labels[eval_judged]]
+    train_labels, columns, kept = [], {name: [] for name in settings["model_inputs"]}, 0
     train = (record for _, record in records(examples, "train"))
     while True:
         chunk = list(itertools.islice(train, NOISE_FLOOR_CHUNK))
         if not chunk:
             break
         chunk_labels, judged = scorer.labels(chunk, settings)
-        keys.append(input_hashes(decode(chunk), settings["model_inputs"])[judged])
+        decoded = decode(chunk)
+        keys.append(input_hashes(decoded, settings["model_inputs"])[judged])
         labels.append(chunk_labels[judged])
-    return noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels))
+        train_labels.append(chunk_labels[judged])
+        take = np.flatnonzero(judged)[:max(0, REFERENCE_ROWS - kept)]
+        if settings.get("reference", True) and take.size:
+            for name, values in raw_columns(decoded, settings["model_inputs"]).items():
+                columns[name].extend(values[i] for i in take)
+            kept += take.size
+    train_labels = np.concatenate(train_labels) if train_labels else np.zeros(0, dtype=np.int64)
+    base_rate = float(train_labels.mean()) if train_labels.size else 0.5
+    return _Train(noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels)), base_rate, columns,
+                  train_labels[:kept])
 
 
 class ModelGateSpec(types.ComponentSpec):
@@ -166,8 +193,9 @@ class ModelGate(base_beam_component.BaseBeamComponent):
 
 @dataclass
 class _Scored:
-    """The evaluation rows as the gate judges them: labels, both models' scores, and the
-    columns written for `driftline analyze`."""
+    """The evaluation rows as the gate judges them: labels, the models' scores (the
+    candidate, the serving model, the reference learner), and the columns written for
+    `driftline analyze`."""
     spans: object
     labels: object
     observable: object
@@ -175,6 +203,8 @@ class _Scored:
     baseline: object          # None without a serving model
     columns: dict
     floor: dict
+    base_rate: float
+    reference: object = None  # on the judged rows only; None when off
 
 
 @dataclass
@@ -187,6 +217,8 @@ class _Measured:
     newest_diffs: object
     slice_diffs: object
     examples: int
+    trivial: object = None
+    reference: object = None  # the reference learner's intervals, or None
 
 
 def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
@@ -201,7 +233,8 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
                                  if k in settings})
     measured = _measure(scored, settings, rules_of)
     judged = decision.decide(rules_of, measured.found, measured.examples, measured.diffs, measured.newest,
-                             int(measured.newest_rows.size), measured.newest_diffs, measured.slice_diffs)
+                             int(measured.newest_rows.size), measured.newest_diffs, measured.slice_diffs,
+                             measured.trivial)
     _record(blessing, model, baseline_model, scored, measured, judged, settings)
 
 
@@ -223,9 +256,18 @@ def _score(model, examples, baseline_model, settings) -> _Scored:
     # Every raw input, so that `driftline analyze` can slice by any of them.
     columns.update(raw_columns(decoded, list(dict.fromkeys(
         list(settings["slices"]) + list(settings.get("model_inputs", []))))))
-    floor = _noise_floor(candidate, examples, settings,
-                         input_hashes(decoded, settings["model_inputs"]), labels, observable)
-    return _Scored(spans, labels, observable, scores, baseline, columns, floor)
+    train = _read_train(candidate, examples, settings, input_hashes(decoded, settings["model_inputs"]),
+                        labels, observable)
+    reference = None
+    if settings.get("reference", True) and train.labels.size:
+        from components.model_gate import reference as reference_learner
+
+        judged_columns = {name: [v for v, keep in zip(columns[name], observable) if keep]
+                          for name in settings["model_inputs"]}
+        reference = reference_learner.probabilities(train.columns, train.labels, judged_columns,
+                                                    settings["seed"])
+    return _Scored(spans, labels, observable, scores, baseline, columns, train.floor, train.base_rate,
+                   reference)
 
 
 def _measure(scored: _Scored, settings, rules_of) -> _Measured:
@@ -243,6 +285,9 @@ def _measure(scored: _Scored, settings, rules_of) -> _Measured:
     resampled = metrics.resample_indices(labels.size, samples, seed)
     resampled_newest = metrics.resample_indices(newest_rows.size, samples, seed + 1)
     found = metrics.intervals(labels, scores, resampled, confidence)
+    trivial = _trivial(labels, scores, scored.base_rate, resampled, confidence)
+    reference = (metrics.intervals(labels, scored.reference, resampled, confidence)
+                 if scored.reference is not None else None)
     diffs = newest_diffs = slice_diffs = None
     if baseline is not None:
         diffs = metrics.paired_differences(labels, scores, baseline, resampled, confidence)
@@ -255,7 +300,25 @@ def _measure(scored: _Scored, settings, rules_of) -> _Measured:
             slice_diffs = [(piece.name, diff) for piece, diff in slices.f1_drops(
                 labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
                 rules_of.min_slice_examples, confidence, samples, seed)]
-    return _Measured(found, diffs, newest, newest_rows, newest_diffs, slice_diffs, int(labels.size))
+    return _Measured(found, diffs, newest, newest_rows, newest_diffs, slice_diffs, int(labels.size), trivial,
+                     reference)
+
+
+def _trivial(labels, scores, base_rate: float, resampled, confidence: float):
+    """The constant predictor (the training base rate for every row) and always "yes",
+    on the same resampled rows as the candidate."""
+    import numpy as np
+
+    from components.model_gate import metrics
+    from components.model_gate.decision import Trivial
+
+    constant = np.full(labels.size, base_rate)
+    yes = np.ones(labels.size)
+    lift = metrics.paired_differences(labels, scores, constant, resampled, confidence)
+    f1_lift = metrics.paired_differences(labels, scores, yes, resampled, confidence)["f1_score"]
+    return Trivial(base_rate, metrics.all_metrics(labels, constant),
+                   {m: lift[m] for m in ("auc", "log_loss", "brier")},
+                   metrics.all_metrics(labels, yes)["f1_score"], f1_lift)
 
 
 def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measured, judged, settings):
@@ -281,6 +344,11 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
     _set_intervals(blessing, verdict.METRIC, verdict.LOW, verdict.HIGH, measured.found)
     if measured.diffs is not None:
         _set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, measured.diffs)
+    blessing.set_string_custom_property(verdict.TRIVIAL, json.dumps(measured.trivial.to_json()))
+    blessing.set_int_custom_property(verdict.REQUIRED, int(settings.get("beat_constant", True)))
+    if measured.reference is not None:
+        _set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
+                       measured.reference)
 
     def as_json(found):
         return None if found is None else {k: v.to_json() for k, v in found.items()}
@@ -290,7 +358,8 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
               "newest_span": measured.newest, "newest_span_examples": int(measured.newest_rows.size),
               "confidence": confidence, "bootstrap_samples": settings["samples"],
               "metrics": as_json(measured.found), "diffs": as_json(measured.diffs),
-              "newest_span_diffs": as_json(measured.newest_diffs)}
+              "newest_span_diffs": as_json(measured.newest_diffs),
+              "trivial": measured.trivial.to_json(), "reference": as_json(measured.reference)}
     storage.makedirs(blessing.uri)
     storage.write_text(os.path.join(blessing.uri, verdict.JUDGEMENT_FILE), json.dumps(report, indent=2))
     # The marker files TFX's own Evaluator writes, for tools that look for them.

@@ -16,6 +16,12 @@ against the model serving now, beyond noise.
   overall F1 can hold while one payment type or hour gets much worse.
 - An evaluation set smaller than `min_eval_examples` is warned about: its intervals are
   wide, so few drops can be told from noise.
+- The trivial baselines, on the same rows (`beat_constant`): the constant predictor
+  (the training base rate for every row) and always answering "yes". A candidate must
+  rank better than the constant (AUC above 0.5) and predict better probabilities than
+  it (log loss below the constant's) beyond noise, and its F1 may not be worse than
+  always answering "yes" beyond noise; whatever the floors say. A floor that one of
+  them would pass is warned about: it holds nothing.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -36,6 +42,8 @@ class Rules:
     min_eval_examples: int
     max_slice_f1_drop: Optional[float] = None
     min_slice_examples: int = 50
+    # False only in a quick mode (`--fast`): the baselines are then reported, not required.
+    beat_constant: bool = True
 
     @property
     def drops(self) -> Dict[str, float]:
@@ -49,7 +57,8 @@ class Rules:
 
     @property
     def floors(self) -> Dict[str, float]:
-        return {"auc": self.min_auc, "f1_score": self.min_f1}
+        """The floors that are set: 0 is none (nothing scores below it)."""
+        return {m: f for m, f in (("auc", self.min_auc), ("f1_score", self.min_f1)) if f > 0}
 
 
 @dataclass
@@ -116,13 +125,94 @@ def change_check(metric: str, diff: Interval, margin: float, confidence: float, 
                               f"within the allowed drop of {margin:g}")
 
 
+@dataclass
+class Trivial:
+    """The trivial baselines on the judged rows: the constant predictor's metrics, the
+    candidate minus the constant (paired), and the candidate's F1 minus always "yes"'s."""
+    base_rate: float
+    constant: Dict[str, float]
+    lift: Dict[str, Interval]
+    yes_f1: float
+    f1_lift: Interval
+
+    def to_json(self) -> dict:
+        return {"base_rate": self.base_rate, "constant": dict(self.constant),
+                "lift": {k: v.to_json() for k, v in self.lift.items()},
+                "yes_f1": self.yes_f1, "f1_lift": self.f1_lift.to_json()}
+
+
+NO_BETTER = 'no better than always answering "yes"'
+
+
+def _span(diff: Interval, confidence: float) -> str:
+    return f"{diff.value:+.3f}, {diff.low:+.3f} to {diff.high:+.3f} at {_percent(confidence)}"
+
+
+def constant_checks(trivial: Trivial, candidate: Dict[str, Interval], confidence: float,
+                    required: bool = True) -> List[Check]:
+    """The candidate against the trivial baselines. Not required (a quick mode), a failed
+    check still shows, marked as such, and does not stop the blessing."""
+    lift, checks = trivial.lift, []
+    auc_ok = lift["auc"].low > 0
+    checks.append(Check("auc vs constant", auc_ok, (
+        f"AUC {candidate['auc'].value:.3f} ranks better than a constant's 0.500 beyond noise "
+        f"({_span(lift['auc'], confidence)})" if auc_ok else
+        f"AUC {candidate['auc'].value:.3f} is not shown better than a constant's 0.500 "
+        f"({_span(lift['auc'], confidence)}): the model ranks rides no better than chance")))
+    loss_ok = lift["log_loss"].high < 0
+    checks.append(Check("log_loss vs constant", loss_ok, (
+        f"log loss {candidate['log_loss'].value:.3f} is below the constant's "
+        f"{trivial.constant['log_loss']:.3f} (the base rate {trivial.base_rate:.3f} for every row) "
+        f"beyond noise ({_span(lift['log_loss'], confidence)})" if loss_ok else
+        f"log loss {candidate['log_loss'].value:.3f} is not shown below the constant's "
+        f"{trivial.constant['log_loss']:.3f} (the base rate {trivial.base_rate:.3f} for every row; "
+        f"{_span(lift['log_loss'], confidence)}): its probabilities say less than the base rate")))
+    f1_ok = not trivial.f1_lift.high < 0
+    checks.append(Check("f1 vs always yes", f1_ok, (
+        f"F1 {candidate['f1_score'].value:.3f} vs {trivial.yes_f1:.3f} for always answering \"yes\" "
+        f"({_span(trivial.f1_lift, confidence)})" + ("" if f1_ok else
+                                                      ": worse than answering \"yes\" for everyone"))))
+    if not required:
+        checks = [c if c.passed else Check(c.name, True, f"{c.text} (quick mode: reported, not required)")
+                  for c in checks]
+    return checks
+
+
+def trivial_warnings(rules: Rules, trivial: Trivial) -> List[str]:
+    """Floors a trivial baseline would pass: they hold nothing on this data."""
+    found = []
+    if 0 < rules.min_auc <= 0.5:
+        found.append(f"min_auc = {rules.min_auc:g} is passed by a constant (AUC 0.5): the constant "
+                     "baseline, not the floor, is what holds the model")
+    if 0 < rules.min_f1 <= trivial.yes_f1:
+        found.append(f"min_f1 = {rules.min_f1:g} is passed by always answering \"yes\" (F1 "
+                     f"{trivial.yes_f1:.3f} on these rows): the floor holds nothing here")
+    return found
+
+
+def no_better_line(trivial: Optional[dict], candidate: dict) -> str:
+    """One line for a candidate that did not beat the trivial baselines, else ""."""
+    if not trivial:
+        return ""
+    lift = trivial["lift"]
+    if lift["auc"]["low"] > 0 and lift["log_loss"]["high"] < 0 and not trivial["f1_lift"]["high"] < 0:
+        return ""
+    return (f"{NO_BETTER}: F1 {candidate['f1_score']['value']:.3f} vs {trivial['yes_f1']:.3f}, "
+            f"AUC {candidate['auc']['value']:.3f} vs 0.500, log loss {candidate['log_loss']['value']:.3f} "
+            f"vs {trivial['constant']['log_loss']:.3f}")
+
+
 def decide(rules: Rules, candidate: Dict[str, Interval], examples: int,
            diffs: Optional[Dict[str, Interval]] = None,
            newest_span: Optional[int] = None, newest_examples: int = 0,
            newest_diffs: Optional[Dict[str, Interval]] = None,
-           slice_diffs: Optional[List[tuple]] = None) -> Decision:
-    """`slice_diffs`: (slice name, F1 change interval) for each slice the gate judges."""
+           slice_diffs: Optional[List[tuple]] = None, trivial: Optional[Trivial] = None) -> Decision:
+    """`slice_diffs`: (slice name, F1 change interval) for each slice the gate judges;
+    `trivial`: the constant and always-"yes" baselines on the judged rows."""
     decision = Decision(blessed=True)
+    if trivial is not None:
+        decision.checks.extend(constant_checks(trivial, candidate, rules.confidence, rules.beat_constant))
+        decision.warnings.extend(trivial_warnings(rules, trivial))
     for metric, floor in rules.floors.items():
         decision.checks.append(floor_check(metric, candidate[metric], floor))
     for where, found in (("", diffs), (f" on span {newest_span}", newest_diffs)):

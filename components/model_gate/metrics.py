@@ -16,7 +16,12 @@ from typing import Dict, Optional
 import numpy as np
 
 THRESHOLD = 0.5
-METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy"]
+METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy", "log_loss", "brier"]
+# Proper scores of the probabilities themselves: lower is better.
+LOWER_IS_BETTER = {"log_loss", "brier"}
+# Probabilities are clipped this far from 0 and 1 for the log loss: one confident miss
+# must cost a lot, not infinity.
+EPSILON = 1e-7
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -60,9 +65,28 @@ def at_threshold(labels: np.ndarray, scores: np.ndarray, threshold: float = THRE
             "binary_accuracy": (n - fp - fn) / n if n else float("nan")}
 
 
+def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean negative log-likelihood of the labels under the predicted probabilities."""
+    labels = np.asarray(labels, dtype=bool)
+    if labels.size == 0:
+        return float("nan")
+    p = np.clip(np.asarray(scores, dtype=np.float64), EPSILON, 1.0 - EPSILON)
+    return float(-np.mean(np.where(labels, np.log(p), np.log1p(-p))))
+
+
+def brier(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean squared difference between the probability and the 0/1 label."""
+    labels = np.asarray(labels, dtype=np.float64)
+    if labels.size == 0:
+        return float("nan")
+    return float(np.mean((np.asarray(scores, dtype=np.float64) - labels) ** 2))
+
+
 def all_metrics(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
     found = at_threshold(labels, scores)
     found["auc"] = auc(labels, scores)
+    found["log_loss"] = log_loss(labels, scores)
+    found["brier"] = brier(labels, scores)
     return found
 
 

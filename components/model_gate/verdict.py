@@ -29,6 +29,11 @@ WARNINGS = "warnings"      # JSON list of text
 METRIC = "metric."         # + name: the candidate's value on the whole evaluation set
 LOW, HIGH = "metric_low.", "metric_high."
 DIFF, DIFF_LOW, DIFF_HIGH = "diff.", "diff_low.", "diff_high."
+# JSON: the constant predictor and always "yes" on the judged rows (decision.Trivial).
+TRIVIAL = "trivial_baselines"
+REQUIRED = "baselines_required"  # 1 unless a quick mode only reports them
+# The reference learner's metrics on the judged rows (components/model_gate/reference.py).
+REFERENCE, REFERENCE_LOW, REFERENCE_HIGH = "reference.", "reference_low.", "reference_high."
 
 
 _property = custom_property
@@ -44,6 +49,7 @@ def read(artifact) -> dict:
     blessing from another producer reads as {"blessed": ..., "metrics": {}}."""
     values, lows, highs = (_by_prefix(artifact, p) for p in (METRIC, LOW, HIGH))
     diffs, diff_lows, diff_highs = (_by_prefix(artifact, p) for p in (DIFF, DIFF_LOW, DIFF_HIGH))
+    refs, ref_lows, ref_highs = (_by_prefix(artifact, p) for p in (REFERENCE, REFERENCE_LOW, REFERENCE_HIGH))
     return {
         "blessed": _property(artifact, BLESSED) == 1,
         "model_id": _property(artifact, CURRENT_MODEL_ID),
@@ -58,6 +64,9 @@ def read(artifact) -> dict:
         "metrics": {m: {"value": v, "low": lows.get(m), "high": highs.get(m)} for m, v in values.items()},
         "diffs": {m: {"value": v, "low": diff_lows.get(m), "high": diff_highs.get(m)}
                   for m, v in diffs.items()},
+        "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
+        "baselines_required": _property(artifact, REQUIRED) != 0,
+        "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},
         "checks": json.loads(_property(artifact, CHECKS) or "[]"),
         "warnings": json.loads(_property(artifact, WARNINGS) or "[]"),
     }

@@ -230,10 +230,42 @@ def _overview(result: dict) -> str:
 
 
 def _decision(judgement: dict) -> str:
+    from components.model_gate.decision import no_better_line
+
     verdict = "blessed" if judgement.get("blessed") else "not blessed"
-    return (f"<h2>Decision: {verdict}</h2><ul>" + "".join(
-        f"<li class='{'ok' if c['passed'] else 'bad'}'>{html.escape(c['text'])}</li>"
-        for c in judgement.get("checks", [])) + "</ul>")
+    said = no_better_line(judgement.get("trivial"), judgement.get("metrics", {}))
+    return (f"<h2>Decision: {verdict}</h2>" + (f"<p class='bad'>{html.escape(said)}</p>" if said else "")
+            + "<ul>" + "".join(f"<li class='{'ok' if c['passed'] else 'bad'}'>{html.escape(c['text'])}</li>"
+                               for c in judgement.get("checks", [])) + "</ul>" + _baselines(judgement))
+
+
+def _baselines(judgement: dict) -> str:
+    """Constant → candidate → reference on the same rows, each with its interval."""
+    trivial, found = judgement.get("trivial"), judgement.get("metrics", {})
+    if not trivial or "auc" not in found:
+        return ""
+    reference = judgement.get("reference") or {}
+
+    def cell(metric, value):
+        if value is None:
+            return "<td>-</td>"
+        if isinstance(value, dict):
+            low = value.get("low")
+            shown = f"{value['value']:.3f}" + (f" ({low:.3f}–{value['high']:.3f})" if low == low and low is not None else "")
+            return f"<td>{shown}</td>"
+        return f"<td>{value:.3f}</td>"
+
+    rows = []
+    for metric, label in (("auc", "AUC"), ("log_loss", "log loss"), ("f1_score", "F1")):
+        constant = trivial["yes_f1"] if metric == "f1_score" else (0.5 if metric == "auc" else
+                                                                   trivial["constant"][metric])
+        rows.append(f"<tr><th>{label}</th>{cell(metric, constant)}{cell(metric, found.get(metric))}"
+                    f"{cell(metric, reference.get(metric))}</tr>")
+    gap = (reference["auc"]["value"] - found["auc"]["value"]) if "auc" in reference else None
+    return ("<h3>Against the trivial baselines and the reference learner</h3><table><tr><th></th>"
+            f"<th>constant (base rate {trivial['base_rate']:.3f}; F1: always \"yes\")</th><th>this model</th>"
+            "<th>reference (gradient-boosted trees, same rows)</th></tr>" + "".join(rows) + "</table>"
+            + (f"<p>Left on the table against the reference: AUC {max(gap, 0.0):.3f}.</p>" if gap is not None else ""))
 
 
 def _confusion(curve: dict, img) -> str:

@@ -124,6 +124,12 @@ def _judgement_lines(s: dict) -> list:
         lines.append("metrics         " + ", ".join(
             f"{k} {v['value']:.4f} ({v['low']:.4f}–{v['high']:.4f})"
             for k, v in sorted(judged["metrics"].items())) + f" ({level} intervals)")
+    if judged:
+        from components.model_gate.decision import no_better_line
+
+        said = no_better_line(judged.get("trivial"), judged["metrics"])
+        if said:
+            lines.append(f"baselines       {said}")
     if "blessed" in s:
         lines.append(f"blessed         {'yes' if s['blessed'] else 'NO'}")
         for check in (judged or {}).get("checks", []):

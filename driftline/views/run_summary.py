@@ -58,6 +58,33 @@ def _interval(value: dict, signed: bool = False) -> str:
         f"{value['value']:.3f} ({value['low']:.3f}–{value['high']:.3f})"
 
 
+def baseline_lines(judged: dict) -> list:
+    """The candidate between the trivial baselines and the reference learner: constant →
+    candidate → reference, each with its interval, and what is left on the table."""
+    from components.model_gate.decision import no_better_line
+
+    trivial, lines = judged.get("trivial"), []
+    if not trivial:
+        return lines
+    lift = trivial["lift"]
+    lines.append(f"  vs constant     AUC {_interval(lift['auc'], signed=True)}; log loss "
+                 f"{_interval(lift['log_loss'], signed=True)} (base rate {trivial['base_rate']:.3f}: log loss "
+                 f"{trivial['constant']['log_loss']:.3f}); F1 {judged['metrics']['f1_score']['value']:.3f} vs "
+                 f"{trivial['yes_f1']:.3f} always \"yes\"")
+    said = no_better_line(trivial, judged["metrics"])
+    if said:
+        lines.append(f"                  {said}")
+    if not judged.get("baselines_required", True):
+        lines.append("                  (reported, not required: [evaluation] beat_constant = false, "
+                     "as --fast sets it)")
+    reference = judged.get("reference") or {}
+    if "auc" in reference:
+        gap = reference["auc"]["value"] - judged["metrics"]["auc"]["value"]
+        lines.append(f"  reference       AUC {_interval(reference['auc'])} by gradient-boosted trees on the same "
+                     f"rows: {max(gap, 0.0):.3f} left on the table")
+    return lines
+
+
 def judgement_lines(summary: Summary) -> list:
     judged = summary.judgement
     lines = []
@@ -82,7 +109,8 @@ def judgement_lines(summary: Summary) -> list:
         lines.append(f"  vs serving      {'; '.join(changes)} (model #{judged['baseline_model_id']}, "
                      "same examples)")
     else:
-        lines.append("  vs serving      no model is serving yet: floors only")
+        lines.append("  vs serving      no model is serving yet: judged against the floors and the baselines")
+    lines += baseline_lines(judged)
     floor = judged.get("noise_floor")
     if floor:
         lines.append(f"  noise floor     {floor['conflicting_rows']:,} of {floor['rows']:,} training and "

@@ -78,3 +78,16 @@ def test_wilson_interval_of_a_small_slice():
     low, high = metrics.wilson(6, 12)
     assert low == pytest.approx(0.2538, abs=1e-3) and high == pytest.approx(0.7462, abs=1e-3)
     assert metrics.wilson(0, 0) is None
+
+
+def test_log_loss_and_brier_agree_with_scikit_learn():
+    from sklearn.metrics import brier_score_loss, log_loss as sk_log_loss
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 500)
+    scores = np.clip(rng.random(500), 0.001, 0.999)
+    assert metrics.log_loss(labels, scores) == pytest.approx(sk_log_loss(labels, scores), abs=1e-12)
+    assert metrics.brier(labels, scores) == pytest.approx(brier_score_loss(labels, scores), abs=1e-12)
+    # A confident miss costs a lot, never infinity.
+    assert np.isfinite(metrics.log_loss([1], [0.0])) and metrics.log_loss([1], [0.0]) > 15
+    assert set(metrics.LOWER_IS_BETTER) <= set(metrics.METRICS)
