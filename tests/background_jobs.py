@@ -13,10 +13,18 @@ _JOBS = {}
 
 def start(name: str, args: list, cwd: Path):
     """`driftline ARGS --output-dir <scratch>/out` in a subprocess."""
+    _start(name, lambda work: [sys.executable, "-m", "driftline", *args, "--output-dir", str(work / "out")], cwd)
+
+
+def start_script(name: str, script: Path, cwd: Path):
+    """`python SCRIPT <scratch>`: a job that prepares its own data; it writes <scratch>/out."""
+    _start(name, lambda work: [sys.executable, str(script), str(work)], cwd)
+
+
+def _start(name: str, command, cwd: Path):
     work = Path(tempfile.mkdtemp(prefix=f"driftline-{name}-"))
     out, err = open(work / "stdout.txt", "w"), open(work / "stderr.txt", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "driftline", *args, "--output-dir", str(work / "out")],
-                            cwd=cwd, stdout=out, stderr=err, text=True)
+    proc = subprocess.Popen(command(work), cwd=cwd, stdout=out, stderr=err, text=True)
     _JOBS[name] = {"proc": proc, "work": work, "files": (out, err)}
 
 

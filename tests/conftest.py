@@ -30,7 +30,10 @@ def pytest_collection_finish(session):
 
     names = {Path(str(item.fspath)).name for item in session.items}
     if "test_replay.py" in names:
-        background_jobs.start("replay", ["replay", "--fast"], ROOT)
+        background_jobs.start("replay", ["replay", "--fast", "--spans", "1-4"], ROOT)
+    if "test_default_model.py" in names:
+        background_jobs.start("default", ["run"], ROOT)
+        background_jobs.start_script("shuffled", ROOT / "tests" / "e2e" / "shuffled_job.py", ROOT)
 
 
 def pytest_unconfigure(config):

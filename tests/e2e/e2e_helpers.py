@@ -76,3 +76,61 @@ def flip_labels_in_training_rows(csv_path, where: dict, eval_percent: int = 20) 
     chosen = [f if (b == 0 and a == 0) else o for o, f, b, a in zip(rows, flipped, before, after)]
     write(csv_path, chosen)
     return sum(1 for o, c in zip(rows, chosen) if o != c)
+
+
+def _tips_variants(label: bool, fare: float):
+    """Tip values that give `label` under the rule (more than 20% of the fare), each a
+    different text, so that a row can be rewritten until its hash keeps it in its split."""
+    if label:
+        return [f"{0.5 * fare + 0.01 * k:.2f}" for k in range(1, 40)]
+    return ["0.0", "0", "0.00", "0.000"] + [f"{0.001 * k:.3f}" for k in range(1, 36)]
+
+
+def shuffle_labels_in_training_rows(csv_path, seed: int, eval_percent: int = 20) -> int:
+    """Rewrites a span's CSV so that the card rides of its train split carry each other's
+    labels, permuted at random: the same rows, the label no longer about them. A row's
+    new tip is chosen among values that give its new label until ExampleGen's hash keeps
+    it in the train split, so every card ride trained on is shuffled and the evaluation
+    split keeps exactly its rows and their true labels. Returns the rows whose label moved."""
+    import csv
+    import io
+    import random
+
+    from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
+    from tfx.proto import example_gen_pb2
+
+    from components.example_gen.csv_reader import read_span
+    from components.example_gen.executor import encode
+
+    split_config = example_gen_pb2.SplitConfig(splits=[
+        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - eval_percent),
+        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_percent)])
+    boundaries = [100 - eval_percent, 100]
+    text = csv_path.read_text()
+    header = text.splitlines()[0].split(",")
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    def splits(chosen):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(chosen)
+        csv_path.write_text(out.getvalue())
+        return [_PartitionFn(e, 2, boundaries, split_config) for e in encode(read_span([str(csv_path)]))]
+
+    def label(row):
+        return float(row["tips"] or 0) > 0.2 * float(row["fare"])
+
+    before = splits(rows)
+    chosen = [i for i, (row, split) in enumerate(zip(rows, before))
+              if split == 0 and row["payment_type"] == "Credit Card" and row["fare"] and float(row["fare"]) > 0]
+    labels = [label(rows[i]) for i in chosen]
+    random.Random(seed).shuffle(labels)
+    current = [dict(r) for r in rows]
+    pending = {i: (new, iter(_tips_variants(new, float(rows[i]["fare"])))) for i, new in zip(chosen, labels)}
+    while pending:
+        for i, (_, variants) in pending.items():
+            current[i]["tips"] = next(variants)
+        after = splits(current)
+        pending = {i: v for i, v in pending.items() if after[i] != 0}
+    return sum(1 for i, new in zip(chosen, labels) if new != label(rows[i]))
