@@ -1,6 +1,6 @@
 """`driftline replay`: the whole loop, in time order, on the real spans.
 
-Only the first span is known at the start: the pipeline trains on it and a real
+Only the spans up to the first are known at the start: the pipeline trains on them and a real
 `driftline serve` (a subprocess on free loopback ports) serves the model. Each later span
 then arrives as traffic: its rows, without their tips, go to the server in requests of a
 few rows, keyed by rider so that a canary sees a stable share of riders. After every
@@ -55,7 +55,8 @@ def parse_spans(text: str) -> List[int]:
 
 
 def prepare(directory: Path, source_root: Path, spans: List[int]) -> Path:
-    """Empties the replay directory (only one a replay made) and reveals the first span."""
+    """Empties the replay directory (only one a replay made) and reveals every span up to
+    the first: what the first model learns from."""
     missing = [s for s in spans if s not in find_spans(source_root)]
     if missing:
         raise DataError(f"{source_root}: no span-{missing[0]}/ with CSV files (found spans "
@@ -69,7 +70,9 @@ def prepare(directory: Path, source_root: Path, spans: List[int]) -> Path:
     (directory / MARKER).write_text("made by driftline replay; emptied by the next replay\n")
     data_root = directory / "data"
     data_root.mkdir()
-    reveal(source_root, data_root, spans[0])
+    for span in find_spans(source_root):
+        if span <= spans[0]:
+            reveal(source_root, data_root, span)
     return data_root
 
 
@@ -242,11 +245,15 @@ def replay_spans(config, config_file: Path, source_root: Path, spans: List[int],
     from pipeline import metadata
 
     replay_log = ReplayLog()
-    say(f"span {spans[0]}          training the first model on span {spans[0]} (the only span known so far)")
+    known = ", ".join(str(s) for s in find_spans(Path(config.data_root)))
+    say(f"span {spans[0]:<10} training the first model on span{'s' if ',' in known else ''} {known} "
+        "(all that is known so far)")
     first = pipeline_run.run(config, force=True)
     say(render(first.summary, first.seconds).rstrip("\n"))
     if not first.summary.pushed_path:
-        raise DriftlineError(f"the model trained on span {spans[0]} was not pushed: nothing to serve; "
+        raise DriftlineError(f"the model trained up to span {spans[0]} was not pushed (its summary above "
+                             f"says why): nothing to serve; a later first span (--spans {spans[0] + 1}-"
+                             f"{spans[-1]}) gives it more rows to learn from and be judged on; "
                              f"see {config.log_file}")
     replay_log.events.append({"time": time.time(), "text": f"span {spans[0]} model serves"})
     server = Server(config_file, config.rest_url, config.output_dir / "logs" / "replay-serve.log")

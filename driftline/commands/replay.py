@@ -1,4 +1,4 @@
-"""`driftline replay [--spans 1-4] [--fast] [--output-dir DIR]`: the whole loop in time
+"""`driftline replay [--spans 2-4] [--fast] [--output-dir DIR]`: the whole loop in time
 order on the real spans (driftline/autopilot/replay.py), then its timeline report."""
 import time
 from pathlib import Path
@@ -62,7 +62,9 @@ def register(sub):
     p_replay = common_args(sub.add_parser(
         "replay", help="the whole loop in time order on the real spans: train, serve, drift, "
                        "alarms, retrain, canary, promote or roll back; then a timeline report"))
-    p_replay.add_argument("--spans", default="1-4", help="first-last: train on the first, serve the rest (default 1-4)")
+    p_replay.add_argument("--spans", default="2-4",
+                          help="first-last: train on every span up to the first, serve the rest in time "
+                               "order (default 2-4: spans 1 and 2 teach the first model)")
     p_replay.add_argument("--fast", action="store_true", help="small models (as the tests use): same loop, "
                         "faster training")
     p_replay.add_argument("--output-dir", type=Path, help="the replay directory, emptied first "

@@ -86,6 +86,15 @@ def test_a_replay_never_empties_a_directory_it_did_not_make(tmp_path):
         replay.prepare(tmp_path / "other", source, [1, 2, 3])
 
 
+def test_the_first_model_learns_from_every_span_up_to_the_first(tmp_path):
+    source = tmp_path / "taxi"
+    for span in (1, 2, 3, 4):
+        (source / f"span-{span}").mkdir(parents=True)
+        (source / f"span-{span}" / "data.csv").write_text("a,b\n1,2\n")
+    data = replay.prepare(tmp_path / "replay", source, [2, 3, 4])
+    assert sorted(p.name for p in data.iterdir()) == ["span-1", "span-2"]
+
+
 def test_the_configuration_written_for_another_process_reads_back_the_same(tmp_path):
     config = fast(load_config())
     config.span, config.serving.rest_port, config.retraining.triggers = 3, 0, ["skew"]
