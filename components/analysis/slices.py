@@ -227,4 +227,5 @@ def curves(labels, scores, bins: int = 10) -> dict:
                       "false_negative": int(np.sum(~predicted & labels)),
                       "true_negative": int(np.sum(~predicted & ~labels))},
         "calibration": calibration,
+        "calibration_error": metrics.calibration_error(labels, scores, bins),
     }

@@ -219,6 +219,7 @@ class _Measured:
     examples: int
     trivial: object = None
     reference: object = None  # the reference learner's intervals, or None
+    calibration_error: float = float("nan")
 
 
 def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
@@ -301,7 +302,7 @@ def _measure(scored: _Scored, settings, rules_of) -> _Measured:
                 labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
                 rules_of.min_slice_examples, confidence, samples, seed)]
     return _Measured(found, diffs, newest, newest_rows, newest_diffs, slice_diffs, int(labels.size), trivial,
-                     reference)
+                     reference, metrics.calibration_error(labels, scores))
 
 
 def _trivial(labels, scores, base_rate: float, resampled, confidence: float):
@@ -346,6 +347,7 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
         _set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, measured.diffs)
     blessing.set_string_custom_property(verdict.TRIVIAL, json.dumps(measured.trivial.to_json()))
     blessing.set_int_custom_property(verdict.REQUIRED, int(settings.get("beat_constant", True)))
+    blessing.set_float_custom_property(verdict.CALIBRATION_ERROR, measured.calibration_error)
     if measured.reference is not None:
         _set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
                        measured.reference)
@@ -359,7 +361,8 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
               "confidence": confidence, "bootstrap_samples": settings["samples"],
               "metrics": as_json(measured.found), "diffs": as_json(measured.diffs),
               "newest_span_diffs": as_json(measured.newest_diffs),
-              "trivial": measured.trivial.to_json(), "reference": as_json(measured.reference)}
+              "trivial": measured.trivial.to_json(), "reference": as_json(measured.reference),
+              "calibration_error": measured.calibration_error}
     storage.makedirs(blessing.uri)
     storage.write_text(os.path.join(blessing.uri, verdict.JUDGEMENT_FILE), json.dumps(report, indent=2))
     # The marker files TFX's own Evaluator writes, for tools that look for them.

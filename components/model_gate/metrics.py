@@ -82,6 +82,22 @@ def brier(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean((np.asarray(scores, dtype=np.float64) - labels) ** 2))
 
 
+def calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: over `bins` equal-width bins of the predicted
+    probability, the gap between the mean prediction and the observed rate, weighted by
+    the bin's share of the rows. 0 for a model whose probabilities can be read as rates."""
+    labels = np.asarray(labels, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.size == 0:
+        return float("nan")
+    which = np.clip(np.digitize(scores, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in np.unique(which):
+        inside = which == b
+        gap += inside.sum() * abs(scores[inside].mean() - labels[inside].mean())
+    return float(gap / labels.size)
+
+
 def all_metrics(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
     found = at_threshold(labels, scores)
     found["auc"] = auc(labels, scores)

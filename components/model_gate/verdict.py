@@ -32,6 +32,7 @@ DIFF, DIFF_LOW, DIFF_HIGH = "diff.", "diff_low.", "diff_high."
 # JSON: the constant predictor and always "yes" on the judged rows (decision.Trivial).
 TRIVIAL = "trivial_baselines"
 REQUIRED = "baselines_required"  # 1 unless a quick mode only reports them
+CALIBRATION_ERROR = "calibration_error"  # expected calibration error on the judged rows, 10 bins
 # The reference learner's metrics on the judged rows (components/model_gate/reference.py).
 REFERENCE, REFERENCE_LOW, REFERENCE_HIGH = "reference.", "reference_low.", "reference_high."
 
@@ -66,6 +67,7 @@ def read(artifact) -> dict:
                   for m, v in diffs.items()},
         "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
         "baselines_required": _property(artifact, REQUIRED) != 0,
+        "calibration_error": _property(artifact, CALIBRATION_ERROR),
         "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},
         "checks": json.loads(_property(artifact, CHECKS) or "[]"),
         "warnings": json.loads(_property(artifact, WARNINGS) or "[]"),

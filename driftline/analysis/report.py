@@ -280,7 +280,20 @@ def _confusion(curve: dict, img) -> str:
         + (": there every example is predicted a big tipper, which F1 rewards when most "
            "examples are positive; the gate judges F1 at 0.5" if best["recall"] >= 1.0 else "")
         + ".</p>"
-        + img("precision_recall.png") + img("calibration.png"))
+        + img("precision_recall.png") + img("calibration.png") + _calibration_table(curve))
+
+
+def _calibration_table(curve: dict) -> str:
+    """The reliability table behind the calibration chart, and its expected error."""
+    rows = "".join(f"<tr><td>{b['low']:.1f}–{b['high']:.1f}</td><td>{b['examples']}</td>"
+                   f"<td>{b['mean_predicted']:.3f}</td><td>{b['observed_rate']:.3f}</td></tr>"
+                   for b in curve["calibration"])
+    error = curve.get("calibration_error")
+    return ("<h3>Calibration</h3>" + (f"<p>Expected calibration error {error:.3f}: the rows' mean "
+                                      "gap between predicted probability and observed rate, bin by bin.</p>"
+                                      if error is not None else "")
+            + "<table><tr><th>predicted</th><th>examples</th><th>mean predicted</th><th>observed rate</th></tr>"
+            + rows + "</table>")
 
 
 def _where_to_add_data(advice: list) -> str:

@@ -122,13 +122,25 @@ class Rehearsal:
         self.pipeline_root = self.local(pipeline_root)
         self.isolation = isolation
         self.python = python
-        self.run_id = time.strftime("rehearsal-%Y%m%d-%H%M%S")
+        self.run_id = self._new_run_id()
         self.registry_path = self.workdir / REGISTRY
         self.registry = (json.loads(self.registry_path.read_text())
                          if self.registry_path.exists() else [])
         self.produced: Dict[str, Dict[str, list]] = {}
         self.results: List[TaskResult] = []
         self._warm = None
+
+    def _new_run_id(self) -> str:
+        """A run id no earlier rehearsal in this pipeline root used: the time to the second,
+        and a count after it when a rehearsal of the same second exists (its outputs would
+        otherwise be found where this one's go, and TFX refuses to overwrite them)."""
+        stamp = time.strftime("rehearsal-%Y%m%d-%H%M%S")
+        run_id, count = stamp, 1
+        while Path(self.pipeline_root, run_id).exists():
+            count += 1
+            run_id = f"{stamp}-{count}"
+        Path(self.pipeline_root, run_id).mkdir(parents=True, exist_ok=True)
+        return run_id
 
     # --- paths -----------------------------------------------------------------------
 

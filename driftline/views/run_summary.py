@@ -77,6 +77,9 @@ def baseline_lines(judged: dict) -> list:
     if not judged.get("baselines_required", True):
         lines.append("                  (reported, not required: [evaluation] beat_constant = false, "
                      "as --fast sets it)")
+    if judged.get("calibration_error") is not None:
+        lines.append(f"  calibration     expected calibration error {judged['calibration_error']:.3f} (10 bins of "
+                     "predicted probability; the error-analysis page has the table)")
     reference = judged.get("reference") or {}
     if "auc" in reference:
         gap = reference["auc"]["value"] - judged["metrics"]["auc"]["value"]

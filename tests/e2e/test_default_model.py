@@ -75,7 +75,7 @@ def test_the_default_model_beats_the_constant_and_reaches_the_target_auc(default
     assert f"AUC {auc:.3f} (" in default_run["stdout"], default_run["stdout"]
 
 
-def test_a_challenger_trained_on_shuffled_labels_is_refused_naming_the_constant():
+def test_a_challenger_trained_on_shuffled_labels_is_refused_naming_the_constant(driftline):
     """The same rows, each train card ride carrying another's label: whatever it learns is
     noise, and the default gate must say it is no better than a constant."""
     import background_jobs
@@ -89,3 +89,9 @@ def test_a_challenger_trained_on_shuffled_labels_is_refused_naming_the_constant(
     assert any("constant" in line for line in failed), failed
     assert "  pushed          nothing" in stdout
     assert not (out / "serving").exists() or not any((out / "serving").rglob("saved_model.pb"))
+    # Lineage and the error-analysis page say it in the same one line.
+    traced = driftline("lineage", "trace", "latest", "--output-dir", out)
+    assert traced.returncode == 0, traced.stderr
+    assert 'baselines       no better than always answering "yes": F1 ' in traced.stdout, traced.stdout
+    page = next((out / "reports").glob("*/index.html")).read_text()
+    assert "no better than always answering &quot;yes&quot;: F1 " in page

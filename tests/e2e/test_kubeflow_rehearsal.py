@@ -17,8 +17,10 @@ from e2e_helpers import PIPELINE  # noqa: F401 - the e2e modules share their hel
 def _config(work, span, data_root):
     path = work / f"kubeflow-{span}.toml"
     path.write_text(f'span = {span}\nwindow = 1\ndata_root = "{data_root}"\n'
+                    # What --fast sets, written out: the compiled spec carries the config.
                     '[training]\ntrain_steps = 50\neval_steps = 10\nhidden_units = [16]\n'
-                    '[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\n'
+                    'learning_rate = 0.003\nl2 = 0.0\n'
+                    '[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nbeat_constant = false\n'
                     '[kubeflow]\nimage = "registry.example.com/driftline:test"\n'
                     'pipeline_root = "gs://rehearsal-bucket/root"\n'
                     'data_root = "gs://rehearsal-bucket/taxi"\n'

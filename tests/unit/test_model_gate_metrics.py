@@ -91,3 +91,13 @@ def test_log_loss_and_brier_agree_with_scikit_learn():
     # A confident miss costs a lot, never infinity.
     assert np.isfinite(metrics.log_loss([1], [0.0])) and metrics.log_loss([1], [0.0]) > 15
     assert set(metrics.LOWER_IS_BETTER) <= set(metrics.METRICS)
+
+
+def test_calibration_error_is_zero_for_rates_and_the_gap_otherwise():
+    rng = np.random.default_rng(5)
+    scores = rng.random(200_000)
+    labels = rng.random(200_000) < scores           # the probabilities are the rates
+    assert metrics.calibration_error(labels, scores) < 0.01
+    assert metrics.calibration_error(labels, np.clip(scores + 0.2, 0, 1)) == pytest.approx(0.2, abs=0.03)
+    # By hand: two bins, 0.2 predicted where half are positive, 0.9 where all are.
+    assert metrics.calibration_error([0, 1, 1, 1], [0.2, 0.2, 0.9, 0.9]) == pytest.approx((2 * 0.3 + 2 * 0.1) / 4)
