@@ -11,6 +11,23 @@ def pushed_dir(runs, run_index):
     return pushed_by(runs["store"], runs["run_ids"][run_index])
 
 
+def judged_records(store, run_id, split: str = "eval") -> list:
+    """The serialized records of one split of every Examples artifact the run's ModelGate
+    read (the spans of its training window), in the order the store lists them."""
+    import tensorflow as tf
+
+    from pipeline import nodes
+
+    executions = metadata.run_executions(store, PIPELINE, run_id)
+    events = store.get_events_by_execution_ids([executions[nodes.MODEL_GATE].id])
+    ids = [e.artifact_id for e in events if e.path.steps and e.path.steps[0].key == "examples"]
+    serialized = []
+    for artifact in store.get_artifacts_by_id(ids):
+        files = tf.io.gfile.glob(f"{artifact.uri}/Split-{split}/*")
+        serialized += [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    return serialized
+
+
 def pushed_by(store, run_id) -> Path:
     """The version directory a run's Pusher pushed (the run must have pushed one)."""
     executions = metadata.run_executions(store, PIPELINE, run_id)

@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score
 from components.model import features
 from driftline.mlmd.store import output_artifacts
 from pipeline import metadata, nodes
-from e2e_helpers import FLIPPED_COMPANY, PIPELINE
+from e2e_helpers import FLIPPED_COMPANY, PIPELINE, judged_records
 
 
 def _analysis(driftline, work, directory, run_id, *extra):
@@ -23,14 +23,8 @@ def _analysis(driftline, work, directory, run_id, *extra):
 def _eval_rows(store, run_id):
     """The run's evaluation examples, read from the Examples artifacts it trained on."""
     executions = metadata.run_executions(store, PIPELINE, run_id)
-    gate_inputs = store.get_events_by_execution_ids([executions[nodes.MODEL_GATE].id])
-    example_ids = [e.artifact_id for e in gate_inputs if e.path.steps and e.path.steps[0].key == "examples"]
-    serialized = []
-    for artifact in store.get_artifacts_by_id(example_ids):
-        files = tf.io.gfile.glob(f"{artifact.uri}/Split-eval/*")
-        serialized += [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
     model = output_artifacts(store, executions[nodes.TRAINER].id)[nodes.MODEL][0]
-    return serialized, tf.saved_model.load(f"{model.uri}/Format-Serving")
+    return judged_records(store, run_id), tf.saved_model.load(f"{model.uri}/Format-Serving")
 
 
 def test_slice_counts_add_up_and_f1_matches_the_model_itself(runs, challengers, driftline):

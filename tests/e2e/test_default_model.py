@@ -30,14 +30,9 @@ def default_run():
 def _split(store, run_id, split):
     """(labels, card?, serialized) of one split of every span the run trained on."""
     from components.examples_io import raw_value
+    from e2e_helpers import judged_records
 
-    executions = metadata.run_executions(store, PIPELINE, run_id)
-    events = store.get_events_by_execution_ids([executions[nodes.MODEL_GATE].id])
-    ids = [e.artifact_id for e in events if e.path.steps and e.path.steps[0].key == "examples"]
-    serialized = []
-    for artifact in store.get_artifacts_by_id(ids):
-        files = tf.io.gfile.glob(f"{artifact.uri}/Split-{split}/*")
-        serialized += [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    serialized = judged_records(store, run_id, split)
     parsed = [tf.train.Example.FromString(s) for s in serialized]
     # The label rule and the observable population, read from the raw values. In float32,
     # as the transform computes it: many card tips are exactly 20% of the fare, where
