@@ -205,15 +205,7 @@ def curves(labels, scores, bins: int = 10) -> dict:
         f1 = np.where(tp[last] > 0, 2 * tp[last] / (tp[last] + fp[last] + positives), 0.0)
     best = int(np.argmax(f1)) if f1.size else 0
     predicted = scores >= metrics.THRESHOLD
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
-    calibration = []
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            calibration.append({"low": float(edges[b]), "high": float(edges[b + 1]),
-                                "examples": int(inside.sum()), "mean_predicted": float(scores[inside].mean()),
-                                "observed_rate": float(labels[inside].mean())})
+    calibration = metrics.reliability(labels, scores, bins)
     return {
         "pr_curve": {"threshold": ranked[last].tolist(), "precision": precision.tolist(),
                      "recall": recall.tolist()},
@@ -227,5 +219,5 @@ def curves(labels, scores, bins: int = 10) -> dict:
                       "false_negative": int(np.sum(~predicted & labels)),
                       "true_negative": int(np.sum(~predicted & ~labels))},
         "calibration": calibration,
-        "calibration_error": metrics.calibration_error(labels, scores, bins),
+        "calibration_error": metrics.error_of(calibration),
     }

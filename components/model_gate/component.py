@@ -117,7 +117,7 @@ def _read_train(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eva
     from components.model_gate.noise_floor import noise_floor
 
     keys, labels = [eval_keys[eval_judged]], [eval_labels[eval_judged]]
-    train_labels, columns, kept = [], {name: [] for name in settings["model_inputs"]}, 0
+    columns, kept = {name: [] for name in settings["model_inputs"]}, 0
     train = (record for _, record in records(examples, "train"))
     while True:
         chunk = list(itertools.islice(train, NOISE_FLOOR_CHUNK))
@@ -127,13 +127,13 @@ def _read_train(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eva
         decoded = decode(chunk)
         keys.append(input_hashes(decoded, settings["model_inputs"])[judged])
         labels.append(chunk_labels[judged])
-        train_labels.append(chunk_labels[judged])
         take = np.flatnonzero(judged)[:max(0, REFERENCE_ROWS - kept)]
         if settings.get("reference", True) and take.size:
             for name, values in raw_columns(decoded, settings["model_inputs"]).items():
                 columns[name].extend(values[i] for i in take)
             kept += take.size
-    train_labels = np.concatenate(train_labels) if train_labels else np.zeros(0, dtype=np.int64)
+    # labels[0] is the eval split's; the rest, chunk by chunk, the train split's.
+    train_labels = np.concatenate(labels[1:]) if len(labels) > 1 else np.zeros(0, dtype=np.int64)
     base_rate = float(train_labels.mean()) if train_labels.size else 0.5
     return _Train(noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels)), base_rate, columns,
                   train_labels[:kept])

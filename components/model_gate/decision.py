@@ -135,10 +135,27 @@ class Trivial:
     yes_f1: float
     f1_lift: Interval
 
+    @property
+    def ranks_better(self) -> bool:
+        return self.lift["auc"].low > 0
+
+    @property
+    def predicts_better(self) -> bool:
+        return self.lift["log_loss"].high < 0
+
+    @property
+    def decides_no_worse(self) -> bool:
+        return not self.f1_lift.high < 0
+
+    @property
+    def beaten(self) -> bool:
+        """The one rule: the candidate beats every trivial baseline as the checks require."""
+        return self.ranks_better and self.predicts_better and self.decides_no_worse
+
     def to_json(self) -> dict:
         return {"base_rate": self.base_rate, "constant": dict(self.constant),
                 "lift": {k: v.to_json() for k, v in self.lift.items()},
-                "yes_f1": self.yes_f1, "f1_lift": self.f1_lift.to_json()}
+                "yes_f1": self.yes_f1, "f1_lift": self.f1_lift.to_json(), "beaten": self.beaten}
 
 
 NO_BETTER = 'no better than always answering "yes"'
@@ -153,13 +170,13 @@ def constant_checks(trivial: Trivial, candidate: Dict[str, Interval], confidence
     """The candidate against the trivial baselines. Not required (a quick mode), a failed
     check still shows, marked as such, and does not stop the blessing."""
     lift, checks = trivial.lift, []
-    auc_ok = lift["auc"].low > 0
+    auc_ok = trivial.ranks_better
     checks.append(Check("auc vs constant", auc_ok, (
         f"AUC {candidate['auc'].value:.3f} ranks better than a constant's 0.500 beyond noise "
         f"({_span(lift['auc'], confidence)})" if auc_ok else
         f"AUC {candidate['auc'].value:.3f} is not shown better than a constant's 0.500 "
         f"({_span(lift['auc'], confidence)}): the model ranks rides no better than chance")))
-    loss_ok = lift["log_loss"].high < 0
+    loss_ok = trivial.predicts_better
     checks.append(Check("log_loss vs constant", loss_ok, (
         f"log loss {candidate['log_loss'].value:.3f} is below the constant's "
         f"{trivial.constant['log_loss']:.3f} (the base rate {trivial.base_rate:.3f} for every row) "
@@ -167,7 +184,7 @@ def constant_checks(trivial: Trivial, candidate: Dict[str, Interval], confidence
         f"log loss {candidate['log_loss'].value:.3f} is not shown below the constant's "
         f"{trivial.constant['log_loss']:.3f} (the base rate {trivial.base_rate:.3f} for every row; "
         f"{_span(lift['log_loss'], confidence)}): its probabilities say less than the base rate")))
-    f1_ok = not trivial.f1_lift.high < 0
+    f1_ok = trivial.decides_no_worse
     checks.append(Check("f1 vs always yes", f1_ok, (
         f"F1 {candidate['f1_score'].value:.3f} vs {trivial.yes_f1:.3f} for always answering \"yes\" "
         f"({_span(trivial.f1_lift, confidence)})" + ("" if f1_ok else
@@ -191,11 +208,9 @@ def trivial_warnings(rules: Rules, trivial: Trivial) -> List[str]:
 
 
 def no_better_line(trivial: Optional[dict], candidate: dict) -> str:
-    """One line for a candidate that did not beat the trivial baselines, else ""."""
-    if not trivial:
-        return ""
-    lift = trivial["lift"]
-    if lift["auc"]["low"] > 0 and lift["log_loss"]["high"] < 0 and not trivial["f1_lift"]["high"] < 0:
+    """One line for a candidate that did not beat the trivial baselines (Trivial.beaten,
+    as recorded), else ""."""
+    if not trivial or trivial.get("beaten", True):
         return ""
     return (f"{NO_BETTER}: F1 {candidate['f1_score']['value']:.3f} vs {trivial['yes_f1']:.3f}, "
             f"AUC {candidate['auc']['value']:.3f} vs 0.500, log loss {candidate['log_loss']['value']:.3f} "

@@ -82,20 +82,36 @@ def brier(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean((np.asarray(scores, dtype=np.float64) - labels) ** 2))
 
 
-def calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: over `bins` equal-width bins of the predicted
-    probability, the gap between the mean prediction and the observed rate, weighted by
-    the bin's share of the rows. 0 for a model whose probabilities can be read as rates."""
-    labels = np.asarray(labels, dtype=np.float64)
+def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> list:
+    """The reliability table: for each non-empty one of `bins` equal-width bins of the
+    predicted probability, its edges, rows, mean prediction and observed rate."""
+    labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
-    if labels.size == 0:
-        return float("nan")
-    which = np.clip(np.digitize(scores, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
-    gap = 0.0
-    for b in np.unique(which):
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    table = []
+    for b in range(bins):
         inside = which == b
-        gap += inside.sum() * abs(scores[inside].mean() - labels[inside].mean())
-    return float(gap / labels.size)
+        if inside.any():
+            table.append({"low": float(edges[b]), "high": float(edges[b + 1]), "examples": int(inside.sum()),
+                          "mean_predicted": float(scores[inside].mean()),
+                          "observed_rate": float(labels[inside].mean())})
+    return table
+
+
+def calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: over the reliability table's bins, the gap between the
+    mean prediction and the observed rate, weighted by the bin's share of the rows. 0
+    for a model whose probabilities can be read as rates."""
+    return error_of(reliability(labels, scores, bins))
+
+
+def error_of(table: list) -> float:
+    """The expected calibration error of a reliability table (NaN for an empty one)."""
+    rows = sum(b["examples"] for b in table)
+    if not rows:
+        return float("nan")
+    return float(sum(b["examples"] * abs(b["mean_predicted"] - b["observed_rate"]) for b in table) / rows)
 
 
 def all_metrics(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:

@@ -46,12 +46,11 @@ FLIPPED_COMPANY = "Taxi Affiliation Services"
 FLIPPED_ROWS = {"company": FLIPPED_COMPANY, "payment_type": "Credit Card"}
 
 
-def flip_labels_in_training_rows(csv_path, where: dict, eval_percent: int = 20) -> int:
-    """Rewrites a span's CSV so that the rows matching `where` (column -> value) have their label
-    turned over (a big tip becomes none, no big tip becomes a 50% tip), but only in rows
-    that stay in the train split before and after the change: ExampleGen splits by a
-    hash of each row's bytes, so the evaluation split keeps exactly the same rows and a
-    model trained on it can be judged on clean labels. Returns the number of rows flipped."""
+def _span_rows(csv_path, eval_percent: int):
+    """(rows, write) of a span's CSV: its rows as dicts, and write(rows), which writes them
+    back (or, given None, leaves the file as it is) and returns each row's split as
+    ExampleGen cuts it (0 train, 1 eval): it splits by a hash of each row's bytes, so a
+    rewritten row can move."""
     import csv
     import io
 
@@ -65,13 +64,28 @@ def flip_labels_in_training_rows(csv_path, where: dict, eval_percent: int = 20) 
         example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - eval_percent),
         example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_percent)])
     boundaries = [100 - eval_percent, 100]
-
-    def splits(path):
-        return [_PartitionFn(e, 2, boundaries, split_config) for e in encode(read_span([str(path)]))]
-
     text = csv_path.read_text()
-    rows = list(csv.DictReader(io.StringIO(text)))
     header = text.splitlines()[0].split(",")
+
+    def write(chosen):
+        if chosen is not None:
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(chosen)
+            csv_path.write_text(out.getvalue())
+        return [_PartitionFn(e, 2, boundaries, split_config) for e in encode(read_span([str(csv_path)]))]
+
+    return list(csv.DictReader(io.StringIO(text))), write
+
+
+def flip_labels_in_training_rows(csv_path, where: dict, eval_percent: int = 20) -> int:
+    """Rewrites a span's CSV so that the rows matching `where` (column -> value) have their label
+    turned over (a big tip becomes none, no big tip becomes a 50% tip), but only in rows
+    that stay in the train split before and after the change, so the evaluation split
+    keeps exactly the same rows and a model trained on it can be judged on clean labels.
+    Returns the number of rows flipped."""
+    rows, write = _span_rows(csv_path, eval_percent)
     flipped = []
     for row in rows:
         row = dict(row)
@@ -79,19 +93,10 @@ def flip_labels_in_training_rows(csv_path, where: dict, eval_percent: int = 20) 
             fare, tips = float(row["fare"]), float(row["tips"] or 0)
             row["tips"] = "0.0" if tips > 0.2 * fare else f"{0.5 * fare + 0.01:.2f}"
         flipped.append(row)
-
-    def write(path, chosen):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(chosen)
-        path.write_text(out.getvalue())
-
-    before = splits(csv_path)
-    write(csv_path, flipped)
-    after = splits(csv_path)
+    before = write(None)
+    after = write(flipped)
     chosen = [f if (b == 0 and a == 0) else o for o, f, b, a in zip(rows, flipped, before, after)]
-    write(csv_path, chosen)
+    write(chosen)
     return sum(1 for o, c in zip(rows, chosen) if o != c)
 
 
@@ -109,36 +114,13 @@ def shuffle_labels_in_training_rows(csv_path, seed: int, eval_percent: int = 20)
     new tip is chosen among values that give its new label until ExampleGen's hash keeps
     it in the train split, so every card ride trained on is shuffled and the evaluation
     split keeps exactly its rows and their true labels. Returns the rows whose label moved."""
-    import csv
-    import io
     import random
-
-    from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
-    from tfx.proto import example_gen_pb2
-
-    from components.example_gen.csv_reader import read_span
-    from components.example_gen.executor import encode
-
-    split_config = example_gen_pb2.SplitConfig(splits=[
-        example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=100 - eval_percent),
-        example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=eval_percent)])
-    boundaries = [100 - eval_percent, 100]
-    text = csv_path.read_text()
-    header = text.splitlines()[0].split(",")
-    rows = list(csv.DictReader(io.StringIO(text)))
-
-    def splits(chosen):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(chosen)
-        csv_path.write_text(out.getvalue())
-        return [_PartitionFn(e, 2, boundaries, split_config) for e in encode(read_span([str(csv_path)]))]
 
     def label(row):
         return float(row["tips"] or 0) > 0.2 * float(row["fare"])
 
-    before = splits(rows)
+    rows, write = _span_rows(csv_path, eval_percent)
+    before = write(None)
     chosen = [i for i, (row, split) in enumerate(zip(rows, before))
               if split == 0 and row["payment_type"] == "Credit Card" and row["fare"] and float(row["fare"]) > 0]
     labels = [label(rows[i]) for i in chosen]
@@ -148,6 +130,6 @@ def shuffle_labels_in_training_rows(csv_path, seed: int, eval_percent: int = 20)
     while pending:
         for i, (_, variants) in pending.items():
             current[i]["tips"] = next(variants)
-        after = splits(current)
+        after = write(current)
         pending = {i: v for i, v in pending.items() if after[i] != 0}
     return sum(1 for i, new in zip(chosen, labels) if new != label(rows[i]))
