@@ -129,8 +129,9 @@ class TrainingConfig:
     # The most training may take: it stops earlier once the loss on a held-out part of
     # the train split stops falling (components/model/trainer.py).
     train_steps: int = setting(1000, int, **POSITIVE_INT)
-    # Batches of the train split read for its held-out rows (one in ten, by a hash of the
-    # inputs), on which early stopping watches the loss.
+    # The most batches of the train split read, once, for its held-out rows (one in ten,
+    # by a hash of the inputs), on which early stopping watches the loss and the
+    # operating threshold is chosen.
     eval_steps: int = setting(100, int, **POSITIVE_INT)
     batch_size: int = setting(128, int, minimum=1, maximum=1 << 16)
     learning_rate: float = setting(0.001, float, minimum=0.0, above_minimum=True, maximum=1.0)
@@ -146,6 +147,13 @@ class TrainingConfig:
     # be known (card rides: components/model/features.py says why), or "all", the old
     # definition that reads every unrecorded cash tip as "not a big tipper".
     population: str = setting("observable", str, choices=("observable", "all"))
+    # The operating threshold (the probability from which the model answers "yes"),
+    # chosen after training on the held-out tenth of the train split, never on the rows
+    # the gate judges: "f1", the best F1 there; "precision" or "recall", the threshold that
+    # reaches `operating_target` of it with the most of the other. It is recorded on the
+    # model in MLMD and used by the gate, `:classify` and monitoring's online F1.
+    operating_point: str = setting("f1", str, choices=("f1", "precision", "recall"))
+    operating_target: Optional[float] = setting(None, float, optional=True, **SHARE)
 
 
 @dataclass
@@ -182,10 +190,11 @@ class EvaluationConfig:
     # (raw column names).
     slice_features: list = setting(["payment_type", "trip_start_hour"], list,
                                    items=Rule(str, nonempty=True))
-    # TFMA's Evaluator beside the ModelGate, for TFMA's own tools (its notebooks, Fairness
-    # Indicators). driftline reads nothing from it: the blessing is the ModelGate's and the
-    # slices are `driftline analyze`'s, both from the rows the ModelGate scored. Off, a run
-    # saves the Evaluator's Beam pass and its model load.
+    # The ModelGate writes its evaluation in TFMA's format (a ModelEvaluation artifact that
+    # `tfma.load_eval_result` reads: components/model_gate/tfma_format.py) from the rows
+    # it judged. This also runs TFX's own Evaluator beside it, a Beam pass that scores the
+    # rows again (for TFMA metrics the gate does not compute); driftline reads nothing
+    # from it.
     tfma: bool = setting(False, bool)
     # The slice gate. Unset: off. Set: a candidate whose F1 on any slice of
     # `slice_features` with at least `min_slice_examples` rows is worse than the serving
@@ -373,6 +382,12 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
                      f"{beam.direct_num_workers} has no effect with direct_running_mode = "
                      "'in_memory', which runs one worker: use multi_processing or "
                      "multi_threading for more")
+    training = config.training
+    if (training.operating_point == "f1") != (training.operating_target is None):
+        where = origins.get("training.operating_target", origins.get("training.operating_point", "default"))
+        found.append(f"{where}: 'training.operating_point' = '{training.operating_point}' "
+                     + ("takes no operating_target (the best F1 needs none)" if training.operating_point == "f1"
+                        else "needs 'training.operating_target', the precision or recall to reach (0-1)"))
     return found
 
 

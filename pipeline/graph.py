@@ -28,6 +28,7 @@ from components.example_gen import executor as csv_examples
 from components.model_gate.component import ModelGate
 from components.push import executor as atomic_push
 from components.statistics.executor import StatisticsGen as InMemoryStatisticsGen
+from components.model import executor as trainer_executor
 from components.model import features
 from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
 from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
@@ -288,6 +289,7 @@ def _trainer(config: Config, inputs: PipelineInputs, window_examples, transform,
     training = config.training
     return Trainer(
         run_fn=RUN_FN,
+        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
         examples=window_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
@@ -302,6 +304,8 @@ def _trainer(config: Config, inputs: PipelineInputs, window_examples, transform,
                 "batch_size": training.batch_size,
                 "seed": training.seed,
                 "population": training.population,
+                "operating_point": training.operating_point,
+                "operating_target": training.operating_target,
             },
         },
     )

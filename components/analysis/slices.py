@@ -82,11 +82,12 @@ def _indices(n: int, samples: int, seed: int, salt: int) -> np.ndarray:
 
 
 def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int, seed: int,
-              salt: int = 0, threshold: float = metrics.THRESHOLD) -> metrics.Interval:
-    """candidate − baseline F1 on `rows`, with its paired bootstrap interval."""
+              salt: int = 0, thresholds=(metrics.THRESHOLD, metrics.THRESHOLD)) -> metrics.Interval:
+    """candidate − baseline F1 on `rows`, with its paired bootstrap interval; each model
+    decides at its own threshold (`thresholds`: the candidate's, the baseline's)."""
     labels = np.asarray(labels, dtype=bool)[rows]
-    mine = np.asarray(candidate)[rows] >= threshold
-    theirs = np.asarray(baseline)[rows] >= threshold
+    mine = np.asarray(candidate)[rows] >= thresholds[0]
+    theirs = np.asarray(baseline)[rows] >= thresholds[1]
     whole = (metrics.at_threshold(labels, mine.astype(float))["f1_score"]
              - metrics.at_threshold(labels, theirs.astype(float))["f1_score"])
     indices = _indices(rows.size, samples, seed, salt)
@@ -95,21 +96,25 @@ def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int
 
 
 def f1_drops(labels, candidate, baseline, columns, slicings, min_examples: int, confidence: float,
-             samples: int, seed: int) -> List[Tuple[Slice, metrics.Interval]]:
+             samples: int, seed: int, thresholds=(metrics.THRESHOLD, metrics.THRESHOLD)
+             ) -> List[Tuple[Slice, metrics.Interval]]:
     """The F1 change of every slice with at least `min_examples` rows (the slice gate)."""
     found = []
     for salt, piece in enumerate(slices_of(columns, slicings)):
         if piece.rows.size >= min_examples:
             found.append((piece, f1_change(labels, candidate, baseline, piece.rows, confidence,
-                                           samples, seed, salt)))
+                                           samples, seed, salt, thresholds)))
     return found
 
 
 def table(labels, scores, columns, slicings, baseline=None, confidence: float = 0.95,
-          samples: int = 500, seed: int = 0, threshold: float = metrics.THRESHOLD) -> List[dict]:
+          samples: int = 500, seed: int = 0, threshold: float = metrics.THRESHOLD,
+          baseline_threshold: Optional[float] = None) -> List[dict]:
     """One row per slice: counts, label rate, AUC, F1 (with interval), precision, recall,
     errors and their share of all errors (with the error rate's Wilson interval), and,
-    given a baseline model's scores on the same rows, its F1 and the paired change."""
+    given a baseline model's scores on the same rows, its F1 and the paired change. Each
+    model decides at its own operating threshold (the baseline's defaults to `threshold`)."""
+    baseline_threshold = threshold if baseline_threshold is None else baseline_threshold
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
     predicted = scores >= threshold
@@ -142,9 +147,10 @@ def table(labels, scores, columns, slicings, baseline=None, confidence: float = 
             "f1_below_overall": overall_f1 - found["f1_score"], "same_as": same_as,
         }
         if baseline is not None:
-            change = f1_change(labels, scores, baseline, rows, confidence, samples, seed, salt, threshold)
+            change = f1_change(labels, scores, baseline, rows, confidence, samples, seed, salt,
+                               (threshold, baseline_threshold))
             row.update({"baseline_f1": metrics.at_threshold(labels[rows], np.asarray(baseline)[rows],
-                                                            threshold)["f1_score"],
+                                                            baseline_threshold)["f1_score"],
                         "f1_change": change.value, "f1_change_low": change.low,
                         "f1_change_high": change.high})
         rows_out.append(row)
@@ -186,7 +192,7 @@ def where_to_add_data(rows: List[dict], min_examples: int, share: float = 0.05) 
     return sorted(advice, key=lambda a: -a["error_share"])
 
 
-def curves(labels, scores, bins: int = 10) -> dict:
+def curves(labels, scores, bins: int = 10, threshold: float = metrics.THRESHOLD) -> dict:
     """The precision-recall curve, the F1-maximising threshold, the confusion matrix at
     the decision threshold and a calibration table (mean predicted vs observed rate per
     bin of predicted probability)."""
@@ -204,7 +210,7 @@ def curves(labels, scores, bins: int = 10) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(tp[last] > 0, 2 * tp[last] / (tp[last] + fp[last] + positives), 0.0)
     best = int(np.argmax(f1)) if f1.size else 0
-    predicted = scores >= metrics.THRESHOLD
+    predicted = scores >= threshold
     calibration = metrics.reliability(labels, scores, bins)
     return {
         "pr_curve": {"threshold": ranked[last].tolist(), "precision": precision.tolist(),
@@ -213,7 +219,7 @@ def curves(labels, scores, bins: int = 10) -> dict:
                            "f1_score": float(f1[best]) if f1.size else 0.0,
                            "precision": float(precision[best]) if f1.size else 0.0,
                            "recall": float(recall[best]) if f1.size else 0.0},
-        "confusion": {"threshold": metrics.THRESHOLD,
+        "confusion": {"threshold": threshold,
                       "true_positive": int(np.sum(predicted & labels)),
                       "false_positive": int(np.sum(predicted & ~labels)),
                       "false_negative": int(np.sum(~predicted & labels)),

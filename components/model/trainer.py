@@ -11,7 +11,7 @@ from absl import logging
 from tensorflow.python.autograph.core import config as autograph_config
 from tfx_bsl.public import tfxio
 
-from components.model import features
+from components.model import features, operating_point
 
 
 def skip_autograph_of_tf_keras():
@@ -86,9 +86,12 @@ def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population, 
     weighs 0, so it moves no weight of the model and counts in no training metric; so
     does a row outside `part` ("fit": all but the held-out rows, "holdout": those only)."""
     # Shuffled with the run's seed, read in file order: the same batches every time.
+    # The held-out rows are read once (each counts once in the threshold's choice);
+    # the rows to fit on repeat for as many steps as training takes.
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle_seed=seed, sloppy_ordering=False),
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle_seed=seed, sloppy_ordering=False,
+                                       num_epochs=1 if part == "holdout" else None),
         tf_transform_output.raw_metadata.schema,
     )
     transform = tf_transform_output.transform_features_layer()
@@ -187,6 +190,27 @@ def run_fn(fn_args):
     # out: they cost tracing at save and at every load.
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures, save_traces=False)
     write_warmup_requests(fn_args.serving_model_dir, tf_transform_output)
+    write_operating_point(fn_args.serving_model_dir, model, holdout, hparams)
+
+
+def write_operating_point(model_dir: str, model, holdout, hparams):
+    """The threshold chosen on the held-out rows (never the ones the gate judges), into
+    the SavedModel's directory, where every reader finds it (operating_point.py)."""
+    import numpy as np
+
+    labels, scores = [], []
+    for inputs, label, weight in holdout:
+        keep = tf.reshape(weight, [-1]).numpy() > 0
+        scores.append(tf.reshape(model(inputs, training=False), [-1]).numpy()[keep])
+        labels.append(tf.reshape(label, [-1]).numpy()[keep])
+    point = operating_point.choose(np.concatenate(labels) if labels else np.zeros(0),
+                                   np.concatenate(scores) if scores else np.zeros(0),
+                                   hparams.get("operating_point", "f1"), hparams.get("operating_target"))
+    logging.info("driftline trainer: operating threshold %s", point.text())
+    path = f"{model_dir}/{operating_point.FILE}"
+    tf.io.gfile.makedirs(path.rsplit("/", 1)[0])
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(point.to_json())
 
 
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"

@@ -20,7 +20,7 @@ from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import artifact
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
-from tfx.types.standard_artifacts import Examples, Model, ModelBlessing
+from tfx.types.standard_artifacts import Examples, Model, ModelBlessing, ModelEvaluation
 
 from components.model_gate import verdict
 from components import storage
@@ -43,7 +43,11 @@ class _Scorer:
         import tensorflow as tf
         from tfx.utils import path_utils
 
-        self.loaded = tf.saved_model.load(path_utils.serving_model_path(model.uri))
+        from components.model import operating_point
+
+        directory = path_utils.serving_model_path(model.uri)
+        self.loaded = tf.saved_model.load(directory)
+        self.operating_point = operating_point.read(directory)
 
     def _batches(self, signature, records, keys):
         """{key: one value per record} of a signature's outputs, in one pass."""
@@ -155,6 +159,8 @@ class ModelGateSpec(types.ComponentSpec):
     OUTPUTS = {
         "blessing": ChannelParameter(type=ModelBlessing),
         "predictions": ChannelParameter(type=ModelPredictions),
+        # TFMA's format (tfma_format.py): what TFX's Evaluator would write, from the same rows.
+        "evaluation": ChannelParameter(type=ModelEvaluation),
     }
 
 
@@ -162,8 +168,9 @@ class Executor(evaluator_executor.Executor):
     """The ModelGate's executor. It is an Evaluator executor by inheritance for one
     reason: TFX's Kubeflow v2 entrypoint turns a blessing's model ids into the runtime
     artifact names that KFP's latest-blessed-model resolver looks models up by, and it
-    does so only for Evaluator executors (refactor_model_blessing). Nothing of TFMA's
-    evaluation runs here."""
+    does so only for Evaluator executors (refactor_model_blessing). TFMA's Beam
+    evaluation does not run here: the gate writes its evaluation in TFMA's format from
+    the rows it scored (tfma_format.py)."""
 
     def Do(self, input_dict, output_dict, exec_properties):
         judge(
@@ -173,6 +180,7 @@ class Executor(evaluator_executor.Executor):
             blessing=output_dict["blessing"][0],
             predictions=output_dict["predictions"][0],
             rules=exec_properties["rules"],
+            evaluation=output_dict["evaluation"][0],
         )
 
 
@@ -188,6 +196,7 @@ class ModelGate(base_beam_component.BaseBeamComponent):
             model=model, examples=examples, baseline_model=baseline_model,
             blessing=types.Channel(type=ModelBlessing),
             predictions=types.Channel(type=ModelPredictions),
+            evaluation=types.Channel(type=ModelEvaluation),
             rules=rules, code_fingerprint=code_fingerprint))
 
 
@@ -205,6 +214,15 @@ class _Scored:
     floor: dict
     base_rate: float
     reference: object = None  # on the judged rows only; None when off
+    # Each model's operating point (components/model/operating_point.py): the candidate's,
+    # and the serving model's (None without one).
+    point: object = None
+    baseline_point: object = None
+
+    @property
+    def thresholds(self):
+        return (self.point.threshold,
+                self.baseline_point.threshold if self.baseline_point is not None else self.point.threshold)
 
 
 @dataclass
@@ -222,7 +240,7 @@ class _Measured:
     calibration_error: float = float("nan")
 
 
-def judge(model, examples, baseline_model, blessing, predictions, rules: str) -> None:
+def judge(model, examples, baseline_model, blessing, predictions, rules: str, evaluation=None) -> None:
     """Scores, measures, decides and records: the ModelGate's executor, in that order."""
     from components.model_gate import decision
 
@@ -237,6 +255,23 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str) ->
                              int(measured.newest_rows.size), measured.newest_diffs, measured.slice_diffs,
                              measured.trivial)
     _record(blessing, model, baseline_model, scored, measured, judged, settings)
+    if evaluation is not None:
+        _write_evaluation(evaluation, model, examples, scored, measured, settings)
+
+
+def _write_evaluation(evaluation, model, examples, scored: _Scored, measured: _Measured, settings):
+    """The judged rows' metrics, overall and per slice feature, in TFMA's format."""
+    import numpy as np
+
+    from components.model_gate import tfma_format
+
+    keep = scored.observable
+    threshold = scored.point.threshold
+    columns = {name: np.asarray(scored.columns[name], dtype=object)[keep] for name in settings["slices"]}
+    records = tfma_format.slice_records(scored.labels[keep], scored.scores[keep], columns, threshold,
+                                        measured.found)
+    tfma_format.write(evaluation.uri, tfma_format.eval_config(settings["label_key"], settings["slices"], threshold),
+                      ",".join(e.uri for e in examples), model.uri, records)
 
 
 def _score(model, examples, baseline_model, settings) -> _Scored:
@@ -248,8 +283,8 @@ def _score(model, examples, baseline_model, settings) -> _Scored:
     candidate = _Scorer(model)
     labels, observable = candidate.labels(serialized, settings)
     scores = candidate.probabilities(serialized)
-    baseline = (_Scorer(baseline_model).probabilities(serialized)
-                if baseline_model is not None else None)
+    serving = _Scorer(baseline_model) if baseline_model is not None else None
+    baseline = serving.probabilities(serialized) if serving is not None else None
     decoded = decode(serialized)
     columns = {"span": spans, "label": labels, "observable": observable, "candidate": scores}
     if baseline is not None:
@@ -268,7 +303,7 @@ def _score(model, examples, baseline_model, settings) -> _Scored:
         reference = reference_learner.probabilities(train.columns, train.labels, judged_columns,
                                                     settings["seed"])
     return _Scored(spans, labels, observable, scores, baseline, columns, train.floor, train.base_rate,
-                   reference)
+                   reference, candidate.operating_point, serving.operating_point if serving else None)
 
 
 def _measure(scored: _Scored, settings, rules_of) -> _Measured:
@@ -285,29 +320,32 @@ def _measure(scored: _Scored, settings, rules_of) -> _Measured:
     newest_rows = np.arange(labels.size)[spans == newest]
     resampled = metrics.resample_indices(labels.size, samples, seed)
     resampled_newest = metrics.resample_indices(newest_rows.size, samples, seed + 1)
-    found = metrics.intervals(labels, scores, resampled, confidence)
-    trivial = _trivial(labels, scores, scored.base_rate, resampled, confidence)
+    threshold = scored.point.threshold
+    found = metrics.intervals(labels, scores, resampled, confidence, threshold)
+    trivial = _trivial(labels, scores, scored.base_rate, resampled, confidence, threshold)
+    # The reference learner decides at its own best: its F1 is not what it is shown for.
     reference = (metrics.intervals(labels, scored.reference, resampled, confidence)
                  if scored.reference is not None else None)
     diffs = newest_diffs = slice_diffs = None
     if baseline is not None:
-        diffs = metrics.paired_differences(labels, scores, baseline, resampled, confidence)
+        diffs = metrics.paired_differences(labels, scores, baseline, resampled, confidence, scored.thresholds)
         newest_diffs = metrics.paired_differences(
-            labels[newest_rows], scores[newest_rows], baseline[newest_rows], resampled_newest, confidence)
+            labels[newest_rows], scores[newest_rows], baseline[newest_rows], resampled_newest, confidence,
+            scored.thresholds)
         if rules_of.max_slice_f1_drop is not None:
             from components.analysis import slices
 
             judged_columns = {name: np.asarray(scored.columns[name])[keep] for name in settings["slices"]}
             slice_diffs = [(piece.name, diff) for piece, diff in slices.f1_drops(
                 labels, scores, baseline, judged_columns, [(name,) for name in settings["slices"]],
-                rules_of.min_slice_examples, confidence, samples, seed)]
+                rules_of.min_slice_examples, confidence, samples, seed, scored.thresholds)]
     return _Measured(found, diffs, newest, newest_rows, newest_diffs, slice_diffs, int(labels.size), trivial,
                      reference, metrics.calibration_error(labels, scores))
 
 
-def _trivial(labels, scores, base_rate: float, resampled, confidence: float):
+def _trivial(labels, scores, base_rate: float, resampled, confidence: float, threshold: float):
     """The constant predictor (the training base rate for every row) and always "yes",
-    on the same resampled rows as the candidate."""
+    on the same resampled rows as the candidate (deciding at its `threshold`)."""
     import numpy as np
 
     from components.model_gate import metrics
@@ -315,8 +353,10 @@ def _trivial(labels, scores, base_rate: float, resampled, confidence: float):
 
     constant = np.full(labels.size, base_rate)
     yes = np.ones(labels.size)
-    lift = metrics.paired_differences(labels, scores, constant, resampled, confidence)
-    f1_lift = metrics.paired_differences(labels, scores, yes, resampled, confidence)["f1_score"]
+    # Always "yes" answers yes at any threshold; the constant's probabilities are compared.
+    lift = metrics.paired_differences(labels, scores, constant, resampled, confidence, (threshold, threshold))
+    f1_lift = metrics.paired_differences(labels, scores, yes, resampled, confidence,
+                                         (threshold, metrics.THRESHOLD))["f1_score"]
     return Trivial(base_rate, metrics.all_metrics(labels, constant),
                    {m: lift[m] for m in ("auc", "log_loss", "brier")},
                    metrics.all_metrics(labels, yes)["f1_score"], f1_lift)
@@ -348,6 +388,10 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
     blessing.set_string_custom_property(verdict.TRIVIAL, json.dumps(measured.trivial.to_json()))
     blessing.set_int_custom_property(verdict.REQUIRED, int(settings.get("beat_constant", True)))
     blessing.set_float_custom_property(verdict.CALIBRATION_ERROR, measured.calibration_error)
+    blessing.set_float_custom_property(verdict.THRESHOLD, scored.point.threshold)
+    blessing.set_string_custom_property(verdict.OPERATING_POINT, scored.point.to_json())
+    if scored.baseline_point is not None:
+        blessing.set_float_custom_property(verdict.BASELINE_THRESHOLD, scored.baseline_point.threshold)
     if measured.reference is not None:
         _set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
                        measured.reference)
@@ -362,7 +406,9 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
               "metrics": as_json(measured.found), "diffs": as_json(measured.diffs),
               "newest_span_diffs": as_json(measured.newest_diffs),
               "trivial": measured.trivial.to_json(), "reference": as_json(measured.reference),
-              "calibration_error": measured.calibration_error}
+              "calibration_error": measured.calibration_error,
+              "operating_point": json.loads(scored.point.to_json()),
+              "baseline_threshold": scored.baseline_point.threshold if scored.baseline_point else None}
     storage.makedirs(blessing.uri)
     storage.write_text(os.path.join(blessing.uri, verdict.JUDGEMENT_FILE), json.dumps(report, indent=2))
     # The marker files TFX's own Evaluator writes, for tools that look for them.

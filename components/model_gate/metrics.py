@@ -15,6 +15,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+# The decision threshold of a model that carries none (components/model/operating_point.py).
 THRESHOLD = 0.5
 METRICS = ["auc", "f1_score", "precision", "recall", "binary_accuracy", "log_loss", "brier"]
 # Proper scores of the probabilities themselves: lower is better.
@@ -114,8 +115,8 @@ def error_of(table: list) -> float:
     return float(sum(b["examples"] * abs(b["mean_predicted"] - b["observed_rate"]) for b in table) / rows)
 
 
-def all_metrics(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
-    found = at_threshold(labels, scores)
+def all_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = THRESHOLD) -> Dict[str, float]:
+    found = at_threshold(labels, scores, threshold)
     found["auc"] = auc(labels, scores)
     found["log_loss"] = log_loss(labels, scores)
     found["brier"] = brier(labels, scores)
@@ -146,10 +147,10 @@ def percentiles(values: np.ndarray, confidence: float):
     return float(low), float(high)
 
 
-def _resampled(labels, scores, indices) -> Dict[str, np.ndarray]:
+def _resampled(labels, scores, indices, threshold: float = THRESHOLD) -> Dict[str, np.ndarray]:
     out = {m: np.empty(len(indices)) for m in METRICS}
     for b, rows in enumerate(indices):
-        found = all_metrics(labels[rows], scores[rows])
+        found = all_metrics(labels[rows], scores[rows], threshold)
         for m in METRICS:
             out[m][b] = found[m]
     return out
@@ -160,21 +161,24 @@ def resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(samples, n))
 
 
-def intervals(labels, scores, indices, confidence: float) -> Dict[str, Interval]:
-    """Each metric on the whole set, with its bootstrap interval."""
+def intervals(labels, scores, indices, confidence: float, threshold: float = THRESHOLD) -> Dict[str, Interval]:
+    """Each metric on the whole set, with its bootstrap interval; F1, precision, recall
+    and accuracy of `score >= threshold`."""
     labels, scores = np.asarray(labels, dtype=bool), np.asarray(scores, dtype=np.float64)
-    whole = all_metrics(labels, scores)
-    resampled = _resampled(labels, scores, indices)
+    whole = all_metrics(labels, scores, threshold)
+    resampled = _resampled(labels, scores, indices, threshold)
     return {m: Interval(whole[m], *percentiles(resampled[m], confidence)) for m in METRICS}
 
 
-def paired_differences(labels, candidate, baseline, indices, confidence: float) -> Dict[str, Interval]:
-    """candidate − baseline for each metric, scored on the same resampled rows."""
+def paired_differences(labels, candidate, baseline, indices, confidence: float,
+                       thresholds=(THRESHOLD, THRESHOLD)) -> Dict[str, Interval]:
+    """candidate − baseline for each metric, scored on the same resampled rows, each
+    deciding at its own threshold (`thresholds`: the candidate's, the baseline's)."""
     labels = np.asarray(labels, dtype=bool)
     candidate, baseline = np.asarray(candidate, np.float64), np.asarray(baseline, np.float64)
-    whole_c, whole_b = all_metrics(labels, candidate), all_metrics(labels, baseline)
-    res_c = _resampled(labels, candidate, indices)
-    res_b = _resampled(labels, baseline, indices)
+    whole_c, whole_b = all_metrics(labels, candidate, thresholds[0]), all_metrics(labels, baseline, thresholds[1])
+    res_c = _resampled(labels, candidate, indices, thresholds[0])
+    res_b = _resampled(labels, baseline, indices, thresholds[1])
     return {m: Interval(whole_c[m] - whole_b[m], *percentiles(res_c[m] - res_b[m], confidence))
             for m in METRICS}
 

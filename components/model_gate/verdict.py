@@ -33,6 +33,11 @@ DIFF, DIFF_LOW, DIFF_HIGH = "diff.", "diff_low.", "diff_high."
 TRIVIAL = "trivial_baselines"
 REQUIRED = "baselines_required"  # 1 unless a quick mode only reports them
 CALIBRATION_ERROR = "calibration_error"  # expected calibration error on the judged rows, 10 bins
+# The candidate's operating threshold (F1, precision and recall decide at it), the JSON of
+# how it was chosen (components/model/operating_point.py), and the serving model's.
+THRESHOLD = "operating_threshold"
+OPERATING_POINT = "operating_point"
+BASELINE_THRESHOLD = "baseline_operating_threshold"
 # The reference learner's metrics on the judged rows (components/model_gate/reference.py).
 REFERENCE, REFERENCE_LOW, REFERENCE_HIGH = "reference.", "reference_low.", "reference_high."
 
@@ -68,6 +73,9 @@ def read(artifact) -> dict:
         "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
         "baselines_required": _property(artifact, REQUIRED) != 0,
         "calibration_error": _property(artifact, CALIBRATION_ERROR),
+        "operating_threshold": _property(artifact, THRESHOLD),
+        "operating_point": json.loads(_property(artifact, OPERATING_POINT) or "null"),
+        "baseline_threshold": _property(artifact, BASELINE_THRESHOLD),
         "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},
         "checks": json.loads(_property(artifact, CHECKS) or "[]"),
         "warnings": json.loads(_property(artifact, WARNINGS) or "[]"),

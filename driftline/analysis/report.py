@@ -87,25 +87,28 @@ def default_slicings(slice_features: Sequence[str], available: Sequence[str]) ->
 
 
 def analyze(predictions: Predictions, slicings, min_examples: int, confidence: float = 0.95,
-            samples: int = 500, seed: int = 0, judgement: Optional[dict] = None) -> dict:
+            samples: int = 500, seed: int = 0, judgement: Optional[dict] = None,
+            thresholds=None) -> dict:
+    """`thresholds`: the model's operating threshold and the baseline's (default: one half)."""
+    from components.model_gate import metrics
+
+    thresholds = thresholds or (metrics.THRESHOLD, metrics.THRESHOLD)
     c = predictions.columns
     labels, scores = c[LABEL].astype(bool), c[CANDIDATE].astype(np.float64)
     baseline = c[BASELINE].astype(np.float64) if BASELINE in c else None
-    rows = slices.table(labels, scores, c, slicings, baseline, confidence, samples, seed)
-    from components.model_gate import metrics
-
-    overall = metrics.all_metrics(labels, scores)
+    rows = slices.table(labels, scores, c, slicings, baseline, confidence, samples, seed, *thresholds)
+    overall = metrics.all_metrics(labels, scores, thresholds[0])
     result = {
         "run": predictions.run_id, "examples": int(labels.size), "positives": int(labels.sum()),
         "overall": overall, "confidence": confidence, "bootstrap_samples": samples,
         "min_slice_examples": min_examples, "slicings": slices.slicing_names(slicings),
         "slices": rows, "worst": slices.worst(rows, min_examples),
         "where_to_add_data": slices.where_to_add_data(rows, min_examples),
-        "curves": slices.curves(labels, scores), "baseline": predictions.baseline_from,
-        "judgement": judgement,
+        "curves": slices.curves(labels, scores, threshold=thresholds[0]),
+        "baseline": predictions.baseline_from, "judgement": judgement, "threshold": thresholds[0],
     }
     if baseline is not None:
-        result["baseline_overall"] = metrics.all_metrics(labels, baseline)
+        result["baseline_overall"] = metrics.all_metrics(labels, baseline, thresholds[1])
         judged = [r for r in rows if r["examples"] >= min_examples]
         # Worse only when the whole interval of the change is below zero; a lower point
         # estimate whose interval includes zero is noise, and is named as such.
@@ -222,7 +225,8 @@ def _overview(result: dict) -> str:
     return (f"<h1>Error analysis: run {html.escape(result['run'])}</h1>"
             f"<p>{result['examples']} evaluation examples judged ({result['positives']} positive). "
             f"F1 {overall['f1_score']:.3f}, AUC {overall['auc']:.3f}, precision "
-            f"{overall['precision']:.3f}, recall {overall['recall']:.3f} at the 0.5 threshold. "
+            f"{overall['precision']:.3f}, recall {overall['recall']:.3f} at the model's operating "
+            f"threshold {result['threshold']:.3f}, chosen on held-out train rows. "
             f"Intervals: {conf:.0%}, F1 by a bootstrap of {result['bootstrap_samples']} resamples of "
             "each slice's own rows (paired with the serving model's scores for the change), error "
             "rates by Wilson's interval; slices with fewer than "
@@ -271,14 +275,16 @@ def _baselines(judgement: dict) -> str:
 def _confusion(curve: dict, img) -> str:
     cm, best = curve["confusion"], curve["best_threshold"]
     return (
-        "<h2>Confusion matrix at 0.5</h2><table><tr><th></th><th>predicted big tipper</th>"
+        f"<h2>Confusion matrix at the operating threshold {cm['threshold']:.3f}</h2>"
+        "<table><tr><th></th><th>predicted big tipper</th>"
         f"<th>predicted not</th></tr><tr><th>big tipper</th><td>{cm['true_positive']}</td>"
         f"<td>{cm['false_negative']}</td></tr><tr><th>not</th><td>{cm['false_positive']}</td>"
         f"<td>{cm['true_negative']}</td></tr></table>"
-        f"<p>The F1-maximising threshold is {best['threshold']:.3f} (F1 {best['f1_score']:.3f}, "
+        f"<p>On these judged rows, the F1-maximising threshold would be {best['threshold']:.3f} (F1 {best['f1_score']:.3f}, "
         f"precision {best['precision']:.3f}, recall {best['recall']:.3f})"
         + (": there every example is predicted a big tipper, which F1 rewards when most "
-           "examples are positive; the gate judges F1 at 0.5" if best["recall"] >= 1.0 else "")
+           "examples are positive; the gate judges F1 at the threshold chosen on held-out train rows"
+           if best["recall"] >= 1.0 else "")
         + ".</p>"
         + img("precision_recall.png") + img("calibration.png") + _calibration_table(curve))
 

@@ -42,12 +42,23 @@ def write_report(store, config: Config, run_id: str = "latest", baseline_run: Op
 
     name, path, judgement = judged(store, config, run_id)
     predictions = report.read_predictions(path, name)
+    # Each model decides at its own operating threshold, as the gate judged it.
+    thresholds = (_threshold(judgement, "operating_threshold"), _threshold(judgement, "baseline_threshold"))
     if baseline_run is not None:
-        other_name, other_path, _ = judged(store, config, baseline_run)
+        other_name, other_path, other = judged(store, config, baseline_run)
         predictions = report.with_baseline(predictions, report.read_predictions(other_path, other_name))
+        thresholds = (thresholds[0], _threshold(other, "operating_threshold"))
     evaluation = config.evaluation
     result = report.analyze(
         predictions, slicings or report.default_slicings(evaluation.slice_features, predictions.features),
         evaluation.min_slice_examples, evaluation.confidence, seed=config.training.seed,
-        judgement=judgement)
+        judgement=judgement, thresholds=thresholds)
     return report.write(result, output or report_dir(config, name)), result
+
+
+def _threshold(judgement: Optional[dict], key: str) -> float:
+    """A threshold the gate recorded (the default for a judgement from before they were)."""
+    from components.model_gate.metrics import THRESHOLD
+
+    found = (judgement or {}).get(key)
+    return THRESHOLD if found is None else float(found)

@@ -239,6 +239,9 @@ class Watcher:
         joined = online.join(recent, outcomes)["versions"]
         empty = (np.zeros(0), np.zeros(0))
         (c_labels, c_scores), (s_labels, s_scores) = joined.get(str(canary), empty), joined.get(str(stable), empty)
+        # Each version is judged by its decisions, at its own operating threshold.
+        c_scores, s_scores = (np.asarray(scores) >= t for scores, t in zip(
+            (c_scores, s_scores), self.thresholds((str(canary), str(stable)))))
         need = self.settings.canary_min_labelled
         if c_labels.size < need:
             self.say(f"canary          version {canary}: {c_labels.size} of its requests have outcomes, "
@@ -258,6 +261,13 @@ class Watcher:
                  f"MLMD execution {execution})")
         return {"execution": execution, "trigger": "canary", "reason": reason, "outcome": outcome,
                 "pushed_version": str(canary), "canary_deployment": deployment}
+
+    def thresholds(self, versions) -> list:
+        """Each version's operating threshold, as recorded on its model in MLMD."""
+        from driftline.monitoring.baseline import operating_thresholds, trained
+
+        found = operating_thresholds({v: trained(self.store, self.config.pipeline_name, v) for v in versions})
+        return [found[v] for v in versions]
 
     def canary_verdict(self, recent, canary, stable, c_labels, c_scores, s_labels, s_scores) -> dict:
         from components.model_gate import metrics

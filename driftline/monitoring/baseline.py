@@ -50,3 +50,12 @@ def trained(store, pipeline_name: str, version: str) -> Optional[Trained]:
         found = output_artifacts(store, gate.id).get(nodes.PREDICTIONS) if gate else None
         predictions = f"{found[0].uri}/{verdict.PREDICTIONS_FILE}" if found else None
     return Trained(version, pushed, model, run.name if run else "", statistics, predictions)
+
+
+def operating_thresholds(models: dict) -> dict:
+    """version -> the threshold its model decides at, as recorded on the Model artifact
+    (components/model/operating_point.py); `models`: version -> `trained(...)` or None."""
+    from components.model import operating_point
+
+    return {v: operating_point.of_artifact(t.model) if t is not None else operating_point.DEFAULT
+            for v, t in models.items()}

@@ -76,8 +76,10 @@ def join(log_table, outcomes: Dict[str, object]) -> dict:
                          for v, rows in by_version.items()}}
 
 
-def quality(joined: dict, config) -> dict:
-    """Per version: F1, precision, recall with intervals; alarms under the F1 floor."""
+def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:
+    """Per version: F1, precision, recall with intervals, each version deciding at its
+    own operating threshold (`thresholds`, recorded on its model in MLMD); alarms under
+    the F1 floor."""
     settings = config.monitoring
     result = {"matched": joined["matched"], "unobservable": joined["unobservable"],
               "unmatched": joined["unmatched"], "versions": {}, "alarms": []}
@@ -88,8 +90,10 @@ def quality(joined: dict, config) -> dict:
             info["note"] = (f"{labels.size} labelled rows, fewer than min_requests = "
                             f"{settings.min_requests}: not judged")
             continue
+        threshold = thresholds.get(version, metrics.THRESHOLD)
+        info["threshold"] = threshold
         found = metrics.intervals(labels, scores, metrics.resample_indices(labels.size, 500, config.training.seed),
-                                  config.evaluation.confidence)
+                                  config.evaluation.confidence, threshold)
         info["judged"] = True
         for name in ("f1_score", "precision", "recall"):
             info[name] = found[name].to_json()

@@ -27,12 +27,12 @@ def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True) 
     dashboard after the pass (a replay, which reports with its timeline, draws it once
     at the end instead)."""
     from driftline.monitoring import labels, record
-    from driftline.monitoring.baseline import trained
+    from driftline.monitoring.baseline import operating_thresholds, trained
 
-    result = labels.quality(joined, config)
+    models = {v: trained(store, config.pipeline_name, v) for v in joined["versions"]}
+    result = labels.quality(joined, config, operating_thresholds(models))
     result["outcome_files"] = [str(f) for f in files]
-    sources = [("served_model", t.pushed) for t in (trained(store, config.pipeline_name, v)
-                                                    for v in result["versions"]) if t is not None]
+    sources = [("served_model", t.pushed) for t in models.values() if t is not None]
     summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
         v["judged"] for v in result["versions"].values()), "first_timestamp": 0.0, "last_timestamp": 0.0,
         **result}

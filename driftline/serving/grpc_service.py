@@ -19,7 +19,7 @@ from tensorflow_serving.apis import (
 )
 
 from driftline.serving.errors import ServingError, bad_request
-from driftline.serving.models import INPUT, SIGNATURE
+from driftline.serving.models import INPUT, SIGNATURE, decided_first
 from driftline.serving.requests import check_example, parse_examples
 from driftline.serving.server import Server
 
@@ -124,8 +124,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         _set_spec(response.model_spec, name, version.number)
         for p in outputs["probabilities"].reshape(-1):
             classes = response.result.classifications.add()
-            classes.classes.add(label="0", score=1.0 - float(p))
-            classes.classes.add(label="1", score=float(p))
+            for label, score in decided_first(float(p), version.threshold):
+                classes.classes.add(label=label, score=score)
         return response
 
     def GetModelMetadata(self, request, context):

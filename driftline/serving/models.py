@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from components.model import operating_point
+
 log = logging.getLogger("driftline.serving")
 
 LOADING, AVAILABLE, FAILED, UNLOADED = "LOADING", "AVAILABLE", "FAILED", "END"
@@ -51,6 +53,8 @@ class Version:
     loaded: object = None
     outputs: List[str] = field(default_factory=list)
     in_flight: int = 0
+    # The probability from which `:classify` answers "1" (components/model/operating_point.py).
+    threshold: float = 0.5
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
@@ -98,6 +102,7 @@ def _load(version: Version):
         raise ValueError(f"no probe: {WARMUP} is missing")
     version.loaded = loaded
     version.outputs = sorted(signature.structured_outputs)
+    version.threshold = operating_point.read(str(version.path)).threshold
     for record in tf.data.TFRecordDataset([str(warmup)]):
         request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
         serialized = list(tf.make_ndarray(request.inputs[INPUT]).reshape(-1))
@@ -240,3 +245,11 @@ def wait_for(condition, timeout: float, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return condition()
+
+
+def decided_first(probability: float, threshold: float):
+    """A :classify answer's (class, score) pairs, the class the model decides at its
+    operating threshold first: a client reading the first class gets the decision,
+    whatever the threshold; one reading the scores gets both probabilities."""
+    pairs = [("0", 1.0 - probability), ("1", probability)]
+    return pairs[::-1] if probability >= threshold else pairs

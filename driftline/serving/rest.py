@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from driftline.serving.errors import ServingError, bad_request, not_found
-from driftline.serving.models import SIGNATURE
+from driftline.serving.models import SIGNATURE, decided_first
 from driftline.serving.requests import example_from_json, parse_examples, serialized_rows
 from driftline.serving.server import Server
 
@@ -158,7 +158,9 @@ class _Handlers:
         headers = {"X-Model-Version": str(version.number), "X-Model-Slot": slot, "X-Request-Id": request_id}
         spec = {"name": self.settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
         if verb == "classify":
-            result = [[["0", 1.0 - float(p)], ["1", float(p)]] for p in outputs["probabilities"].reshape(-1)]
+            headers["X-Operating-Threshold"] = repr(version.threshold)
+            result = [[list(pair) for pair in decided_first(float(p), version.threshold)]
+                      for p in outputs["probabilities"].reshape(-1)]
             return _json({"result": result, "model_spec": spec}, headers=headers)
         answer = _predictions(outputs, columnar="inputs" in body)
         answer["model_spec"] = spec

@@ -124,6 +124,9 @@ def _judgement_lines(s: dict) -> list:
         lines.append("metrics         " + ", ".join(
             f"{k} {v['value']:.4f} ({v['low']:.4f}–{v['high']:.4f})"
             for k, v in sorted(judged["metrics"].items())) + f" ({level} intervals)")
+        if judged.get("operating_threshold") is not None:
+            lines.append(f"threshold       {judged['operating_threshold']:.4f}: F1, precision, recall, "
+                         ":classify and online F1 decide at it")
     if judged:
         from components.model_gate.decision import no_better_line
 

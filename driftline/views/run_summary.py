@@ -88,6 +88,19 @@ def baseline_lines(judged: dict) -> list:
     return lines
 
 
+def threshold_lines(judged: dict) -> list:
+    """The threshold F1, precision and recall are taken at, and how it was chosen."""
+    point = judged.get("operating_point")
+    if not point:
+        return []
+    from components.model.operating_point import OperatingPoint
+
+    line = f"  threshold       {OperatingPoint(**point).text()}"
+    if judged.get("baseline_threshold") is not None:
+        line += f"; the serving model's: {judged['baseline_threshold']:.3f}"
+    return [line]
+
+
 def judgement_lines(summary: Summary) -> list:
     judged = summary.judgement
     lines = []
@@ -106,6 +119,7 @@ def judgement_lines(summary: Summary) -> list:
     lines.append(f"  metrics         {'  '.join(shown[:2])}  ({level} intervals)")
     if len(shown) > 2:
         lines.append(f"                  {'  '.join(shown[2:])}")
+    lines += threshold_lines(judged)
     if judged["diffs"]:
         changes = [f"{NAMES[m]} {_interval(judged['diffs'][m], signed=True)}"
                    for m in ("auc", "f1_score") if m in judged["diffs"]]

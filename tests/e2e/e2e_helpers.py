@@ -28,6 +28,17 @@ def judged_records(store, run_id, split: str = "eval") -> list:
     return serialized
 
 
+def recorded_threshold(store, version) -> float:
+    """The operating threshold MLMD holds for the model pushed as `version`."""
+    from components.model import operating_point
+    from driftline.monitoring.baseline import trained
+
+    found = trained(store, PIPELINE, str(version))
+    assert found is not None, f"MLMD knows no model pushed as version {version}"
+    assert operating_point.PROPERTY in found.model.custom_properties, "the Trainer recorded no threshold"
+    return operating_point.of_artifact(found.model)
+
+
 def pushed_by(store, run_id) -> Path:
     """The version directory a run's Pusher pushed (the run must have pushed one)."""
     executions = metadata.run_executions(store, PIPELINE, run_id)

@@ -90,3 +90,34 @@ def test_a_challenger_trained_on_shuffled_labels_is_refused_naming_the_constant(
     assert 'baselines       no better than always answering "yes": F1 ' in traced.stdout, traced.stdout
     page = next((out / "reports").glob("*/index.html")).read_text()
     assert "no better than always answering &quot;yes&quot;: F1 " in page
+
+
+def test_the_evaluation_loads_in_tfma_with_slices_of_the_judged_card_rides_only(default_run):
+    """TFMA's own reader on the default run's ModelEvaluation: the overall slice is the
+    rows the gate judged, every slicing's example counts add up to them, and no slice
+    holds a cash ride (whose tip, and so label, is never recorded)."""
+    import tensorflow_model_analysis as tfma
+
+    from components.model_gate import verdict
+
+    store, run_id = default_run["store"], default_run["run_id"]
+    gate = metadata.run_executions(store, PIPELINE, run_id)[nodes.MODEL_GATE]
+    outputs = output_artifacts(store, gate.id)
+    judged = verdict.read(outputs[nodes.BLESSING][0])
+    result = tfma.load_eval_result(outputs[nodes.EVALUATION][0].uri)
+    counts = {}
+    for slice_key, found in result.slicing_metrics:
+        value = found[""][""]
+        column = slice_key[0][0] if slice_key else ""
+        counts.setdefault(column, []).append(value["example_count"]["doubleValue"])
+        if column == "payment_type":
+            assert slice_key[0][1] != "Cash" and slice_key[0][1] != b"Cash", slice_key
+    assert counts[""] == [judged["examples"]] and judged["examples"] > 900
+    assert {"payment_type", "trip_start_hour"} <= set(counts)
+    for column, values in counts.items():
+        assert sum(values) == judged["examples"], (column, values)
+    overall = dict(result.slicing_metrics)[()][""][""]
+    assert overall["auc"]["doubleValue"] == pytest.approx(judged["metrics"]["auc"]["value"])
+    assert overall["f1_score"]["doubleValue"] == pytest.approx(judged["metrics"]["f1_score"]["value"])
+    # TFMA's view of the same file: the slicing metrics render without error.
+    assert result.get_metrics_for_slice() is not None

@@ -96,6 +96,23 @@ def test_every_task_runs_and_the_pushed_model_answers(rehearsed, small_spans):
     assert probabilities.shape == (8,) and ((probabilities >= 0) & (probabilities <= 1)).all()
 
 
+def test_the_judge_task_writes_an_evaluation_tfma_loads(rehearsed):
+    """The chain's evaluation on Kubeflow: the ModelGate task declares TFX's
+    ModelEvaluation output, and what the rehearsal wrote there loads in TFMA."""
+    import os
+
+    import tensorflow_model_analysis as tfma
+
+    spec = yaml.safe_load(rehearsed["spec"].read_text())
+    output = spec["components"]["ModelGate"]["outputDefinitions"]["artifacts"]["evaluation"]
+    assert "tfx.ModelEvaluation" in output["artifactType"]["instanceSchema"]
+    found = [p for p in glob.glob(str(rehearsed["work"] / "rehearsal" / "**" / "eval_config.json"), recursive=True)
+             if "ModelGate" in p]
+    assert found, "the rehearsal wrote no ModelGate evaluation"
+    overall = dict(tfma.load_eval_result(os.path.dirname(found[0])).slicing_metrics)[()][""][""]
+    assert overall["example_count"]["doubleValue"] > 0 and "auc" in overall
+
+
 def _broken_copy(rehearsed, name, edit):
     spec = yaml.safe_load(rehearsed["spec"].read_text())
     edit(spec)

@@ -312,11 +312,13 @@ def test_a_real_prometheus_fires_the_skew_alert_for_payment_type(monitored):
     assert float(alert["value"]) > 0.1
 
 
-def test_late_outcomes_give_online_f1_per_version_equal_to_an_independent_count(monitored):
+def test_late_outcomes_give_online_f1_per_version_equal_to_an_independent_count(monitored, challengers):
+    """Online F1 decides at the version's operating threshold, as MLMD records it."""
     from sklearn.metrics import f1_score
 
     from components.model import features
     from driftline.monitoring.window import read_log
+    from e2e_helpers import recorded_threshold
 
     proc = monitored["labelled"]
     assert proc.returncode in (0, 3), proc.stdout + proc.stderr
@@ -332,7 +334,9 @@ def test_late_outcomes_give_online_f1_per_version_equal_to_an_independent_count(
     info = result["versions"][monitored["version"]]
     assert result["matched"] == n and result["unobservable"] == int((~seen).sum())
     assert info["rows"] == int(seen.sum()) and info["judged"]
-    assert info["f1_score"]["value"] == pytest.approx(f1_score(labels, scores >= 0.5), abs=1e-9)
+    threshold = recorded_threshold(challengers["stores"]["base"], monitored["version"])
+    assert info["threshold"] == threshold
+    assert info["f1_score"]["value"] == pytest.approx(f1_score(labels, scores >= threshold), abs=1e-9)
     assert info["f1_score"]["low"] <= info["f1_score"]["value"] <= info["f1_score"]["high"]
     assert f'driftline_online_f1{{model="{MODEL}",version="{monitored["version"]}"}}' in monitored["metrics_text"]
 

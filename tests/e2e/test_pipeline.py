@@ -104,6 +104,33 @@ def test_new_span_reruns_the_data_dependent_nodes(runs):
     assert states["ImportSchemaGen"] == "cached"
 
 
+def test_the_gates_evaluation_has_tfmas_own_numbers_on_the_same_model(runs):
+    """Run 3 runs TFX's Evaluator beside the ModelGate on the same model and rows: the
+    evaluation the gate writes in TFMA's format holds, slice by slice, the example
+    counts TFMA's Beam evaluation counted and its AUC (TFMA's approximates with 10,000
+    thresholds); TFMA also lists the unjudged cash rides' slices, empty, which the gate
+    leaves out."""
+    import tensorflow_model_analysis as tfma
+
+    from pipeline import nodes
+
+    store = runs["store"]
+    executions = metadata.run_executions(store, PIPELINE, runs["run_ids"][2])
+    theirs = dict(tfma.load_eval_result(
+        output_artifacts(store, executions["Evaluator"].id)[nodes.EVALUATION][0].uri).slicing_metrics)
+    ours = dict(tfma.load_eval_result(
+        output_artifacts(store, executions[nodes.MODEL_GATE].id)[nodes.EVALUATION][0].uri).slicing_metrics)
+    assert () in ours and len(ours) > 10
+    for key, found in ours.items():
+        mine, tfmas = found[""][""], theirs[key][""][""]
+        assert mine["example_count"]["doubleValue"] == tfmas["example_count"]["doubleValue"] > 0, key
+        auc = mine["auc"].get("boundedValue", mine["auc"]).get("value", mine["auc"].get("doubleValue"))
+        if auc == auc:  # a slice of one class has no AUC
+            assert auc == pytest.approx(tfmas["auc"]["doubleValue"], abs=0.005), key
+    assert {k for k in theirs if k not in ours} and all(
+        theirs[k][""][""]["example_count"]["doubleValue"] == 0 for k in theirs if k not in ours)
+
+
 def test_new_span_reads_the_analyzer_cache_of_the_run_before(runs):
     store = runs["store"]
 

@@ -77,19 +77,50 @@ def test_rest_and_grpc_answer_what_the_savedmodel_answers(served):
         assert np.allclose(tf.make_ndarray(response.outputs["probabilities"]).reshape(-1), expected, atol=1e-6)
 
 
-def test_classify_takes_raw_feature_values(served):
+def _feature_maps(rows):
+    """CSV rows as :classify's JSON feature maps, each value of its schema type."""
     from components.model import features
 
-    server, rows = served["server"], served["rows"][:5]
     floats = set(features.DENSE_FLOAT + features.BUCKET_FEATURES) - {"trip_seconds"}
-    maps = [{k: (float(v) if k in floats else v if k in features.VOCAB_FEATURES else int(v))
+    return [{k: (float(v) if k in floats else v if k in features.VOCAB_FEATURES else int(v))
              for k, v in row.items() if v != "" and k in features.serving_inputs()} for row in rows]
+
+
+def test_classify_takes_raw_feature_values(served):
+    server, rows = served["server"], served["rows"][:5]
+    maps = _feature_maps(rows)
     version = served["versions"][0]
     status, answer, _ = server.post(f"/v1/models/{MODEL}/versions/{version}:classify", {"examples": maps})
     assert status == 200, answer
     expected = _in_process(served, version, served["examples"][:5])
     scores = [dict(pairs)["1"] for pairs in answer["result"]]
     assert np.allclose(scores, expected, atol=1e-6)
+
+
+def test_classify_decides_at_the_threshold_recorded_in_mlmd(served, challengers):
+    """The decision :classify puts first, over REST and gRPC, is `probability >= t` for
+    the threshold the Trainer chose and MLMD holds for that version, not one half."""
+    from tensorflow_serving.apis import classification_pb2, prediction_service_pb2_grpc
+
+    from e2e_helpers import recorded_threshold
+
+    server, examples = served["server"], served["examples"]
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc))
+    for version in served["versions"]:
+        threshold = recorded_threshold(challengers["stores"]["base"], version)
+        expected = _in_process(served, version, examples)
+        decided = ["1" if p >= threshold else "0" for p in expected]
+        status, answer, headers = server.post(f"/v1/models/{MODEL}/versions/{version}:classify",
+                                              {"examples": _feature_maps(served["rows"])})
+        assert status == 200, answer
+        assert float(headers["x-operating-threshold"]) == threshold
+        assert [pairs[0][0] for pairs in answer["result"]] == decided
+        request = classification_pb2.ClassificationRequest()
+        request.model_spec.name = MODEL
+        request.model_spec.version.value = version
+        request.input.example_list.examples.extend(examples)
+        response = stub.Classify(request, timeout=30)
+        assert [c.classes[0].label for c in response.result.classifications] == decided
 
 
 def _curl_posts(page):

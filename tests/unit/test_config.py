@@ -86,6 +86,12 @@ def test_every_problem_is_reported_at_once_with_file_setting_and_value(tmp_path)
     ("[beam]\ndirect_num_workers = -2\n", "'beam.direct_num_workers' = -2 is too small"),
     ("[metadata]\nmysql_port = 70000\n", "'metadata.mysql_port' = 70000 is too large"),
     ("eval_percent = 2.5\n", "'eval_percent' = 2.5 has the wrong type"),
+    ("[training]\noperating_point = \"precision\"\n",
+     "'training.operating_point' = 'precision' needs 'training.operating_target'"),
+    ("[training]\noperating_target = 0.8\n",
+     "'training.operating_point' = 'f1' takes no operating_target"),
+    ("[training]\noperating_point = \"recall\"\noperating_target = 1.5\n",
+     "'training.operating_target' = 1.5 is too large"),
 ])
 def test_values_outside_their_rule(tmp_path, text, message):
     path = tmp_path / "bad.toml"
