@@ -147,7 +147,8 @@ def test_the_docs_request_errors_are_what_the_server_answers(served):
             checked += 1
         else:
             assert status == 200 and set(body) == set(shown), (transcript.where, body)
-            assert [label for label, _ in body["result"][0]] == [label for label, _ in shown["result"][0]]
+            # The same classes; which comes first is the decision of the model that answers.
+            assert sorted(label for label, _ in body["result"][0]) == sorted(label for label, _ in shown["result"][0])
     assert checked >= 3
 
 
