@@ -75,8 +75,10 @@ def baseline_lines(judged: dict) -> list:
     if said:
         lines.append(f"                  {said}")
     if not judged.get("baselines_required", True):
+        floors = {c["name"] for c in judged.get("checks", []) if c["name"].startswith("min ")}
+        relaxed = "" if floors else "; no min_auc or min_f1 floor either"
         lines.append("                  (reported, not required: [evaluation] beat_constant = false, "
-                     "as --fast sets it)")
+                     f"as --fast sets it{relaxed})")
     if judged.get("calibration_error") is not None:
         lines.append(f"  calibration     expected calibration error {judged['calibration_error']:.3f} (10 bins of "
                      "predicted probability; the error-analysis page has the table)")
