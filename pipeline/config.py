@@ -150,9 +150,10 @@ class TrainingConfig:
     # The operating threshold (the probability from which the model answers "yes"),
     # chosen after training on the held-out tenth of the train split, never on the rows
     # the gate judges: "f1", the best F1 there; "precision" or "recall", the threshold that
-    # reaches `operating_target` of it with the most of the other. It is recorded on the
-    # model in MLMD and used by the gate, `:classify` and monitoring's online F1.
-    operating_point: str = setting("f1", str, choices=("f1", "precision", "recall"))
+    # reaches `operating_target` of it with the most of the other; "fixed", the
+    # threshold `operating_target` itself. It is recorded on the model in MLMD and used
+    # by the gate, `:classify` and monitoring's online F1.
+    operating_point: str = setting("f1", str, choices=("f1", "precision", "recall", "fixed"))
     operating_target: Optional[float] = setting(None, float, optional=True, **SHARE)
 
 
@@ -387,7 +388,8 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
         where = origins.get("training.operating_target", origins.get("training.operating_point", "default"))
         found.append(f"{where}: 'training.operating_point' = '{training.operating_point}' "
                      + ("takes no operating_target (the best F1 needs none)" if training.operating_point == "f1"
-                        else "needs 'training.operating_target', the precision or recall to reach (0-1)"))
+                        else "needs 'training.operating_target', the precision or recall to reach, or "
+                             "the fixed threshold (0-1)"))
     return found
 
 

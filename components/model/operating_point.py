@@ -22,7 +22,7 @@ DETAILS = "operating_point"
 # A model without a chosen threshold (pushed before it was chosen, or from a holdout
 # with one class only) decides at one half.
 DEFAULT = 0.5
-RULES = ("f1", "precision", "recall")
+RULES = ("f1", "precision", "recall", "fixed")
 
 
 @dataclass
@@ -39,6 +39,9 @@ class OperatingPoint:
     def text(self) -> str:
         if self.rule == "default":
             return f"{self.threshold:.3f} (the default: {self.note})" if self.note else f"{self.threshold:.3f}"
+        if self.rule == "fixed":
+            return (f"{self.threshold:.3f} (fixed by the config; on {self.rows:,} held-out train rows: precision "
+                    f"{self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1_score:.3f})")
         asked = ("the best F1" if self.rule == "f1" else
                  f"{self.rule} >= {self.target:g} with the most {'recall' if self.rule == 'precision' else 'precision'}")
         return (f"{self.threshold:.3f} ({asked} on {self.rows:,} held-out train rows: precision "
@@ -65,13 +68,18 @@ def _curve(labels: np.ndarray, scores: np.ndarray):
 
 
 def choose(labels, scores, rule: str = "f1", target: Optional[float] = None) -> OperatingPoint:
-    """The threshold `rule` asks for on these rows: "f1" the best F1; "precision" the
+    """The threshold `rule` asks for on these rows: "fixed" `target` itself (its
+    precision, recall and F1 here are reported); "f1" the best F1; "precision" the
     lowest threshold whose precision reaches `target` (the most recall at that
     precision); "recall" the one of those whose recall reaches `target` with the best
     precision. A target no
     threshold reaches falls back to the best F1, and says so."""
     labels = np.asarray(labels, dtype=bool).reshape(-1)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if rule == "fixed":
+        found = _at(labels, scores, float(target))
+        return OperatingPoint(float(target), rule, target, int(labels.size), found["precision"], found["recall"],
+                              found["f1_score"])
     positives = int(labels.sum())
     if positives == 0 or positives == labels.size:
         return OperatingPoint(DEFAULT, "default", target, int(labels.size),
@@ -100,6 +108,15 @@ def choose(labels, scores, rule: str = "f1", target: Optional[float] = None) -> 
                 "a precision target chooses a threshold that tells rows apart")
     return OperatingPoint(float(thresholds[pick]), rule, target, int(labels.size), float(precision[pick]),
                           float(recall[pick]), float(f1[pick]), note)
+
+
+def _at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    predicted = scores >= threshold
+    tp, fp = int(np.sum(predicted & labels)), int(np.sum(predicted & ~labels))
+    positives = int(labels.sum())
+    return {"precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / positives if positives else float("nan"),
+            "f1_score": 2 * tp / (tp + fp + positives) if tp + fp + positives else float("nan")}
 
 
 def read(model_dir: str) -> OperatingPoint:

@@ -24,7 +24,7 @@ def _eval_rows(store, run_id):
     """The run's evaluation examples, read from the Examples artifacts it trained on."""
     executions = metadata.run_executions(store, PIPELINE, run_id)
     model = output_artifacts(store, executions[nodes.TRAINER].id)[nodes.MODEL][0]
-    return judged_records(store, run_id), tf.saved_model.load(f"{model.uri}/Format-Serving")
+    return judged_records(store, run_id), tf.saved_model.load(f"{model.uri}/Format-Serving"), model
 
 
 def test_slice_counts_add_up_and_f1_matches_the_model_itself(runs, challengers, driftline):
@@ -39,7 +39,7 @@ def test_slice_counts_add_up_and_f1_matches_the_model_itself(runs, challengers, 
 
     # Independently: the SavedModel scores the eval split, the label comes from the raw
     # tips and fare, F1 from scikit-learn.
-    serialized, model = _eval_rows(challengers["stores"]["base"], run_id)
+    serialized, model, artifact = _eval_rows(challengers["stores"]["base"], run_id)
     probabilities = model.signatures["serving_default"](examples=tf.constant(serialized))["probabilities"]
     probabilities = np.asarray(probabilities).reshape(-1)
     parsed = [tf.train.Example.FromString(s) for s in serialized]
@@ -56,7 +56,12 @@ def test_slice_counts_add_up_and_f1_matches_the_model_itself(runs, challengers, 
     fare = np.asarray([value(e, "fare") or 0.0 for e in parsed], dtype=np.float32)
     labels = features.is_big_tipper(tips, fare)
     assert card.sum() > 20
-    expected = f1_score(labels[card], probabilities[card] >= 0.5)
+    # At the threshold the Trainer recorded on the model, which the gate judged at too.
+    from components.model import operating_point
+
+    threshold = operating_point.of_artifact(artifact)
+    assert judged["operating_threshold"] == threshold != operating_point.DEFAULT
+    expected = f1_score(labels[card], probabilities[card] >= threshold)
     found = next(r for r in result["slices"] if r["slice"] == "payment_type=Credit Card")
     assert found["examples"] == int(card.sum())
     assert found["f1_score"] == pytest.approx(expected, abs=1e-9)

@@ -116,8 +116,11 @@ def test_the_evaluation_loads_in_tfma_with_slices_of_the_judged_card_rides_only(
     assert {"payment_type", "trip_start_hour"} <= set(counts)
     for column, values in counts.items():
         assert sum(values) == judged["examples"], (column, values)
+    # The overall slice carries the gate's intervals, as TFMA's bounded values.
     overall = dict(result.slicing_metrics)[()][""][""]
-    assert overall["auc"]["doubleValue"] == pytest.approx(judged["metrics"]["auc"]["value"])
-    assert overall["f1_score"]["doubleValue"] == pytest.approx(judged["metrics"]["f1_score"]["value"])
+    for metric in ("auc", "f1_score"):
+        bounded, found = overall[metric]["boundedValue"], judged["metrics"][metric]
+        assert (bounded["value"], bounded["lowerBound"], bounded["upperBound"]) == pytest.approx(
+            (found["value"], found["low"], found["high"])), metric
     # TFMA's view of the same file: the slicing metrics render without error.
     assert result.get_metrics_for_slice() is not None

@@ -121,12 +121,17 @@ def test_the_gates_evaluation_has_tfmas_own_numbers_on_the_same_model(runs):
     ours = dict(tfma.load_eval_result(
         output_artifacts(store, executions[nodes.MODEL_GATE].id)[nodes.EVALUATION][0].uri).slicing_metrics)
     assert () in ours and len(ours) > 10
+    compared = 0
     for key, found in ours.items():
         mine, tfmas = found[""][""], theirs[key][""][""]
         assert mine["example_count"]["doubleValue"] == tfmas["example_count"]["doubleValue"] > 0, key
         auc = mine["auc"].get("boundedValue", mine["auc"]).get("value", mine["auc"].get("doubleValue"))
-        if auc == auc:  # a slice of one class has no AUC
-            assert auc == pytest.approx(tfmas["auc"]["doubleValue"], abs=0.005), key
+        theirs_auc = float(tfmas["auc"]["doubleValue"])
+        # Where either has no AUC (one class in a slice of a few rows) there is nothing to compare.
+        if auc == auc and theirs_auc == theirs_auc:
+            assert auc == pytest.approx(theirs_auc, abs=0.005), key
+            compared += 1
+    assert compared > len(ours) / 2, compared
     assert {k for k in theirs if k not in ours} and all(
         theirs[k][""][""]["example_count"]["doubleValue"] == 0 for k in theirs if k not in ours)
 

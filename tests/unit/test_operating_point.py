@@ -76,3 +76,12 @@ def test_a_threshold_that_answers_yes_for_everyone_says_so():
     point = operating_point.choose(labels, scores)
     assert point.threshold == 0.2 and point.recall == 1.0
     assert "answers \"yes\" for every held-out row" in point.text()
+
+
+def test_a_fixed_threshold_is_kept_and_measured():
+    labels, scores = _rows()
+    point = operating_point.choose(labels, scores, "fixed", 0.5)
+    found = metrics.at_threshold(labels, scores, 0.5)
+    assert point.threshold == 0.5 and point.f1_score == pytest.approx(found["f1_score"])
+    assert point.text().startswith("0.500 (fixed by the config")
+    assert operating_point.choose(np.ones(5), np.linspace(0, 1, 5), "fixed", 0.7).threshold == 0.7
