@@ -140,8 +140,12 @@ def read(model_dir: str) -> OperatingPoint:
 
 def of_artifact(model) -> float:
     """The threshold recorded on a Model artifact in MLMD (a TFX Artifact or an MLMD
-    proto); the default for a model recorded before thresholds were chosen."""
+    proto); the default for a model recorded before thresholds were chosen. Read from the
+    JSON of how it was chosen, which holds it exactly: MLMD's SQLite store keeps a double
+    property to about six digits, and the server decides at the exact value."""
     properties = getattr(model, "mlmd_artifact", model).custom_properties
+    if DETAILS in properties:
+        return OperatingPoint.from_json(properties[DETAILS].string_value).threshold
     if PROPERTY in properties:
         return float(properties[PROPERTY].double_value)
     return DEFAULT

@@ -73,7 +73,9 @@ def read(artifact) -> dict:
         "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
         "baselines_required": _property(artifact, REQUIRED) != 0,
         "calibration_error": _property(artifact, CALIBRATION_ERROR),
-        "operating_threshold": _property(artifact, THRESHOLD),
+        # Exact from the JSON: MLMD's SQLite store keeps the double to about six digits.
+        "operating_threshold": (json.loads(_property(artifact, OPERATING_POINT))["threshold"]
+                                if _property(artifact, OPERATING_POINT) else _property(artifact, THRESHOLD)),
         "operating_point": json.loads(_property(artifact, OPERATING_POINT) or "null"),
         "baseline_threshold": _property(artifact, BASELINE_THRESHOLD),
         "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},

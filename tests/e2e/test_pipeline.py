@@ -125,7 +125,8 @@ def test_the_gates_evaluation_has_tfmas_own_numbers_on_the_same_model(runs):
     for key, found in ours.items():
         mine, tfmas = found[""][""], theirs[key][""][""]
         assert mine["example_count"]["doubleValue"] == tfmas["example_count"]["doubleValue"] > 0, key
-        auc = mine["auc"].get("boundedValue", mine["auc"]).get("value", mine["auc"].get("doubleValue"))
+        # JSON's NaN arrives as the string 'NaN'.
+        auc = float(mine["auc"].get("boundedValue", mine["auc"]).get("value", mine["auc"].get("doubleValue")))
         theirs_auc = float(tfmas["auc"]["doubleValue"])
         # Where either has no AUC (one class in a slice of a few rows) there is nothing to compare.
         if auc == auc and theirs_auc == theirs_auc:

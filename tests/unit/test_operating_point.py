@@ -85,3 +85,16 @@ def test_a_fixed_threshold_is_kept_and_measured():
     assert point.threshold == 0.5 and point.f1_score == pytest.approx(found["f1_score"])
     assert point.text().startswith("0.500 (fixed by the config")
     assert operating_point.choose(np.ones(5), np.linspace(0, 1, 5), "fixed", 0.7).threshold == 0.7
+
+
+def test_mlmd_gives_back_the_exact_threshold_from_the_json_not_the_rounded_double():
+    from ml_metadata.proto import metadata_store_pb2
+
+    point = operating_point.choose(*_rows())
+    model = metadata_store_pb2.Artifact()
+    # What MLMD's SQLite store hands back for a double property: about six digits.
+    model.custom_properties[operating_point.PROPERTY].double_value = float(f"{point.threshold:.6g}") + 1e-7
+    assert operating_point.of_artifact(model) == pytest.approx(point.threshold, abs=1e-5)
+    model.custom_properties[operating_point.DETAILS].string_value = point.to_json()
+    assert operating_point.of_artifact(model) == point.threshold
+    assert operating_point.of_artifact(metadata_store_pb2.Artifact()) == operating_point.DEFAULT
