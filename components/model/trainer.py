@@ -80,7 +80,7 @@ def _holdout(inputs):
     return tf.equal(bucket, 0)
 
 
-def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population, part="all"):
+def _dataset(fn_args, files, tf_transform_output, transform, batch_size, seed, population, part="all"):
     """(features, label, weight) batches of raw examples put through the transform graph
     (Transform does not materialize a transformed copy). A row outside the population
     weighs 0, so it moves no weight of the model and counts in no training metric; so
@@ -94,7 +94,6 @@ def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population, 
                                        num_epochs=1 if part == "holdout" else None),
         tf_transform_output.raw_metadata.schema,
     )
-    transform = tf_transform_output.transform_features_layer()
 
     def weighted(raw):
         inputs = transform(raw)
@@ -109,6 +108,15 @@ def _dataset(fn_args, files, tf_transform_output, batch_size, seed, population, 
     return dataset.map(weighted)
 
 
+def _in_large_batches(dataset, rows=4096):
+    """The same rows in batches of `rows`. The held-out stream carries every train row,
+    nine in ten of them at weight 0, and Keras's evaluation each round pays by the
+    batch far more than by the row. Its weighted loss is a sum over rows divided by
+    the row count, so the batching leaves it as it was (early stopping picks the same
+    round)."""
+    return dataset.unbatch().batch(rows)
+
+
 def make_deterministic(seed: int):
     """Python's, NumPy's and TensorFlow's random generators seeded from one number, and
     TensorFlow's ops made deterministic: the same data, code and seed give the same
@@ -118,7 +126,6 @@ def make_deterministic(seed: int):
 
 
 def _serving_signature(model, tf_transform_output):
-    model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
     serving_spec = {k: raw_spec[k] for k in features.serving_inputs()}
 
@@ -137,12 +144,11 @@ def _serving_signature(model, tf_transform_output):
 
 
 def _transform_signature(model, tf_transform_output):
-    model.tft_layer_eval = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def transform(serialized):
-        return model.tft_layer_eval(tf.io.parse_example(serialized, raw_spec))
+        return model.tft_layer(tf.io.parse_example(serialized, raw_spec))
 
     return transform
 
@@ -161,11 +167,14 @@ def run_fn(fn_args):
 
     make_deterministic(hparams["seed"])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    # One transform layer serves the input streams and both signatures: each new one
+    # loads and tracks the whole transform graph again.
+    transform = tf_transform_output.transform_features_layer()
     train, holdout = (
-        _dataset(fn_args, fn_args.train_files, tf_transform_output, hparams["batch_size"], hparams["seed"],
-                 hparams["population"], part)
+        _dataset(fn_args, fn_args.train_files, tf_transform_output, transform, hparams["batch_size"],
+                 hparams["seed"], hparams["population"], part)
         for part in ("fit", "holdout"))
-    holdout = holdout.take(fn_args.eval_steps).cache()
+    holdout = _in_large_batches(holdout.take(fn_args.eval_steps)).cache()
 
     model = build_model(hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0))
     # train_steps is the most it may take: it stops once the held-out loss has not
@@ -181,6 +190,9 @@ def run_fn(fn_args):
         verbose=0,
     )
     logging.info("driftline trainer: held-out loss by round %s", history.history.get("val_loss"))
+    # Attached after training, so the model trains on its own layers alone; the
+    # signatures reach the transform through it, and the SavedModel keeps it.
+    model.tft_layer = transform
     signatures = {
         "serving_default": _serving_signature(model, tf_transform_output),
         "transform_features": _transform_signature(model, tf_transform_output),
