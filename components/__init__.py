@@ -7,6 +7,12 @@ import os
 # Kubeflow image), so this is the one place that covers them all.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+# Before anything imports TFX's components: only the ones a process uses get loaded
+# (tfx_components.py says what that saves).
+from components import tfx_components  # noqa: E402
+
+tfx_components.defer()
+
 # KFP v2's container entrypoint finds a custom artifact type's class by its schema title,
 # which KFP requires to be `namespace.Name`: so the types are named `components.Name`,
 # and the classes are reachable here, imported only when asked for.

@@ -132,3 +132,29 @@ def test_example_gens_record_the_hash_of_the_bytes_they_ingest(tmp_path, small_s
         data = (small_spans / f"span-{span}" / "data.csv").read_bytes()
         assert json.loads(json_format.MessageToJson(facts)) == {
             "span": span, "source_sha256": {"data.csv": hashlib.sha256(data).hexdigest()}}
+
+
+_IMPORT_THE_RUNNER = """
+import json, sys
+import pipeline.graph
+from tfx.orchestration.local import local_dag_runner
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("keras_tuner", "kubernetes")
+                        or m.startswith(("tfx.components.bulk_inferrer", "tfx.components.tuner",
+                                         "tfx.components.infra_validator")))))
+"""
+
+
+def test_a_pipeline_process_loads_only_the_components_the_graph_uses():
+    # tfx/components/__init__.py would import all of TFX's components (the Tuner brings
+    # keras_tuner and Keras 3, the InfraValidator the Kubernetes client), and TFX's
+    # resolvers import that package in every run: components/tfx_components.py.
+    import json
+    import subprocess
+    import sys
+
+    from pipeline.config import PROJECT_ROOT
+
+    proc = subprocess.run([sys.executable, "-c", _IMPORT_THE_RUNNER], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
