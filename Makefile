@@ -33,7 +33,9 @@ $(STAMP): requirements.lock pyproject.toml scripts/find-python.sh
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
 	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	@echo "installing the locked dependency set into $(VENV) ..."
-	@$(UV) pip sync --quiet --python $(PY) requirements.lock
+	@# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set, Python would
+	@# otherwise compile TensorFlow, TFX and Beam from source in every process.
+	@$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	@$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
