@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from components.model import operating_point
 from components.model_gate import metrics
 
 CROSS = " × "
@@ -198,24 +199,19 @@ def curves(labels, scores, bins: int = 10, threshold: float = metrics.THRESHOLD)
     bin of predicted probability)."""
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-scores, kind="mergesort")
-    ranked, truth = scores[order], labels[order]
-    tp = np.cumsum(truth)
-    fp = np.cumsum(~truth)
-    # One point per distinct score: the threshold "score >= s".
-    last = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1] if ranked.size else np.zeros(0, int)
+    points, tp, fp = operating_point.curve(labels, scores)
     positives = max(1, int(labels.sum()))
-    precision = tp[last] / (tp[last] + fp[last])
-    recall = tp[last] / positives
+    precision = tp / (tp + fp)
+    recall = tp / positives
     with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(tp[last] > 0, 2 * tp[last] / (tp[last] + fp[last] + positives), 0.0)
+        f1 = np.where(tp > 0, 2 * tp / (tp + fp + positives), 0.0)
     best = int(np.argmax(f1)) if f1.size else 0
     predicted = scores >= threshold
     calibration = metrics.reliability(labels, scores, bins)
     return {
-        "pr_curve": {"threshold": ranked[last].tolist(), "precision": precision.tolist(),
+        "pr_curve": {"threshold": points.tolist(), "precision": precision.tolist(),
                      "recall": recall.tolist()},
-        "best_threshold": {"threshold": float(ranked[last][best]) if f1.size else metrics.THRESHOLD,
+        "best_threshold": {"threshold": float(points[best]) if f1.size else metrics.THRESHOLD,
                            "f1_score": float(f1[best]) if f1.size else 0.0,
                            "precision": float(precision[best]) if f1.size else 0.0,
                            "recall": float(recall[best]) if f1.size else 0.0},

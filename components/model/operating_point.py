@@ -56,9 +56,13 @@ class OperatingPoint:
         return OperatingPoint(**json.loads(text))
 
 
-def _curve(labels: np.ndarray, scores: np.ndarray):
+def curve(labels: np.ndarray, scores: np.ndarray):
     """Each distinct score as a threshold (`score >= t` answers "yes"), highest first, with
-    the true and false positives it gives."""
+    the true and false positives it gives: the precision-recall curve's points."""
+    labels = np.asarray(labels, dtype=bool).reshape(-1)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.size == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     order = np.argsort(-scores, kind="mergesort")
     ranked, hits = scores[order], labels[order]
     last_of_run = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1]
@@ -84,7 +88,7 @@ def choose(labels, scores, rule: str = "f1", target: Optional[float] = None) -> 
     if positives == 0 or positives == labels.size:
         return OperatingPoint(DEFAULT, "default", target, int(labels.size),
                               note=f"the {labels.size} held-out rows hold one class only")
-    thresholds, tp, fp = _curve(labels, scores)
+    thresholds, tp, fp = curve(labels, scores)
     precision = tp / (tp + fp)
     recall = tp / positives
     f1 = 2 * tp / (tp + fp + positives)
