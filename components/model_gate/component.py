@@ -392,6 +392,7 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
     blessing.set_string_custom_property(verdict.OPERATING_POINT, scored.point.to_json())
     if scored.baseline_point is not None:
         blessing.set_float_custom_property(verdict.BASELINE_THRESHOLD, scored.baseline_point.threshold)
+        blessing.set_string_custom_property(verdict.BASELINE_OPERATING_POINT, scored.baseline_point.to_json())
     if measured.reference is not None:
         _set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
                        measured.reference)

@@ -38,6 +38,7 @@ CALIBRATION_ERROR = "calibration_error"  # expected calibration error on the jud
 THRESHOLD = "operating_threshold"
 OPERATING_POINT = "operating_point"
 BASELINE_THRESHOLD = "baseline_operating_threshold"
+BASELINE_OPERATING_POINT = "baseline_operating_point"
 # The reference learner's metrics on the judged rows (components/model_gate/reference.py).
 REFERENCE, REFERENCE_LOW, REFERENCE_HIGH = "reference.", "reference_low.", "reference_high."
 
@@ -48,6 +49,14 @@ _property = custom_property
 def _by_prefix(artifact, prefix):
     return {k[len(prefix):]: _property(artifact, k) for k in artifact.custom_properties
             if k.startswith(prefix)}
+
+
+def _exact_threshold(artifact, details: str, rounded: str):
+    """A threshold from the JSON of how it was chosen, which holds it exactly: MLMD's
+    SQLite store keeps a double property to about six digits, and a decision at the
+    rounded value can differ for a score that close. The double for older blessings."""
+    text = _property(artifact, details)
+    return json.loads(text)["threshold"] if text else _property(artifact, rounded)
 
 
 def read(artifact) -> dict:
@@ -73,11 +82,9 @@ def read(artifact) -> dict:
         "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
         "baselines_required": _property(artifact, REQUIRED) != 0,
         "calibration_error": _property(artifact, CALIBRATION_ERROR),
-        # Exact from the JSON: MLMD's SQLite store keeps the double to about six digits.
-        "operating_threshold": (json.loads(_property(artifact, OPERATING_POINT))["threshold"]
-                                if _property(artifact, OPERATING_POINT) else _property(artifact, THRESHOLD)),
+        "operating_threshold": _exact_threshold(artifact, OPERATING_POINT, THRESHOLD),
         "operating_point": json.loads(_property(artifact, OPERATING_POINT) or "null"),
-        "baseline_threshold": _property(artifact, BASELINE_THRESHOLD),
+        "baseline_threshold": _exact_threshold(artifact, BASELINE_OPERATING_POINT, BASELINE_THRESHOLD),
         "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},
         "checks": json.loads(_property(artifact, CHECKS) or "[]"),
         "warnings": json.loads(_property(artifact, WARNINGS) or "[]"),

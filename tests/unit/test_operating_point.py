@@ -98,3 +98,22 @@ def test_mlmd_gives_back_the_exact_threshold_from_the_json_not_the_rounded_doubl
     model.custom_properties[operating_point.DETAILS].string_value = point.to_json()
     assert operating_point.of_artifact(model) == point.threshold
     assert operating_point.of_artifact(metadata_store_pb2.Artifact()) == operating_point.DEFAULT
+
+
+def test_a_blessing_gives_back_both_thresholds_exactly():
+    from ml_metadata.proto import metadata_store_pb2
+
+    from components.model_gate import verdict
+
+    candidate = operating_point.OperatingPoint(0.3294893801212311, "f1", None, 417)
+    serving = operating_point.OperatingPoint(0.5123456789012345, "fixed", 0.5123456789012345, 417)
+    blessing = metadata_store_pb2.Artifact()
+    for rounded, point in ((verdict.THRESHOLD, candidate), (verdict.BASELINE_THRESHOLD, serving)):
+        blessing.custom_properties[rounded].double_value = float(f"{point.threshold:.6g}")
+    read = verdict.read(blessing)
+    # A blessing written before the JSON was kept: the rounded doubles.
+    assert (read["operating_threshold"], read["baseline_threshold"]) == (0.329489, 0.512346)
+    for details, point in ((verdict.OPERATING_POINT, candidate), (verdict.BASELINE_OPERATING_POINT, serving)):
+        blessing.custom_properties[details].string_value = point.to_json()
+    read = verdict.read(blessing)
+    assert (read["operating_threshold"], read["baseline_threshold"]) == (candidate.threshold, serving.threshold)
