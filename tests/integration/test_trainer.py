@@ -5,6 +5,9 @@ from tensorflow.python.autograph.core import config as autograph_config
 from components.model import features
 from components.model.trainer import _category_sizes, build_model, skip_autograph_of_tf_keras
 
+# As run_fn does before it trains: the first fit or predict converts no library code.
+skip_autograph_of_tf_keras()
+
 
 def _batch(n, rng):
     batch = {features.transformed_name(k): rng.normal(size=(n, 1)).astype("float32") for k in features.DENSE_FLOAT}
