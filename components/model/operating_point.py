@@ -16,6 +16,8 @@ from typing import Optional
 
 import numpy as np
 
+from components.properties import custom_property
+
 FILE = "assets.extra/driftline_operating_point.json"
 PROPERTY = "operating_threshold"
 DETAILS = "operating_point"
@@ -142,14 +144,17 @@ def read(model_dir: str) -> OperatingPoint:
     return OperatingPoint.from_json(text)
 
 
+def recorded(item, details: str = DETAILS, rounded: str = PROPERTY) -> Optional[float]:
+    """The threshold an MLMD artifact records (a Model, or a blessing under its own
+    keys); None when it records none. Read from the JSON of how it was chosen, which
+    holds it exactly: MLMD's SQLite store keeps a double property to about six digits,
+    and the server decides at the exact value. The double for older records."""
+    text = custom_property(item, details)
+    return OperatingPoint.from_json(text).threshold if text else custom_property(item, rounded)
+
+
 def of_artifact(model) -> float:
     """The threshold recorded on a Model artifact in MLMD (a TFX Artifact or an MLMD
-    proto); the default for a model recorded before thresholds were chosen. Read from the
-    JSON of how it was chosen, which holds it exactly: MLMD's SQLite store keeps a double
-    property to about six digits, and the server decides at the exact value."""
-    properties = getattr(model, "mlmd_artifact", model).custom_properties
-    if DETAILS in properties:
-        return OperatingPoint.from_json(properties[DETAILS].string_value).threshold
-    if PROPERTY in properties:
-        return float(properties[PROPERTY].double_value)
-    return DEFAULT
+    proto); the default for a model recorded before thresholds were chosen."""
+    threshold = recorded(getattr(model, "mlmd_artifact", model))
+    return DEFAULT if threshold is None else float(threshold)

@@ -6,6 +6,7 @@ use these names. The blessing carries TFX's own properties too (`blessed`,
 """
 import json
 
+from components.model import operating_point
 from components.properties import custom_property
 
 PREDICTIONS_TYPE = "components.ModelPredictions"
@@ -51,14 +52,6 @@ def _by_prefix(artifact, prefix):
             if k.startswith(prefix)}
 
 
-def _exact_threshold(artifact, details: str, rounded: str):
-    """A threshold from the JSON of how it was chosen, which holds it exactly: MLMD's
-    SQLite store keeps a double property to about six digits, and a decision at the
-    rounded value can differ for a score that close. The double for older blessings."""
-    text = _property(artifact, details)
-    return json.loads(text)["threshold"] if text else _property(artifact, rounded)
-
-
 def read(artifact) -> dict:
     """The gate's judgement as recorded on a ModelBlessing (an MLMD Artifact proto); a
     blessing from another producer reads as {"blessed": ..., "metrics": {}}."""
@@ -82,9 +75,9 @@ def read(artifact) -> dict:
         "trivial": json.loads(_property(artifact, TRIVIAL) or "null"),
         "baselines_required": _property(artifact, REQUIRED) != 0,
         "calibration_error": _property(artifact, CALIBRATION_ERROR),
-        "operating_threshold": _exact_threshold(artifact, OPERATING_POINT, THRESHOLD),
+        "operating_threshold": operating_point.recorded(artifact, OPERATING_POINT, THRESHOLD),
         "operating_point": json.loads(_property(artifact, OPERATING_POINT) or "null"),
-        "baseline_threshold": _exact_threshold(artifact, BASELINE_OPERATING_POINT, BASELINE_THRESHOLD),
+        "baseline_threshold": operating_point.recorded(artifact, BASELINE_OPERATING_POINT, BASELINE_THRESHOLD),
         "reference": {m: {"value": v, "low": ref_lows.get(m), "high": ref_highs.get(m)} for m, v in refs.items()},
         "checks": json.loads(_property(artifact, CHECKS) or "[]"),
         "warnings": json.loads(_property(artifact, WARNINGS) or "[]"),
