@@ -26,26 +26,11 @@ CLIENTS = (1, 8, 32)
 
 
 def _examples(data_root: Path, n: int = 256):
-    import tensorflow as tf
-
-    from components.model import features
+    from e2e_helpers import raw_example
 
     with open(sorted(data_root.glob("span-*/data.csv"))[-1]) as f:
         rows = list(csv.DictReader(f))[:n]
-    out = []
-    for row in rows:
-        feature = {}
-        for key, text in row.items():
-            if key not in features.serving_inputs() or text == "":
-                continue
-            if key in features.VOCAB_FEATURES:
-                feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
-            elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
-                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
-            else:
-                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
-        out.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
-    return out
+    return [raw_example(row).SerializeToString() for row in rows]
 
 
 def _summary(latencies, seconds):

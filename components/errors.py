@@ -16,3 +16,8 @@ class DataError(DriftlineError):
 
 class SchemaError(DriftlineError):
     """A schema file cannot be read, parsed or used."""
+
+
+class TaskError(DriftlineError):
+    """The task the config declares (its label rule, where the label is known, its
+    inputs) cannot be used with the schema."""

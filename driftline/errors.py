@@ -4,7 +4,7 @@ This table is the one place exit codes are decided; the README's bad-input secti
 lists the same classes. Errors raised lower in the stack (components, pipeline) are
 defined there and only mapped here.
 """
-from components.errors import DataError, DriftlineError, SchemaError
+from components.errors import DataError, DriftlineError, SchemaError, TaskError
 from pipeline.errors import ConfigError, PipelineFailed
 
 
@@ -43,6 +43,7 @@ EXIT_CODES = [
     (DataError, BAD_INPUT),
     (SchemaError, BAD_INPUT),
     (ConfigError, BAD_INPUT),
+    (TaskError, BAD_INPUT),
     (MetadataError, BAD_INPUT),
     (RunLocked, BUSY),
     (RolloutRefused, BAD_INPUT),

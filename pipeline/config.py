@@ -206,6 +206,33 @@ class EvaluationConfig:
 
 
 @dataclass
+class TaskConfig:
+    # What the model learns (components/model/task.py): "binary", a yes-or-no label.
+    kind: str = setting("binary", str, choices=("binary",))
+    # The label: a column, or a rule over columns (components/model/rule.py), e.g.
+    # "arr_delay > 15", "tips > 0.2 * fare", "status in ('churned', 'lapsed')". The
+    # columns on the left are outcomes: never model inputs, never sent at serving.
+    label: str = setting("tips > 0.2 * fare", str, nonempty=True)
+    # The name of the derived label in the transformed data, the TFMA evaluation and
+    # outcome files.
+    label_name: str = setting("big_tipper", str, pattern=r"[A-Za-z_][A-Za-z0-9_]*")
+    # Where the label can be known at all (a rule that says yes or no); empty: everywhere.
+    # Rows where it cannot weigh 0 in training and are left out of every judgement
+    # (`training.population`). The embedded taxi data records a tip only for card
+    # payments: a cash tip never reaches the meter.
+    known_when: str = setting("payment_type == 'Credit Card'", str)
+    # Schema features that are not model inputs (identifiers, timestamps, leaks).
+    ignore: list = setting(["trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract"], list,
+                           items=Rule(str, nonempty=True))
+    # Per input, a treatment other than its schema type's default: "scale",
+    # "scale+buckets[:N]", "buckets[:N]", "category" or "vocabulary[:N]".
+    treat: dict = setting({"fare": "scale+buckets:20", "trip_miles": "scale+buckets:20",
+                           "trip_seconds": "scale+buckets:20", "pickup_latitude": "buckets:10",
+                           "pickup_longitude": "buckets:10", "dropoff_latitude": "buckets:10",
+                           "dropoff_longitude": "buckets:10"}, dict)
+
+
+@dataclass
 class DriftConfig:
     # What the current span is compared with: "blessed" (the data the serving model was
     # trained on, falling back to the previous span) or "previous" (the previous span).
@@ -301,6 +328,7 @@ class Config:
     # the fixed cost is most of Transform, so it pays only where the analysis itself is
     # large (spans of millions of rows, a window that slides by one span).
     analyzer_cache: bool = setting(False, bool)
+    task: TaskConfig = field(default_factory=TaskConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
@@ -383,6 +411,7 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
                      f"{beam.direct_num_workers} has no effect with direct_running_mode = "
                      "'in_memory', which runs one worker: use multi_processing or "
                      "multi_threading for more")
+    found += _task_problems(config.task, origins)
     training = config.training
     if (training.operating_point == "f1") != (training.operating_target is None):
         where = origins.get("training.operating_target", origins.get("training.operating_point", "default"))
@@ -390,6 +419,28 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
                      + ("takes no operating_target (the best F1 needs none)" if training.operating_point == "f1"
                         else "needs 'training.operating_target', the precision or recall to reach, or "
                              "the fixed threshold (0-1)"))
+    return found
+
+
+def _task_problems(task: TaskConfig, origins: dict) -> List[str]:
+    """The task's rules read (their columns are checked against the schema later, by
+    components.model.task.resolve), and its treatments all text."""
+    from components.model import rule
+
+    found = []
+    for name in ("label", "known_when"):
+        text = getattr(task, name)
+        if not isinstance(text, str) or not text.strip():
+            continue
+        try:
+            rule.parse(text)
+        except rule.RuleError as exc:
+            found.append(f"{origins.get(f'task.{name}', 'default')}: 'task.{name}' cannot be read: "
+                         f"{exc.why} at character {exc.position + 1} of {text!r}")
+    for key, value in task.treat.items() if isinstance(task.treat, dict) else ():
+        if not isinstance(value, str):
+            found.append(f"{origins.get('task.treat', 'default')}: 'task.treat.{key}' = {_shown(value)} "
+                         "must be text: scale, scale+buckets[:N], buckets[:N], category or vocabulary[:N]")
     return found
 
 
@@ -491,6 +542,8 @@ def to_toml(config: Config) -> str:
             return json.dumps(str(v))
         if isinstance(v, list):
             return "[" + ", ".join(value(i) for i in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{json.dumps(str(k))} = {value(i)}" for k, i in v.items()) + "}"
         return json.dumps(str(v))  # a TOML basic string takes JSON's escapes
 
     top, tables = [], []
@@ -499,7 +552,7 @@ def to_toml(config: Config) -> str:
         current = getattr(config, f.name)
         if f.name in section_names:
             lines = [f"{k.name} = {value(getattr(current, k.name))}" for k in dataclasses.fields(current)
-                     if getattr(current, k.name) is not None and not isinstance(getattr(current, k.name), dict)]
+                     if getattr(current, k.name) is not None]
             tables.append(f"[{f.name}]\n" + "\n".join(lines))
         elif current is not None:
             top.append(f"{f.name} = {value(current)}")

@@ -29,7 +29,7 @@ from components.model_gate.component import ModelGate
 from components.push import executor as atomic_push
 from components.statistics.executor import StatisticsGen as InMemoryStatisticsGen
 from components.model import executor as trainer_executor
-from components.model import features
+from components.model.task import LABEL_KNOWN, Task
 from components.resolvers.analyzer_cache import CACHE_KEY, EXAMPLES_PREFIX, PreviousAnalysisCacheStrategy
 from components.resolvers.drift_baseline import BlessedTrainingStatisticsStrategy
 from components.resolvers.serving_model import PreviousBlessedModelStrategy
@@ -93,7 +93,7 @@ def _statistics_gen(config: Config, examples, schema, node_id: str):
     return component(examples=examples, schema=schema).with_id(node_id)
 
 
-def eval_config(config: Config):
+def eval_config(config: Config, task: Task):
     """TFMA's metrics on every slice, for TFMA's own tools (`[evaluation] tfma = true`).
     No thresholds: the blessing is the ModelGate's (components/model_gate), which judges
     with intervals."""
@@ -103,10 +103,10 @@ def eval_config(config: Config):
         model_specs=[
             tfma.ModelSpec(
                 signature_name="serving_default",
-                label_key=features.LABEL_KEY,
+                label_key=task.label_name,
                 prediction_key="probabilities",
-                # Rows whose label cannot be known weigh 0 (components/model/features.py).
-                example_weight_key=(features.OBSERVABLE_WEIGHT
+                # Rows whose label cannot be known weigh 0 (the task's known_when).
+                example_weight_key=(LABEL_KNOWN
                                     if config.training.population == "observable" else None),
                 preprocessing_function_names=["transform_features"],
             )
@@ -128,7 +128,7 @@ def eval_config(config: Config):
     )
 
 
-def gate_rules(config: Config) -> str:
+def gate_rules(config: Config, task: Task) -> str:
     """The ModelGate's settings, as the JSON exec property it reads (and TFX's cache keys on)."""
     import json
 
@@ -137,13 +137,13 @@ def gate_rules(config: Config) -> str:
         "min_auc": judged.min_auc, "min_f1": judged.min_f1, "max_auc_drop": judged.max_auc_drop,
         "max_f1_drop": judged.max_f1_drop, "confidence": judged.confidence,
         "min_eval_examples": judged.min_eval_examples, "samples": judged.bootstrap_samples,
-        "seed": config.training.seed, "label_key": features.LABEL_KEY,
+        "seed": config.training.seed, "label_key": task.label_name,
         "beat_constant": judged.beat_constant, "reference": judged.reference,
         "slices": list(judged.slice_features),
         "max_slice_f1_drop": judged.max_slice_f1_drop, "min_slice_examples": judged.min_slice_examples,
         # Rows judged: only those whose label can be known, unless asked for every row.
-        "weight_key": features.OBSERVABLE_WEIGHT if config.training.population == "observable" else "",
-        "model_inputs": features.model_inputs(),
+        "weight_key": LABEL_KNOWN if config.training.population == "observable" else "",
+        "model_inputs": task.model_inputs(),
     }, sort_keys=True)
 
 
@@ -260,6 +260,7 @@ def _drift_gate(config: Config, inputs: PipelineInputs, current, statistics_gen,
         label_min_rows=config.drift.label_min_rows,
         label_constant_share=config.drift.label_constant_share,
         population=config.training.population,
+        task=inputs.task.to_json(),
         code_fingerprint=inputs.drift_code_fingerprint,
         **gate_inputs,
     )
@@ -270,7 +271,7 @@ def _transform(config: Config, inputs: PipelineInputs, window_examples, schema, 
         examples=window_examples,
         schema=schema,
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"code_fingerprint": inputs.model_code_fingerprint},
+        custom_config={"code_fingerprint": inputs.model_code_fingerprint, "task": inputs.task.to_json()},
         # Analyses of the spans the previous run's window shared with this one.
         analyzer_cache=cache_resolver.outputs[CACHE_KEY] if cache_resolver else None,
         # Transform's own statistics duplicate StatisticsGen's and cost a Beam pass.
@@ -297,6 +298,7 @@ def _trainer(config: Config, inputs: PipelineInputs, window_examples, transform,
         eval_args=trainer_pb2.EvalArgs(num_steps=training.eval_steps),
         custom_config={
             "code_fingerprint": inputs.model_code_fingerprint,
+            "task": inputs.task.to_json(),
             "hparams": {
                 "hidden_units": list(training.hidden_units),
                 "learning_rate": training.learning_rate,
@@ -344,13 +346,13 @@ def _model_nodes(config: Config, inputs: PipelineInputs, example_gens: dict, sch
     evaluator = Evaluator(
         examples=window_examples,
         model=trainer.outputs[nodes.MODEL],
-        eval_config=eval_config(config),
+        eval_config=eval_config(config, inputs.task),
     ) if config.evaluation.tfma else None
     model_gate = ModelGate(
         model=trainer.outputs[nodes.MODEL],
         examples=window_examples,
         baseline_model=baseline.outputs[nodes.MODEL],
-        rules=gate_rules(config),
+        rules=gate_rules(config, inputs.task),
         code_fingerprint=inputs.gate_code_fingerprint,
     )
     pusher = _pusher(config, trainer, model_gate)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from components.model.task import Task
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.spans import previous_span, resolve_span, training_window
 
@@ -36,6 +37,8 @@ class PipelineInputs:
     model_code_fingerprint: str = ""
     drift_code_fingerprint: str = ""
     gate_code_fingerprint: str = ""
+    # The config's task against the curated schema: label, where it is known, inputs.
+    task: Optional[Task] = None
 
     @property
     def spans_read(self) -> List[int]:
@@ -91,7 +94,7 @@ def local_schema_path(config: Config) -> Path:
     return config.output_dir / "schemas" / schema_digest(config.schema_file) / name
 
 
-def gather(config: Config) -> PipelineInputs:
+def gather(config: Config, with_task: bool = True) -> PipelineInputs:
     span = resolve_span(config)
     window = training_window(config, span)
     before = previous_span(config, span)
@@ -106,7 +109,25 @@ def gather(config: Config) -> PipelineInputs:
         model_code_fingerprint=code_fingerprint(MODEL_CODE),
         drift_code_fingerprint=code_fingerprint(DRIFT_CODE),
         gate_code_fingerprint=code_fingerprint(GATE_CODE),
+        task=resolve_task(config) if with_task else None,
     )
+
+
+def resolve_task(config: Config) -> Task:
+    """The config's task section made concrete by the curated schema
+    (components/model/task.py): raises TaskError naming the setting it cannot use."""
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from components.errors import SchemaError
+    from components.model.task import resolve
+
+    path = Path(config.schema_file)
+    try:
+        schema = text_format.Parse(path.read_text(encoding="utf-8"), schema_pb2.Schema())
+    except (OSError, UnicodeDecodeError, text_format.ParseError) as exc:
+        raise SchemaError(f"{path}: cannot read the schema the task's inputs come from: {exc}") from None
+    return resolve(config.task, schema)
 
 
 def write_schema_snapshot(config: Config, inputs: PipelineInputs) -> None:

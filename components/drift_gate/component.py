@@ -52,31 +52,42 @@ def read_anomalies(uri: str) -> list:
 
 
 def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
-                   population: str) -> list:
-    """Label consistency (label_consistency.py) over every row of the current span;
-    `population` is what training learns from ("observable" or "all")."""
+                   population: str, task_json: str) -> list:
+    """Label consistency (label_consistency.py) over every row of the current span, the
+    label and where it is known read by the task's rules; `population` is what training
+    learns from ("observable" or "all")."""
     import numpy as np
 
     from components.drift_gate import label_consistency
     from components.examples_io import decode, raw_columns, records
-    from components.model import features
+    from components.model.rule import NumpyBackend
+    from components.model.task import Task
 
-    categorical = [f.name for f in schema_proto.feature
+    task = Task.from_json(task_json)
+    label, known = task.label_rule, task.known_rule
+    by_name = {f.name: f for f in schema_proto.feature}
+    categorical = [name for name, f in by_name.items()
                    if f.type == schema_pb2.BYTES or f.int_domain.is_categorical]
+    read = list(dict.fromkeys(categorical + label.columns + (known.columns if known else [])))
     columns = raw_columns(
-        decode([record for split in ("train", "eval") for _, record in records([examples], split)]),
-        list(dict.fromkeys(categorical + [features.OUTCOME_KEY, features.FARE_KEY])))
+        decode([record for split in ("train", "eval") for _, record in records([examples], split)]), read)
 
-    def numbers(name):
+    def values(name):
+        if by_name[name].type == schema_pb2.BYTES:
+            return np.asarray(columns[name], dtype=object)
         return np.array([float(v) if v else np.nan for v in columns[name]])
 
-    tips, fare = numbers(features.OUTCOME_KEY), numbers(features.FARE_KEY)
-    labels = features.is_big_tipper(np.nan_to_num(tips), np.nan_to_num(fare))
+    backend = NumpyBackend({name: values(name) for name in read})
+    source_name = label.outcomes[0]
+    source = backend.columns[source_name]
+    if source.dtype == object:  # a text outcome: only whether it is missing says anything
+        source = np.where(backend.missing(source_name), np.nan, 1.0)
+    rows = len(source)
+    in_population = (known.evaluate(backend) if known is not None and population == "observable"
+                     else np.ones(rows, dtype=bool))
     return label_consistency.check(
-        {name: columns[name] for name in categorical}, labels, tips,
-        min_rows, constant_share,
-        {features.OBSERVABLE_KEY: features.OBSERVABLE_VALUES} if population == "observable" else {},
-        source_name=features.OUTCOME_KEY)
+        {name: columns[name] for name in categorical}, label.evaluate(backend), source,
+        min_rows, constant_share, in_population, source_name=source_name)
 
 
 def choose_baseline(mode, blessed, previous):
@@ -149,6 +160,8 @@ def DriftGate(
     label_min_rows: Parameter[int] = 100,
     label_constant_share: Parameter[float] = 0.99,
     population: Parameter[str] = "observable",
+    # The task (components/model/task.py) as JSON: the label's rule and where it is known.
+    task: Parameter[str] = "",
     # Not read here: a hash of the drift code, so that TFX's cache notices a code change.
     code_fingerprint: Parameter[str] = "",
 ) -> None:
@@ -163,9 +176,9 @@ def DriftGate(
                                                        current_span)
     schema_anomalies = read_anomalies(anomalies.uri)
     # Warnings, not a gate: what the label means in a category is for a person to decide.
-    labels = ([] if examples is None else
+    labels = ([] if examples is None or not task else
               label_findings(examples, schema_proto, label_min_rows, label_constant_share,
-                             population))
+                             population, task))
 
     _record(report, comparison, schema_anomalies, labels, gate=gate, kind=kind, chosen=chosen,
             baseline_span=baseline_span, current_span=current_span, statistics_id=statistics.id)

@@ -2,8 +2,8 @@
 
 A label that is (almost) constant within one value of a categorical feature, or whose
 source column is (almost) always zero or missing there, is usually not a fact about the
-world but about how the data was recorded: in the taxi data a cash tip never reaches
-the meter, so every cash ride reads "tips 0, not a big tipper". A model fitted to that
+world but about how the data was recorded: in the embedded sample a cash tip never
+reaches the meter, so every cash ride reads "tip 0, not a big tipper". A model fitted to that
 learns the recording, and its metrics measure it. This check finds such categories in
 the raw data before training and names them with their counts, so a person can decide
 what the label means there.
@@ -12,7 +12,7 @@ Plain Python and NumPy over columns, so it runs on the DriftGate's examples and 
 alike.
 """
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -39,10 +39,12 @@ class Finding:
 
 
 def check(categories: Dict[str, Sequence[str]], labels: np.ndarray, source: np.ndarray,
-          min_rows: int, constant_share: float, population: Dict[str, List[str]] = None,
+          min_rows: int, constant_share: float, in_population: Optional[np.ndarray] = None,
           source_name: str = "the label's source") -> List[Finding]:
     """`categories`: feature -> each row's value as text ("" when missing); `labels`: 0/1
-    per row; `source`: the label's source column per row (NaN when missing).
+    per row; `source`: the label's source column per row (NaN when missing);
+    `in_population`: whether each row's label can be known (None: every row's can). A
+    value is outside the population when none of its rows is in it.
 
     A value with at least `min_rows` rows is reported when its label rate is at most
     1 - constant_share or at least constant_share, or when its source is 0 or missing in
@@ -50,7 +52,8 @@ def check(categories: Dict[str, Sequence[str]], labels: np.ndarray, source: np.n
     labels = np.asarray(labels, dtype=np.float64)
     source = np.asarray(source, dtype=np.float64)
     zero = np.isnan(source) | (source == 0)
-    population = population or {}
+    in_population = (np.ones(labels.shape, dtype=bool) if in_population is None
+                     else np.asarray(in_population, dtype=bool))
     found = []
     for feature, values in sorted(categories.items()):
         values = np.asarray(values, dtype=object)
@@ -68,7 +71,6 @@ def check(categories: Dict[str, Sequence[str]], labels: np.ndarray, source: np.n
             elif rate <= 1 - constant_share or rate >= constant_share:
                 reasons.append("the label is almost constant here")
             if reasons:
-                allowed = population.get(feature)
                 found.append(Finding(feature, str(value), n, rate, zeros, "; ".join(reasons),
-                                     allowed is None or value in allowed))
+                                     bool(in_population[rows].any())))
     return found

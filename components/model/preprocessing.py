@@ -1,14 +1,14 @@
-"""preprocessing_fn for tf.Transform: raw taxi features to model-ready tensors.
+"""preprocessing_fn for tf.Transform: raw features to model-ready tensors, for the task
+the graph passes in `custom_config` (components/model/task.py).
 
-Every feature list comes from components.model.features. The label is derived here and
-only here, from the outcome `tips` and the `fare`, so the served model never needs either;
-so is `tip_observable`, whether the label can be known for the row at all (features.py
-says why), which weights training and filters evaluation.
+The label is derived here and only here, by the task's rule over its outcome columns, so
+the served model never needs them; so is `label_known`, whether the label can be known
+for the row at all, which weights training and filters evaluation.
 """
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.model import features
+from components.model.task import LABEL_KNOWN, OOV_SIZE, Task, bucketized_name, transformed_name
 
 
 def _dense(x, default):
@@ -25,40 +25,83 @@ def _missing_default(x):
     return "" if x.dtype == tf.string else tf.constant(0, dtype=x.dtype)
 
 
-def preprocessing_fn(inputs):
+class TensorBackend:
+    """The task's rules (components/model/rule.py) over raw feature tensors. A missing
+    number reads as 0 and missing text as "", as everywhere in the transform; numbers
+    are compared in float32."""
+
+    def __init__(self, inputs: dict):
+        self.inputs = inputs
+
+    def column(self, name):
+        x = self.inputs[name]
+        if x.dtype == tf.string:
+            return _dense(x, "")
+        return tf.cast(_dense(x, _missing_default(x)), tf.float32)
+
+    def constant(self, value):
+        return tf.constant(value, tf.string if isinstance(value, str) else tf.float32)
+
+    def arithmetic(self, op, a, b):
+        if op == "/":
+            return tf.math.divide_no_nan(a, b)
+        return {"+": tf.add, "-": tf.subtract, "*": tf.multiply}[op](a, b)
+
+    def compare(self, op, a, b):
+        return {">": tf.greater, ">=": tf.greater_equal, "<": tf.less, "<=": tf.less_equal,
+                "==": tf.equal, "!=": tf.not_equal}[op](a, b)
+
+    def member(self, a, values):
+        return tf.reduce_any(tf.equal(a[:, None], tf.constant(values)[None, :]), axis=1)
+
+    def missing(self, name):
+        x = self.inputs[name]
+        if isinstance(x, tf.sparse.SparseTensor):
+            present = tf.sparse.to_dense(tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.bool),
+                                                         [x.dense_shape[0], 1]), default_value=False)
+            return tf.logical_not(tf.reshape(present, [-1]))
+        return tf.zeros([tf.shape(x)[0]], tf.bool)
+
+    def negate(self, mask):
+        return tf.logical_not(mask)
+
+
+def _numbers(x, dtype):
+    return tf.cast(_dense(x, _missing_default(x)), dtype)
+
+
+def preprocessing_fn(inputs, custom_config):
+    task = Task.from_json(custom_config["task"])
     outputs = {}
-    for key in features.DENSE_FLOAT:
+    for item in task.scaled():
+        key = item.name
         # Mean and variance are summed in float64: Beam combines partial sums in an order
         # that varies from run to run, and in float32 that order shows in the last bits of
         # every z-score (and so in the trained weights). In float64 it does not survive
         # the cast back to float32.
-        value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float64)
-        outputs[features.transformed_name(key)] = tf.cast(tft.scale_to_z_score(value), tf.float32)
-        outputs[features.bucketized_name(key)] = tft.bucketize(tf.cast(value, tf.float32),
-                                                               features.DENSE_BUCKET_COUNT)
+        value = _numbers(inputs[key], tf.float64)
+        outputs[transformed_name(key)] = tf.cast(tft.scale_to_z_score(value), tf.float32)
+        if item.treatment == "scale+buckets":
+            outputs[bucketized_name(key)] = tft.bucketize(tf.cast(value, tf.float32), item.size)
 
-    for key in features.BUCKET_FEATURES:
-        value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.float32)
-        outputs[features.transformed_name(key)] = tft.bucketize(value, features.FEATURE_BUCKET_COUNT)
+    for item in task.treated("buckets"):
+        outputs[transformed_name(item.name)] = tft.bucketize(_numbers(inputs[item.name], tf.float32), item.size)
 
-    for key, size in features.CATEGORICAL_INT.items():
-        value = tf.cast(_dense(inputs[key], _missing_default(inputs[key])), tf.int64)
+    for item in task.treated("category"):
+        value = _numbers(inputs[item.name], tf.int64)
         # Out-of-range ids share the last slot instead of breaking the one-hot encoding.
-        outputs[features.transformed_name(key)] = tf.where(
-            (value >= 0) & (value < size), value, tf.constant(size - 1, tf.int64)
+        outputs[transformed_name(item.name)] = tf.where(
+            (value >= 0) & (value < item.size), value, tf.constant(item.size - 1, tf.int64)
         )
 
-    for key in features.VOCAB_FEATURES:
-        value = _dense(inputs[key], "")
-        outputs[features.transformed_name(key)] = tft.compute_and_apply_vocabulary(
-            value, top_k=features.VOCAB_SIZE, num_oov_buckets=features.OOV_SIZE
+    for item in task.treated("vocabulary"):
+        outputs[transformed_name(item.name)] = tft.compute_and_apply_vocabulary(
+            _dense(inputs[item.name], ""), top_k=item.size, num_oov_buckets=OOV_SIZE
         )
 
-    fare = tf.cast(_dense(inputs[features.FARE_KEY], 0.0), tf.float32)
-    tips = tf.cast(_dense(inputs[features.OUTCOME_KEY], 0.0), tf.float32)
-    outputs[features.LABEL_KEY] = tf.cast(features.is_big_tipper(tips, fare), tf.int64)
-    observed = _dense(inputs[features.OBSERVABLE_KEY], "")
-    outputs[features.OBSERVABLE_WEIGHT] = tf.cast(
-        tf.reduce_any(tf.equal(observed[:, None], tf.constant(features.OBSERVABLE_VALUES)[None, :]),
-                      axis=1), tf.float32)
+    backend = TensorBackend(inputs)
+    outputs[task.label_name] = tf.cast(task.label_rule.evaluate(backend), tf.int64)
+    known = task.known_rule
+    outputs[LABEL_KNOWN] = (tf.cast(known.evaluate(backend), tf.float32) if known is not None
+                            else tf.ones_like(outputs[task.label_name], tf.float32))
     return outputs

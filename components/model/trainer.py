@@ -1,7 +1,8 @@
-"""run_fn for the TFX Trainer: a Keras classifier for big_tipper, exported for serving.
+"""run_fn for the TFX Trainer: a Keras classifier for the task's label, exported for serving.
 
 The exported SavedModel has two signatures:
-- `serving_default`: serialized raw tf.Examples without tips or label -> probabilities;
+- `serving_default`: serialized raw tf.Examples of the model's inputs (no outcome, no
+  label) -> probabilities;
 - `transform_features`: the tf.Transform layer alone, which the Evaluator uses to derive
   the label from the raw eval examples.
 """
@@ -11,7 +12,8 @@ from absl import logging
 from tensorflow.python.autograph.core import config as autograph_config
 from tfx_bsl.public import tfxio
 
-from components.model import features, operating_point
+from components.model import operating_point
+from components.model.task import LABEL_KNOWN, Task, bucketized_name, transformed_name
 
 
 def skip_autograph_of_tf_keras():
@@ -25,25 +27,17 @@ def skip_autograph_of_tf_keras():
         autograph_config.CONVERSION_RULES = (rule,) + tuple(autograph_config.CONVERSION_RULES)
 
 
-def _category_sizes():
-    sizes = {features.bucketized_name(k): features.DENSE_BUCKET_COUNT for k in features.DENSE_FLOAT}
-    sizes.update({features.transformed_name(k): features.FEATURE_BUCKET_COUNT for k in features.BUCKET_FEATURES})
-    sizes.update({features.transformed_name(k): n for k, n in features.CATEGORICAL_INT.items()})
-    sizes.update({features.transformed_name(k): features.VOCAB_SIZE + features.OOV_SIZE for k in features.VOCAB_FEATURES})
-    return sizes
-
-
-def build_model(hidden_units, learning_rate, l2=0.0):
+def build_model(task: Task, hidden_units, learning_rate, l2=0.0):
     """A small MLP over z-scored numbers and one-hot categories of the transformed features,
     its weights held small by an L2 penalty of `l2` (a few thousand card rides are easy
     to memorize)."""
     penalty = tf.keras.regularizers.l2(l2) if l2 else None
     inputs, encoded = {}, []
-    for key in features.DENSE_FLOAT:
-        name = features.transformed_name(key)
+    for item in task.scaled():
+        name = transformed_name(item.name)
         inputs[name] = tf.keras.layers.Input(shape=(1,), name=name, dtype=tf.float32)
         encoded.append(inputs[name])
-    for name, size in _category_sizes().items():
+    for name, size in task.category_sizes(transformed_name, bucketized_name).items():
         inputs[name] = tf.keras.layers.Input(shape=(1,), name=name, dtype=tf.int64)
         encoded.append(
             tf.keras.layers.CategoryEncoding(num_tokens=size, output_mode="one_hot")(inputs[name])
@@ -61,8 +55,8 @@ def build_model(hidden_units, learning_rate, l2=0.0):
     return model
 
 
-# Which rows training learns from: "observable", the rows whose label can be known (card
-# rides, components/model/features.py), or "all", every row as the label rule reads it.
+# Which rows training learns from: "observable", the rows whose label can be known (the
+# task's `known_when`), or "all", every row as the label rule reads it.
 POPULATIONS = ("observable", "all")
 
 
@@ -80,7 +74,7 @@ def _holdout(inputs):
     return tf.equal(bucket, 0)
 
 
-def _dataset(fn_args, files, tf_transform_output, transform, batch_size, seed, population, part="all"):
+def _dataset(fn_args, files, tf_transform_output, transform, task, hparams, part="all"):
     """(features, label, weight) batches of raw examples put through the transform graph
     (Transform does not materialize a transformed copy). A row outside the population
     weighs 0, so it moves no weight of the model and counts in no training metric; so
@@ -90,16 +84,17 @@ def _dataset(fn_args, files, tf_transform_output, transform, batch_size, seed, p
     # the rows to fit on repeat for as many steps as training takes.
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle_seed=seed, sloppy_ordering=False,
+        tfxio.TensorFlowDatasetOptions(batch_size=hparams["batch_size"], shuffle_seed=hparams["seed"],
+                                       sloppy_ordering=False,
                                        num_epochs=1 if part == "holdout" else None),
         tf_transform_output.raw_metadata.schema,
     )
 
     def weighted(raw):
         inputs = transform(raw)
-        label = inputs.pop(features.LABEL_KEY)
-        observable = inputs.pop(features.OBSERVABLE_WEIGHT)
-        weight = observable if population == "observable" else tf.ones_like(observable)
+        label = inputs.pop(task.label_name)
+        known = inputs.pop(LABEL_KNOWN)
+        weight = known if hparams["population"] == "observable" else tf.ones_like(known)
         if part != "all":
             held = _holdout(inputs)
             weight = weight * tf.cast(held if part == "holdout" else tf.logical_not(held), weight.dtype)
@@ -125,20 +120,23 @@ def make_deterministic(seed: int):
     tf.config.experimental.enable_op_determinism()
 
 
-def _serving_signature(model, tf_transform_output):
+def _serving_signature(model, tf_transform_output, task):
     raw_spec = tf_transform_output.raw_feature_spec()
-    serving_spec = {k: raw_spec[k] for k in features.serving_inputs()}
+    serving_spec = {k: raw_spec[k] for k in task.model_inputs()}
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def serve(serialized):
         raw = tf.io.parse_example(serialized, serving_spec)
         transformed = model.tft_layer(raw)
-        transformed.pop(features.LABEL_KEY, None)
-        # A ride outside the population the model learned from (cash, features.py) still
-        # gets a probability, but says so: 0 means nothing can ever check the answer.
-        observable = transformed.pop(features.OBSERVABLE_WEIGHT)
-        return {"probabilities": model(transformed),
-                features.OBSERVABLE_WEIGHT: tf.reshape(observable, [-1, 1])}
+        transformed.pop(task.label_name, None)
+        # A row outside the population the model learned from still gets a probability,
+        # but says so: 0 means nothing can ever check the answer. When the rule for it
+        # reads an outcome, the request cannot say, and the output is left out.
+        known = transformed.pop(LABEL_KNOWN, None)
+        outputs = {"probabilities": model(transformed)}
+        if known is not None:
+            outputs[LABEL_KNOWN] = tf.reshape(known, [-1, 1])
+        return outputs
 
     return serve
 
@@ -163,6 +161,7 @@ def run_fn(fn_args):
     skip_autograph_of_tf_keras()
     # The graph always passes them: their defaults live in pipeline/config.py only.
     hparams = fn_args.custom_config["hparams"]
+    task = Task.from_json(fn_args.custom_config["task"])
     logging.info("driftline trainer hyperparameters: %s", hparams)
 
     make_deterministic(hparams["seed"])
@@ -171,12 +170,11 @@ def run_fn(fn_args):
     # loads and tracks the whole transform graph again.
     transform = tf_transform_output.transform_features_layer()
     train, holdout = (
-        _dataset(fn_args, fn_args.train_files, tf_transform_output, transform, hparams["batch_size"],
-                 hparams["seed"], hparams["population"], part)
+        _dataset(fn_args, fn_args.train_files, tf_transform_output, transform, task, hparams, part)
         for part in ("fit", "holdout"))
     holdout = _in_large_batches(holdout.take(fn_args.eval_steps)).cache()
 
-    model = build_model(hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0))
+    model = build_model(task, hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0))
     # train_steps is the most it may take: it stops once the held-out loss has not
     # improved for EARLY_STOP_PATIENCE rounds, with the weights of the best round.
     per_round = min(EARLY_STOP_STEPS, fn_args.train_steps)
@@ -194,14 +192,14 @@ def run_fn(fn_args):
     # signatures reach the transform through it, and the SavedModel keeps it.
     model.tft_layer = transform
     signatures = {
-        "serving_default": _serving_signature(model, tf_transform_output),
+        "serving_default": _serving_signature(model, tf_transform_output, task),
         "transform_features": _transform_signature(model, tf_transform_output),
     }
     # Every reader (the ModelGate, the server, TF Serving) calls the signatures only, so
     # the per-layer call traces Keras would add for reloading the Keras object are left
     # out: they cost tracing at save and at every load.
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures, save_traces=False)
-    write_warmup_requests(fn_args.serving_model_dir, tf_transform_output)
+    write_warmup_requests(fn_args.serving_model_dir, tf_transform_output, task)
     write_operating_point(fn_args.serving_model_dir, model, holdout, hparams)
 
 
@@ -228,10 +226,10 @@ def write_operating_point(model_dir: str, model, holdout, hparams):
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 
 
-def probe_example(raw_spec: dict) -> bytes:
+def probe_example(raw_spec: dict, task: Task) -> bytes:
     """A serialized raw tf.Example with one plain value for every serving input."""
     feature = {}
-    for name in features.serving_inputs():
+    for name in task.model_inputs():
         dtype = raw_spec[name].dtype
         if dtype == tf.string:
             feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b""]))
@@ -242,7 +240,7 @@ def probe_example(raw_spec: dict) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def write_warmup_requests(model_dir: str, tf_transform_output):
+def write_warmup_requests(model_dir: str, tf_transform_output, task: Task):
     """The model's own load probe, where TF Serving looks for one: a PredictionLog of a
     request to serving_default. TF Serving replays it before a version takes traffic;
     so does `driftline serve`."""
@@ -251,7 +249,7 @@ def write_warmup_requests(model_dir: str, tf_transform_output):
     request = predict_pb2.PredictRequest()
     request.model_spec.signature_name = "serving_default"
     request.inputs["examples"].CopyFrom(
-        tf.make_tensor_proto([probe_example(tf_transform_output.raw_feature_spec())], dtype=tf.string))
+        tf.make_tensor_proto([probe_example(tf_transform_output.raw_feature_spec(), task)], dtype=tf.string))
     log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
     path = f"{model_dir}/{WARMUP_FILE}"
     tf.io.gfile.makedirs(path.rsplit("/", 1)[0])

@@ -85,10 +85,10 @@ def _outcome_files(directory: Path) -> List[Path]:
     return sorted(directory.glob("*.csv")) if directory.is_dir() else []
 
 
-def _read_outcomes(files) -> dict:
+def _read_outcomes(files, task) -> dict:
     merged = {}
     for path in files:
-        merged.update(online.read_outcomes(path))
+        merged.update(online.read_outcomes(path, task))
     return merged
 
 
@@ -120,6 +120,9 @@ class Watcher:
         self.config, self.schema, self.store, self.target = config, schema, store, target
         self.log_dir, self.say, self.dashboard = Path(log_dir), say, dashboard
         self.settings = config.retraining
+        from pipeline.inputs import resolve_task
+
+        self.task = resolve_task(config)
 
     def tick(self) -> dict:
         """Judges what is new, then decides; returns {"passes", "outcomes", "decision"}."""
@@ -165,7 +168,7 @@ class Watcher:
         new = [f for f in _outcome_files(self.config.outcomes_dir) if str(f) not in joined_before]
         if not new:
             return None
-        joined = online.join(table, _read_outcomes(new))
+        joined = online.join(table, _read_outcomes(new, self.task), self.task)
         if joined["matched"] == 0:  # outcomes for requests not logged yet: kept for a later tick
             return None
         result = passes.outcome_pass(self.config, self.store, joined, new, self.dashboard)
@@ -235,8 +238,8 @@ class Watcher:
         started = max((d["time_ms"] for d in deployments(self.store, model)
                        if d["action"] == "canary" and d["canary_version"] == canary), default=0) / 1000.0
         recent = windows.since(table, started)
-        outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir))
-        joined = online.join(recent, outcomes)["versions"]
+        outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir), self.task)
+        joined = online.join(recent, outcomes, self.task)["versions"]
         empty = (np.zeros(0), np.zeros(0))
         (c_labels, c_scores), (s_labels, s_scores) = joined.get(str(canary), empty), joined.get(str(stable), empty)
         # Each version is judged by its decisions, at its own operating threshold.

@@ -85,14 +85,18 @@ def labels(args, config) -> int:
     from driftline.monitoring import labels as online, window as windows
     from pipeline.errors import ConfigError
 
+    from pipeline.inputs import resolve_task
+
+    task = resolve_task(config)
     if args.file is None:
-        raise ConfigError("driftline monitor labels needs FILE: a CSV of request_id and tips (or big_tipper)")
+        raise ConfigError(f"driftline monitor labels needs FILE: a CSV of request_id and "
+                          f"{', '.join(task.outcomes)} (or {task.label_name})")
     if not Path(args.file).is_file():
         raise DataError(f"{args.file}: no such outcome file")
-    outcomes = online.read_outcomes(args.file)
+    outcomes = online.read_outcomes(args.file, task)
     log_dir = Path(args.log_dir) if args.log_dir else config.request_log_dir
     table, _ = windows.read_log(log_dir)
-    joined = online.join(table, outcomes)
+    joined = online.join(table, outcomes, task)
     if joined["matched"] == 0:
         raise DataError(f"{args.file}: none of its {len(outcomes)} request ids is in the request log "
                         f"{log_dir}: nothing to join")
@@ -112,11 +116,11 @@ def labels(args, config) -> int:
         print_json(result)
         return errors.BLOCKED if result["alarms"] else 0
     print(f"outcomes        {len(outcomes)} in {args.file}: {joined['matched']} joined to logged predictions "
-          f"({joined['unobservable']} of them rides whose tip is not recorded, left out), "
+          f"({joined['unobservable']} of them rows whose label cannot be known, left out), "
           f"{joined['unmatched']} not in the log")
     for version, info in result["versions"].items():
         if info["judged"]:
-            print(f"version {version:<8} {info['rows']} labelled rows ({info['positives']} big tippers): "
+            print(f"version {version:<8} {info['rows']} labelled rows ({info['positives']} positive): "
                   + ", ".join(f"{name.replace('_score', '').replace('f1', 'F1')} {info[name]['value']:.3f} "
                               f"({info[name]['low']:.3f}–{info[name]['high']:.3f})"
                               for name in ("f1_score", "precision", "recall")))
@@ -262,7 +266,7 @@ def register(sub):
         "monitor", help="skew, drift and prediction drift of the server's request log, with alarms"))
     p_mon.add_argument("action", nargs="?", choices=["rules", "labels", "report", "suggest-thresholds"],
                      help="rules: write Prometheus alerting rules from [monitoring]; labels FILE: "
-                     "join late outcomes (request_id and tips, or big_tipper) to the logged "
+                     "join late outcomes (request_id and the label's outcome columns, or the label) to the logged "
                      "predictions for online F1 per version; report: the dashboard (HTML, and "
                      "Grafana JSON) from MLMD; suggest-thresholds: drift thresholds from the "
                      "history of distances, as a schema diff")

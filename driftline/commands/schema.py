@@ -9,19 +9,35 @@ from pipeline.errors import ConfigError
 
 
 def check(args) -> int:
-    from components.model.features import model_inputs
+    from components.errors import TaskError
+    from components.model.task import resolve
     from driftline.schema.check import check_schema, data_header, load_schema
 
     config = config_from(args)
     path = args.file or config.schema_file
-    problems = check_schema(path, data_header(config.data_root), model_inputs())
+    problems = check_schema(path, data_header(config.data_root))
     for problem in problems:
         print(problem)
     if problems:
         return errors.BAD_INPUT
     schema = load_schema(path)
+    try:
+        task = resolve(config.task, schema)
+    except TaskError as exc:
+        print(f"{path}: the config's task cannot use this schema: {exc}")
+        return errors.BAD_INPUT
     print(f"{path}: ok ({len(schema.feature)} features, {len(schema.string_domain)} string domains)")
+    print(_inputs_line(task))
     return 0
+
+
+def _inputs_line(task) -> str:
+    """What the model will read and what it will not, for the person editing the schema."""
+    shown = ", ".join(f"{i.name} ({i.treatment}{f':{i.size}' if i.size else ''})" for i in task.inputs)
+    return (f"model inputs ({len(task.inputs)}): {shown}\n"
+            f"label: {task.label_name} = {task.label}"
+            + (f", known when {task.known_when}" if task.known_when else "")
+            + f"; outcomes, never inputs: {', '.join(task.outcomes)}")
 
 
 def infer(args) -> int:

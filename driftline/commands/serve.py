@@ -86,16 +86,18 @@ def serve(args) -> int:
     serving_dir = args.serving_dir or config.serving_dir
     from driftline.schema.check import load_schema
 
+    from components.model.task import resolve
+
     schema = load_schema(config.schema_file)  # a broken contract stops here, before TensorFlow
+    task = resolve(config.task, schema)
     log_file = config.output_dir / "logs" / "serve.log"
     with framework_output.to_log_file(log_file, "driftline serve") as terminal:
         framework_output.verbose_to_log()
-        from components.model import features
         from driftline.serving import grpc_service
         from driftline.serving.requests import Contract
         from driftline.serving.server import Server
 
-        server = Server(_settings(config, serving_dir), Contract.from_schema(schema, features.model_inputs()))
+        server = Server(_settings(config, serving_dir), Contract.from_schema(schema, task.model_inputs()))
         server.start()
         try:
             grpc_server = grpc_service.start(server, serving.host, serving.grpc_port)

@@ -1,10 +1,11 @@
 """Online quality when the label arrives late: a file of outcomes joined, by request id,
 to the predictions the server logged; F1, precision and recall per version.
 
-The taxi label is known only after the trip (the tip), so the outcome file carries
-`request_id` and either `tips` (the label is then computed from the logged fare, by the
-same rule as training: components/model/features.py) or `big_tipper` (0 or 1). Only
-rows whose tip the meter records count (`tip_observable` = 1 in the log): the model says
+A label is often known only after the fact, so the outcome file carries `request_id` and
+either the label itself (the task's `label_name`, 0 or 1) or the columns the label rule
+reads as outcomes; the label is then computed by the same rule as training
+(components/model/task.py), any other column it reads taken from the logged request.
+Only rows whose label can be known count (`label_known` = 1 in the log): the model says
 nothing checkable about the others, as in training and evaluation. Intervals are the
 same bootstrap as the ModelGate's, and the F1 floor alarms only when the whole interval
 is below it.
@@ -15,63 +16,84 @@ import numpy as np
 
 from components.errors import DataError
 from components.example_gen import csv_reader
-from components.model import features
+from components.model.rule import NumpyBackend
+from components.model.task import LABEL_KNOWN, Task
 from components.model_gate import metrics
 
-LABEL = "big_tipper"
 
-
-def read_outcomes(path) -> Dict[str, int]:
-    """request_id -> label, from the outcome file."""
+def read_outcomes(path, task: Task) -> Dict[str, object]:
+    """request_id -> the label (0 or 1), or -> {outcome column: its text} for the rule."""
     table = csv_reader.read_span([str(path)])
     names = table.column_names
-    if "request_id" not in names or (LABEL not in names and features.OUTCOME_KEY not in names):
+    outcomes = task.outcomes
+    if "request_id" not in names or (task.label_name not in names and not set(outcomes) <= set(names)):
         raise DataError(f"{path}: an outcome file needs a request_id column and either "
-                        f"{features.OUTCOME_KEY} or {LABEL} (has: {', '.join(names)})")
+                        f"{task.label_name} or {', '.join(outcomes)} (has: {', '.join(names)})")
     ids = table.column("request_id").to_pylist()
-    if LABEL in names:
-        values = table.column(LABEL).to_pylist()
+    if task.label_name in names:
         found = {}
-        for row, (rid, value) in enumerate(zip(ids, values), start=2):
+        for row, (rid, value) in enumerate(zip(ids, table.column(task.label_name).to_pylist()), start=2):
             if value not in ("0", "1"):
-                raise DataError(f"{path}: row {row}: {LABEL} = {value!r} is not 0 or 1")
+                raise DataError(f"{path}: row {row}: {task.label_name} = {value!r} is not 0 or 1")
             found[rid] = int(value)
         return found
-    tips = table.column(features.OUTCOME_KEY).to_pylist()
-    found = {}
-    for row, (rid, value) in enumerate(zip(ids, tips), start=2):
-        try:
-            found[rid] = float(value) if value not in (None, "") else None
-        except ValueError:
-            raise DataError(f"{path}: row {row}: {features.OUTCOME_KEY} = {value!r} is not a number") from None
-    return found
+    columns = {name: table.column(name).to_pylist() for name in outcomes}
+    return {rid: {name: columns[name][i] or "" for name in outcomes} for i, rid in enumerate(ids)}
 
 
-def join(log_table, outcomes: Dict[str, object]) -> dict:
-    """version -> (labels, probabilities) of the logged, observable rows with an outcome."""
-    ids = log_table.column("request_id").to_pylist()
-    versions = log_table.column("model_version").to_pylist()
-    probabilities = log_table.column("probability").to_pylist()
-    observable = log_table.column("tip_observable").to_pylist()
-    fares = log_table.column(features.FARE_KEY).to_pylist()
-    by_version: Dict[str, list] = {}
-    matched = unobservable = 0
-    for rid, version, p, seen, fare in zip(ids, versions, probabilities, observable, fares):
+def _numeric(task: Task, name: str, values: list, where: str) -> np.ndarray:
+    """Text cells as numbers (NaN when empty) for a column the rule does arithmetic or an
+    order comparison on; text otherwise."""
+    uses = {how for column, _, how in task.label_rule.column_uses() if column == name}
+    if "number" not in uses:
+        return np.asarray(values, dtype=object)
+    out = np.full(len(values), np.nan)
+    for i, value in enumerate(values):
+        if value not in (None, ""):
+            try:
+                out[i] = float(value)
+            except ValueError:
+                raise DataError(f"{where}: {name} = {value!r} is not a number") from None
+    return out
+
+
+def labels_of(task: Task, rows: list, log_rows: list) -> np.ndarray:
+    """The label of each joined row by the task's rule: outcome columns from the outcome
+    file (`rows`, dicts), the rule's other columns from the logged request (`log_rows`)."""
+    columns = {name: [r[name] for r in rows] for name in task.outcomes}
+    columns.update({name: [r.get(name, "") for r in log_rows] for name in task.references})
+    backend = NumpyBackend({name: _numeric(task, name, values, "outcome file")
+                            for name, values in columns.items()})
+    return np.asarray(task.label_rule.evaluate(backend), dtype=np.int64)
+
+
+def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
+    """version -> (labels, probabilities) of the logged rows, whose label can be known,
+    with an outcome."""
+    log = {name: log_table.column(name).to_pylist()
+           for name in ["request_id", "model_version", "probability", LABEL_KNOWN] + task.references}
+    matched = unknown = 0
+    kept = []
+    for i, rid in enumerate(log["request_id"]):
         if rid not in outcomes:
             continue
         matched += 1
-        if seen not in ("1", "1.0"):
-            unobservable += 1
+        if log[LABEL_KNOWN][i] not in ("1", "1.0"):
+            unknown += 1
             continue
-        outcome = outcomes[rid]
-        if isinstance(outcome, float) or outcome is None:  # tips: the label by the training rule,
-            # in float32 arrays as the transform computes it, so that a tip at the boundary agrees
-            tips = np.asarray([outcome or 0.0], dtype=np.float32)
-            label = int(features.is_big_tipper(tips, np.asarray([float(fare or 0.0)], dtype=np.float32))[0])
-        else:
-            label = outcome
-        by_version.setdefault(version, []).append((label, float(p)))
-    return {"matched": matched, "unobservable": unobservable, "unmatched": len(outcomes) - matched,
+        kept.append(i)
+    given = [outcomes[log["request_id"][i]] for i in kept]
+    by_rule = [j for j, outcome in enumerate(given) if isinstance(outcome, dict)]
+    labels = [outcome for outcome in given]
+    if by_rule:
+        computed = labels_of(task, [given[j] for j in by_rule],
+                             [{name: log[name][kept[j]] for name in task.references} for j in by_rule])
+        for j, label in zip(by_rule, computed):
+            labels[j] = int(label)
+    by_version: Dict[str, list] = {}
+    for i, label in zip(kept, labels):
+        by_version.setdefault(log["model_version"][i], []).append((label, float(log["probability"][i])))
+    return {"matched": matched, "unobservable": unknown, "unmatched": len(outcomes) - matched,
             "versions": {v: (np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows]))
                          for v, rows in by_version.items()}}
 

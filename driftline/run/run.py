@@ -31,12 +31,14 @@ def check_inputs(config: Config) -> PipelineInputs:
     TensorFlow is imported and before any output directory or metadata store is
     created. The files are read by the pipeline's own reader, so what it would refuse
     halfway through a run is refused here, naming the file and row."""
+    import dataclasses
+
     from components.example_gen import csv_reader
-    from components.model.features import model_inputs
     from driftline.schema.check import check_schema, data_header
+    from pipeline.inputs import resolve_task
     from pipeline.spans import span_dir
 
-    inputs = gather(config)
+    inputs = gather(config, with_task=False)
     for span in inputs.spans_read:
         files = csv_reader.list_files(str(span_dir(config.data_root, span)))
         table = csv_reader.read_span(files)
@@ -45,13 +47,14 @@ def check_inputs(config: Config) -> PipelineInputs:
                             "rows; there is nothing to validate or train on")
         if config.example_gen == "beam":
             _no_line_breaks_in_fields(span_dir(config.data_root, span), table)
-    problems = check_schema(config.schema_file, data_header(config.data_root), model_inputs())
+    problems = check_schema(config.schema_file, data_header(config.data_root))
     if problems:
         raise SchemaError(
             "the schema file has problems; nothing was run:\n"
             + "\n".join(f"  {p}" for p in problems)
         )
-    return inputs
+    # The task last: its columns are checked against a schema known to be readable.
+    return dataclasses.replace(inputs, task=resolve_task(config))
 
 
 def check_store(config: Config):

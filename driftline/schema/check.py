@@ -106,12 +106,11 @@ def _feature_problems(feature, name: str, domains: set, environments: list, head
                             f"default_environment ({', '.join(environments)})")
 
 
-def check_schema(path: Path, header: Optional[List[str]] = None,
-                 model_inputs: Optional[List[str]] = None) -> List[Problem]:
+def check_schema(path: Path, header: Optional[List[str]] = None) -> List[Problem]:
     """Every problem in a schema file, each at its line and column. `header`, when given,
     is the data's column list: features it lacks are reported, and so are its columns
     the schema lacks (ExampleValidator would report each as a new column and the gate
-    would stop the run), naming those of them the model reads (`model_inputs`)."""
+    would stop the run)."""
     path = Path(path)
     try:
         text = _read(path)
@@ -139,28 +138,23 @@ def check_schema(path: Path, header: Optional[List[str]] = None,
             found.append((env_node, f"environment '{env_node.value}' excludes every feature"))
     problems = [Problem(str(path), node.line, node.col, message) for node, message in found]
     if header is not None:
-        problems.extend(_columns_without_feature(path, header, seen, model_inputs))
+        problems.extend(_columns_without_feature(path, header, seen))
     return sorted(problems, key=lambda p: (p.line, p.col))
 
 
-def _columns_without_feature(path: Path, header: List[str], features, model_inputs) -> List[Problem]:
-    """Data columns the schema does not define: one problem per column the model reads,
-    one for all the others (a wide file must not print a line per column)."""
+def _columns_without_feature(path: Path, header: List[str], features) -> List[Problem]:
+    """Data columns the schema does not define, in one problem (a wide file must not
+    print a line per column)."""
     missing = [c for c in header if c not in features]
-    read = [c for c in missing if model_inputs is not None and c in model_inputs]
-    others = [c for c in missing if c not in read]
-    problems = [Problem(str(path), 1, 1, f"data column '{c}' has no feature in the schema, and the "
-                        "model reads it as an input: ExampleValidator would report it as a new "
-                        "column and the gate would stop the run; add a feature block for it")
-                for c in read]
-    if others:
-        reads = "" if model_inputs is None else "; the model does not read them"
-        problems.append(Problem(
-            str(path), 1, 1, f"data column{'s' if len(others) > 1 else ''} {_listed(others)} "
-            f"{'have' if len(others) > 1 else 'has'} no feature in the schema{reads}: ExampleValidator "
-            "would report each as a new column and the gate would stop the run; add a feature "
-            "block for each, or drop the column from the data"))
-    return problems
+    if not missing:
+        return []
+    many = len(missing) > 1
+    return [Problem(
+        str(path), 1, 1, f"data column{'s' if many else ''} {_listed(missing)} "
+        f"{'have' if many else 'has'} no feature in the schema: ExampleValidator would report "
+        f"{'each' if many else 'it'} as a new column and the gate would stop the run; add a feature "
+        f"block for {'each' if many else 'it'} (to keep a column out of the model, list it in "
+        "task.ignore), or drop the column from the data")]
 
 
 def _excluded(feature, env: str) -> bool:

@@ -16,7 +16,7 @@ class Metrics:
             ["model", "version", "slot"], registry=self.registry)
         self.unobservable = Counter(
             "driftline_unobservable_rows",
-            "Rows outside the population the model learned from (tip_observable = 0)",
+            "Rows outside the population the model learned from (label_known = 0)",
             ["model", "version"], registry=self.registry)
         self.out_of_domain = Counter(
             "driftline_out_of_domain_values", "Scored rows with a feature value outside the schema's "

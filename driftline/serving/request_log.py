@@ -20,7 +20,7 @@ from typing import List
 log = logging.getLogger("driftline.serving")
 
 EXTRA = ["request_id", "timestamp", "model_version", "slot", "key", "probability",
-         "tip_observable", "latency_ms"]
+         "label_known", "latency_ms"]
 
 
 class RequestLog:

@@ -22,7 +22,7 @@ from driftline.serving.request_log import RequestLog
 from driftline.serving.requests import Contract, raw_values
 
 log = logging.getLogger("driftline.serving")
-OBSERVABLE = "tip_observable"
+OBSERVABLE = "label_known"  # components/model/task.py: LABEL_KNOWN
 LABELS = ("stable", "canary") + policies.SLOTS
 
 

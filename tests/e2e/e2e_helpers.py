@@ -144,3 +144,40 @@ def shuffle_labels_in_training_rows(csv_path, seed: int, eval_percent: int = 20)
         after = write(current)
         pending = {i: v for i, v in pending.items() if after[i] != 0}
     return sum(1 for i, new in zip(chosen, labels) if new != label(rows[i]))
+
+
+def input_types() -> dict:
+    """Each model input of the default config's task -> "bytes", "float" or "int", by its
+    schema type: what a request carries, typed as the server expects it."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from driftline.schema.check import load_schema
+    from pipeline.config import load_config
+    from pipeline.inputs import resolve_task
+
+    config = load_config()
+    types = {f.name: f.type for f in load_schema(config.schema_file).feature}
+    names = {schema_pb2.BYTES: "bytes", schema_pb2.FLOAT: "float", schema_pb2.INT: "int"}
+    return {name: names[types[name]] for name in resolve_task(config).model_inputs()}
+
+
+def typed_inputs(row: dict) -> dict:
+    """A CSV row's model inputs as JSON values of their schema type (empty cells left out)."""
+    types = input_types()
+    cast = {"bytes": str, "float": float, "int": int}
+    return {k: cast[types[k]](v) for k, v in row.items() if v != "" and k in types}
+
+
+def raw_example(row: dict):
+    """A CSV row's model inputs as a raw tf.Example, what serving_default parses."""
+    import tensorflow as tf
+
+    feature = {}
+    for key, value in typed_inputs(row).items():
+        if isinstance(value, str):
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+        elif isinstance(value, float):
+            feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+        else:
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+    return tf.train.Example(features=tf.train.Features(feature=feature))

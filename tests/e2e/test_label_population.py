@@ -74,6 +74,6 @@ def test_the_served_model_marks_answers_nothing_can_check(runs, small_spans):
     from test_pipeline import _raw_examples_from_rows
 
     out = serve(examples=tf.constant([e.SerializeToString() for e in _raw_examples_from_rows([cash, card])]))
-    assert np.asarray(out["tip_observable"]).reshape(-1).tolist() == [0.0, 1.0]
+    assert np.asarray(out["label_known"]).reshape(-1).tolist() == [0.0, 1.0]
     probabilities = np.asarray(out["probabilities"]).reshape(-1)
     assert probabilities.shape == (2,) and np.all((probabilities >= 0) & (probabilities <= 1))

@@ -7,10 +7,9 @@ import pytest
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
-from components.model import features
 from driftline.mlmd.store import custom_property, output_artifacts
 from pipeline import metadata
-from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir
+from e2e_helpers import PIPELINE, pushed_dir as _pushed_dir, raw_example
 
 RESOLVERS = {"baseline_model_resolver", "blessed_statistics_resolver", "analyzer_cache_resolver"}
 
@@ -53,22 +52,7 @@ def _raw_examples(data_root, span, n):
 
 def _raw_examples_from_rows(rows):
     """tf.Examples of the model's raw inputs, typed as the CSV's columns are."""
-    serving = set(features.serving_inputs())
-    examples = []
-    for row in rows:
-        feature = {}
-        for key, text in row.items():
-            if key not in serving or text == "":
-                continue
-            if key in features.VOCAB_FEATURES:
-                value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
-            elif key in features.DENSE_FLOAT and key != "trip_seconds" or key in features.BUCKET_FEATURES:
-                value = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
-            else:
-                value = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
-            feature[key] = value
-        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)))
-    return examples
+    return [raw_example(row) for row in rows]
 
 
 def test_pushed_model_scores_raw_serving_examples(runs, small_spans):
@@ -77,7 +61,7 @@ def test_pushed_model_scores_raw_serving_examples(runs, small_spans):
     model = tf.saved_model.load(str(pushed))
     serve = model.signatures["serving_default"]
     examples = _raw_examples(small_spans, 3, 25)
-    assert all(features.OUTCOME_KEY not in e.features.feature for e in examples)
+    assert all("tips" not in e.features.feature for e in examples)
     out = serve(examples=tf.constant([e.SerializeToString() for e in examples]))
     probabilities = out["probabilities"].numpy()
     assert probabilities.shape == (25, 1)

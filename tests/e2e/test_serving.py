@@ -79,11 +79,9 @@ def test_rest_and_grpc_answer_what_the_savedmodel_answers(served):
 
 def _feature_maps(rows):
     """CSV rows as :classify's JSON feature maps, each value of its schema type."""
-    from components.model import features
+    from e2e_helpers import typed_inputs
 
-    floats = set(features.DENSE_FLOAT + features.BUCKET_FEATURES) - {"trip_seconds"}
-    return [{k: (float(v) if k in floats else v if k in features.VOCAB_FEATURES else int(v))
-             for k, v in row.items() if v != "" and k in features.serving_inputs()} for row in rows]
+    return [typed_inputs(row) for row in rows]
 
 
 def test_classify_takes_raw_feature_values(served):

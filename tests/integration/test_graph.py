@@ -82,13 +82,15 @@ def test_previous_baseline_mode_has_no_blessed_resolver(tmp_path, small_spans):
 
 def test_schema_snapshot_is_content_addressed(tmp_path, small_spans):
     schema = tmp_path / "schema.pbtxt"
-    schema.write_text('feature { name: "fare" type: FLOAT }\n')
+    schema.write_text('feature { name: "fare" type: FLOAT }\nfeature { name: "tips" type: FLOAT }\n')
     config = _config(tmp_path, small_spans, schema_file=schema)
+    # A task this two-feature schema can hold: its label reads tips, its one input is fare.
+    config.task.label, config.task.known_when, config.task.ignore, config.task.treat = "tips > 1", "", [], {}
     first = local_schema_path(config)
     assert gather(config).schema_uri == str(first) and not first.exists()  # gathering writes nothing
     write_schema_snapshot(config, gather(config))
     assert local_schema_path(config) == first and first.read_text() == schema.read_text()
-    schema.write_text('feature { name: "fare" type: INT }\n')
+    schema.write_text('feature { name: "fare" type: INT }\nfeature { name: "tips" type: FLOAT }\n')
     second = local_schema_path(config)
     write_schema_snapshot(config, gather(config))
     assert second != first and second.read_text() == schema.read_text()

@@ -2,24 +2,28 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.autograph.core import config as autograph_config
 
-from components.model import features
-from components.model.trainer import _category_sizes, build_model, skip_autograph_of_tf_keras
+from components.model.task import bucketized_name, transformed_name
+from components.model.trainer import build_model, skip_autograph_of_tf_keras
+from pipeline.config import load_config
+from pipeline.inputs import resolve_task
+
+TASK = resolve_task(load_config())
 
 # As run_fn does before it trains: the first fit or predict converts no library code.
 skip_autograph_of_tf_keras()
 
 
 def _batch(n, rng):
-    batch = {features.transformed_name(k): rng.normal(size=(n, 1)).astype("float32") for k in features.DENSE_FLOAT}
-    for name, size in _category_sizes().items():
+    batch = {transformed_name(i.name): rng.normal(size=(n, 1)).astype("float32") for i in TASK.scaled()}
+    for name, size in TASK.category_sizes(transformed_name, bucketized_name).items():
         batch[name] = rng.integers(0, size, size=(n, 1))
     return batch
 
 
 def test_model_takes_every_transformed_input_and_returns_probabilities():
-    model = build_model([8], 0.01)
-    assert set(model.input_names) == ({features.transformed_name(k) for k in features.model_inputs()}
-                                      | {features.bucketized_name(k) for k in features.DENSE_FLOAT})
+    model = build_model(TASK, [8], 0.01)
+    assert set(model.input_names) == ({transformed_name(k) for k in TASK.model_inputs()}
+                                      | {bucketized_name(i.name) for i in TASK.treated("scale+buckets")})
     out = model.predict(_batch(16, np.random.default_rng(0)), verbose=0)
     assert out.shape == (16, 1)
     assert np.all((out >= 0) & (out <= 1))
@@ -29,7 +33,7 @@ def test_model_learns_a_separable_rule():
     rng = np.random.default_rng(1)
     x = _batch(512, rng)
     y = (x["fare_xf"][:, 0] > 0).astype("float32")
-    model = build_model([8], 0.05)
+    model = build_model(TASK, [8], 0.05)
     before = model.evaluate(x, y, verbose=0)[0]
     model.fit(x, y, epochs=5, batch_size=64, verbose=0)
     loss, auc = model.evaluate(x, y, verbose=0)
@@ -49,9 +53,9 @@ def test_the_held_out_part_is_a_tenth_chosen_by_the_rows_inputs():
 
 
 def test_the_l2_penalty_is_on_every_layer():
-    model = build_model([8, 4], 0.01, l2=0.01)
+    model = build_model(TASK, [8, 4], 0.01, l2=0.01)
     assert len(model.losses) == 3
-    assert not build_model([8, 4], 0.01).losses
+    assert not build_model(TASK, [8, 4], 0.01).losses
 
 
 def test_autograph_rule_for_tf_keras_is_added_once():

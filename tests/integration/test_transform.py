@@ -6,8 +6,15 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components.model import features
+import functools
+
 from components.model.preprocessing import preprocessing_fn
+from components.model.task import LABEL_KNOWN, bucketized_name, transformed_name
+from pipeline.config import load_config
+from pipeline.inputs import resolve_task
+
+# The embedded example's task, as the graph hands it to the Transform.
+TASK = resolve_task(load_config())
 
 FLOAT_FIXED = ["fare", "trip_miles", "tips"]
 INT_FIXED = ["trip_seconds", "trip_start_hour", "trip_start_day", "trip_start_month"]
@@ -16,7 +23,8 @@ INT_FIXED = ["trip_seconds", "trip_start_hour", "trip_start_day", "trip_start_mo
 def _spec():
     spec = {k: tf.io.FixedLenFeature([], tf.float32) for k in FLOAT_FIXED}
     spec.update({k: tf.io.FixedLenFeature([], tf.int64) for k in INT_FIXED})
-    spec.update({k: tf.io.VarLenFeature(tf.float32) for k in features.BUCKET_FEATURES})
+    spec.update({k: tf.io.VarLenFeature(tf.float32) for k in ["pickup_latitude", "pickup_longitude",
+                                                              "dropoff_latitude", "dropoff_longitude"]})
     spec.update({k: tf.io.VarLenFeature(tf.int64) for k in ["pickup_community_area", "dropoff_community_area"]})
     spec["payment_type"] = tf.io.FixedLenFeature([], tf.string)
     spec["company"] = tf.io.VarLenFeature(tf.string)
@@ -49,34 +57,36 @@ def transformed(tmp_path_factory):
     ]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(_spec()))
     with tft_beam.Context(temp_dir=str(tmp_path_factory.mktemp("tft")), force_tf_compat_v1=False):
-        (data, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(preprocessing_fn)
+        (data, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            functools.partial(preprocessing_fn, custom_config={"task": TASK.to_json()}))
     return data
 
 
 def test_label_follows_the_twenty_percent_rule(transformed):
     # 3.0 > 0.2 * 10 -> 1; 1.0 < 2.0 -> 0; no tips -> 0; 2.0 > 1.6 -> 1.
-    assert [r[features.LABEL_KEY] for r in transformed] == [1, 0, 0, 0, 1]
+    assert [r[TASK.label_name] for r in transformed] == [1, 0, 0, 0, 1]
 
 
 def test_outcome_is_not_a_model_input(transformed):
-    assert all(features.OUTCOME_KEY not in r and features.transformed_name(features.OUTCOME_KEY) not in r for r in transformed)
-    expected = ({features.transformed_name(k) for k in features.model_inputs()}
-                | {features.bucketized_name(k) for k in features.DENSE_FLOAT})
-    assert set(transformed[0]) == expected | {features.LABEL_KEY, features.OBSERVABLE_WEIGHT}
+    assert TASK.outcomes == ["tips"]
+    assert all("tips" not in r and transformed_name("tips") not in r for r in transformed)
+    expected = ({transformed_name(k) for k in TASK.model_inputs()}
+                | {bucketized_name(i.name) for i in TASK.treated("scale+buckets")})
+    assert set(transformed[0]) == expected | {TASK.label_name, LABEL_KNOWN}
 
 
 def test_dense_features_are_also_bucketized_in_order(transformed):
     fares = [r["fare_xf"] for r in transformed]
-    buckets = [r[features.bucketized_name("fare")] for r in transformed]
+    buckets = [r[bucketized_name("fare")] for r in transformed]
     # A larger fare never falls in a lower bucket.
     ordered = sorted(zip(fares, buckets))
     assert [b for _, b in ordered] == sorted(b for _, b in ordered)
-    assert all(0 <= b < features.DENSE_BUCKET_COUNT for b in buckets)
+    assert all(0 <= b < 20 for b in buckets)  # the example's treat: fare = "scale+buckets:20"
 
 
 def test_only_card_rides_have_an_observable_tip(transformed):
     # Rows 0, 1, 4 are card rides; 2, 3 cash, whose tips the meter never records.
-    assert [r[features.OBSERVABLE_WEIGHT] for r in transformed] == [1.0, 1.0, 0.0, 0.0, 1.0]
+    assert [r[LABEL_KNOWN] for r in transformed] == [1.0, 1.0, 0.0, 0.0, 1.0]
 
 
 def test_dense_features_are_z_scored(transformed):
@@ -97,7 +107,7 @@ def test_vocabulary_gives_the_most_frequent_value_the_smallest_id(transformed):
 
 
 def test_missing_and_out_of_range_categories_stay_inside_the_encoding(transformed):
-    size = features.CATEGORICAL_INT["pickup_community_area"]
+    size = 78  # the schema's domain: 1 to 77
     areas = [r["pickup_community_area_xf"] for r in transformed]
     assert areas == [8, size - 1, 0, 0, 0]  # 99 -> overflow slot; missing -> 0
     assert [r["trip_start_hour_xf"] for r in transformed] == [12, 12, 12, 23, 12]

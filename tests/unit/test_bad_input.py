@@ -195,6 +195,35 @@ def schema_lacks_a_model_input_check(work):
     return ["schema", "check", _without_trip_miles(work), "--data-root", work / "taxi"]
 
 
+def _task(work, text):
+    return _run(work, *_config(work, "[task]\n" + text))
+
+
+def task_rule_unreadable(work):
+    return _task(work, 'label = "tips > 0.2 *"\n')
+
+
+def task_rule_unknown_column(work):
+    return _task(work, 'label = "tips > 0.2 * fares"\n')
+
+
+def task_outcome_as_input(work):
+    return _task(work, 'treat = {tips = "scale"}\n')
+
+
+def task_text_label_compared_as_number(work):
+    return _task(work, 'label = "company > 15"\n')
+
+
+def task_known_when_is_not_a_test(work):
+    return _task(work, 'known_when = "fare * 2"\n')
+
+
+def task_checked_with_schema(work):
+    _config(work, '[task]\nignore = ["no_such_column"]\n')
+    return ["schema", "check", "--config", work / "driftline.toml"]
+
+
 def schema_binary_diff(work):
     (work / "schema.pb").write_bytes(b"\x0a\x04fare\xff")
     return ["schema", "diff", CURATED, work / "schema.pb"]
@@ -295,12 +324,27 @@ CASES = [
          ["empty.pbtxt:1:1: the schema defines no feature"], stream="stdout"),
     Case("a binary schema file to check", schema_binary_check, BAD_INPUT,
          ["schema.pb:2:6: byte 0xff is not UTF-8 text"], stream="stdout"),
-    Case("a schema without a column the model reads, to run", schema_lacks_a_model_input_run, BAD_INPUT,
-         ["no-miles.pbtxt:1:1: data column 'trip_miles' has no feature in the schema, and the model "
-          "reads it as an input"]),
-    Case("a schema without a column the model reads, to check", schema_lacks_a_model_input_check,
-         BAD_INPUT, ["no-miles.pbtxt:1:1: data column 'trip_miles' has no feature in the schema, and "
-                     "the model reads it as an input"], stream="stdout"),
+    Case("a schema without a column of the data, to run", schema_lacks_a_model_input_run, BAD_INPUT,
+         ["no-miles.pbtxt:1:1: data column trip_miles has no feature in the schema"]),
+    Case("a schema without a column of the data, to check", schema_lacks_a_model_input_check,
+         BAD_INPUT, ["no-miles.pbtxt:1:1: data column trip_miles has no feature in the schema"],
+         stream="stdout"),
+    Case("a task label rule that cannot be read", task_rule_unreadable, BAD_INPUT,
+         ["'task.label' cannot be read: expected a column, a number or a quoted text, found the end "
+          "of the rule at character 13 of 'tips > 0.2 *'"]),
+    Case("a task label reading a column the schema lacks", task_rule_unknown_column, BAD_INPUT,
+         ["'task.label' = 'tips > 0.2 * fares' reads the column 'fares' (character 14), which the "
+          "schema does not have"]),
+    Case("a label's outcome made a model input", task_outcome_as_input, BAD_INPUT,
+         ["'task.treat.tips': 'tips' is an outcome of the label"]),
+    Case("a text column compared as a number in the label", task_text_label_compared_as_number, BAD_INPUT,
+         ["'task.label' = 'company > 15' uses 'company' (character 1) as a number, but the schema "
+          "says it is text"]),
+    Case("a known_when that is not a test", task_known_when_is_not_a_test, BAD_INPUT,
+         ["'task.known_when' = 'fare * 2' gives a value, not yes or no"]),
+    Case("a task ignoring a column the schema lacks, to check", task_checked_with_schema, BAD_INPUT,
+         ["the config's task cannot use this schema: 'task.ignore' names 'no_such_column'"],
+         stream="stdout"),
     Case("a binary schema file to diff", schema_binary_diff, BAD_INPUT, ["is not UTF-8 text"]),
     Case("a feature defined twice, to diff", schema_feature_twice_diff, BAD_INPUT,
          ["duplicate feature 'fare'"]),

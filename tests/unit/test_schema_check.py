@@ -77,15 +77,17 @@ def test_feature_unknown_to_the_data_header(tmp_path):
 def test_data_columns_the_schema_lacks(tmp_path):
     path = tmp_path / "schema.pbtxt"
     path.write_text(GOOD)
-    problems = [str(p) for p in check_schema(path, HEADER + ["trip_miles", "id", "note"],
-                                             model_inputs=["fare", "trip_miles"])]
+    problems = [str(p) for p in check_schema(path, HEADER + ["trip_miles", "id", "note"])]
     assert problems == [
-        f"{path}:1:1: data column 'trip_miles' has no feature in the schema, and the model reads it "
-        "as an input: ExampleValidator would report it as a new column and the gate would stop the "
-        "run; add a feature block for it",
-        f"{path}:1:1: data columns id, note have no feature in the schema; the model does not read "
-        "them: ExampleValidator would report each as a new column and the gate would stop the run; "
-        "add a feature block for each, or drop the column from the data"]
+        f"{path}:1:1: data columns trip_miles, id, note have no feature in the schema: "
+        "ExampleValidator would report each as a new column and the gate would stop the run; add a "
+        "feature block for each (to keep a column out of the model, list it in task.ignore), or drop "
+        "the column from the data"]
+    one = [str(p) for p in check_schema(path, HEADER + ["id"])]
+    assert one == [f"{path}:1:1: data column id has no feature in the schema: ExampleValidator would "
+                   "report it as a new column and the gate would stop the run; add a feature block "
+                   "for it (to keep a column out of the model, list it in task.ignore), or drop the "
+                   "column from the data"]
 
 
 def test_a_wide_file_names_a_dozen_columns_the_schema_lacks(tmp_path):
