@@ -73,7 +73,8 @@ class RetrainingConfig:
     canary_f1_margin: float = setting(0.05, float, **SHARE)
     # Seconds between the passes of `driftline monitor --watch`.
     watch_seconds: float = setting(60.0, float, minimum=0.1)
-    # Where late outcome files (request_id plus tips or big_tipper, CSV) arrive; the
+    # Where late outcome files (request_id plus the label's outcome columns, or the
+    # label, CSV: driftline/monitoring/labels.py) arrive; the
     # watcher joins each new file once. Empty: OUTPUT_DIR/outcomes/MODEL.
     outcomes_dir: str = setting("", str)
 

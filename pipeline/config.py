@@ -120,6 +120,42 @@ def _shown(value) -> str:
 
 # --- the settings ------------------------------------------------------------------------
 
+def _example_defaults() -> dict:
+    """The embedded example's own settings (examples/taxi/driftline.toml): the defaults of
+    the settings that name its columns, so that none of them is written in code."""
+    try:
+        return tomli.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+EXAMPLE_CONFIG = PROJECT_ROOT / "examples" / "taxi" / "driftline.toml"
+EXAMPLE = _example_defaults()
+
+
+# (section, key) -> the value a setting has when the config declares a task of its own.
+_GENERIC = {}
+
+
+def _example(section: str, key: str, fallback):
+    """The example's value of a setting; `fallback` for a config with a [task] of its own."""
+    _GENERIC[(section, key)] = fallback
+    return EXAMPLE.get(section, {}).get(key, fallback) if section else EXAMPLE.get(key, fallback)
+
+
+def _own_task(config, origins: dict):
+    """A config that declares its own [task] describes other data: every setting the
+    example provides and the config leaves out takes its generic value (no ignore list,
+    no treatments, slices derived from the task, a model named "model")."""
+    if not any(name.startswith("task.") for name in origins):
+        return
+    for (section, key), fallback in _GENERIC.items():
+        name = f"{section}.{key}" if section else key
+        if name not in origins:
+            target = getattr(config, section) if section else config
+            setattr(target, key, type(fallback)(fallback) if isinstance(fallback, (list, dict)) else fallback)
+
+
 POSITIVE_INT = dict(minimum=1)
 SHARE = dict(minimum=0.0, maximum=1.0)
 
@@ -188,9 +224,13 @@ class EvaluationConfig:
     # too little data to tell most changes from noise.
     min_eval_examples: int = setting(200, int, minimum=1)
     # Slices whose weakest metric the summary reports, and which the slice gate judges
-    # (raw column names).
-    slice_features: list = setting(["payment_type", "trip_start_hour"], list,
+    # (raw column names); empty: the task's categorical inputs with few values.
+    slice_features: list = setting(_example("evaluation", "slice_features", []), list,
                                    items=Rule(str, nonempty=True))
+    # More single-feature slices for the error-analysis page only (never judged): columns
+    # with many small slices worth a look, such as an airline or a store.
+    analysis_slices: list = setting(_example("evaluation", "analysis_slices", []), list,
+                                    items=Rule(str, nonempty=True))
     # The ModelGate writes its evaluation in TFMA's format (a ModelEvaluation artifact that
     # `tfma.load_eval_result` reads: components/model_gate/tfma_format.py) from the rows
     # it judged. This also runs TFX's own Evaluator beside it, a Beam pass that scores the
@@ -207,29 +247,26 @@ class EvaluationConfig:
 
 @dataclass
 class TaskConfig:
-    # What the model learns (components/model/task.py): "binary", a yes-or-no label.
-    kind: str = setting("binary", str, choices=("binary",))
+    """What the model learns (components/model/task.py). A config file that declares no
+    [task] gets the embedded example's."""
+    # "binary": a yes-or-no label.
+    kind: str = setting(_example("task", "kind", "binary"), str, choices=("binary",))
     # The label: a column, or a rule over columns (components/model/rule.py), e.g.
-    # "arr_delay > 15", "tips > 0.2 * fare", "status in ('churned', 'lapsed')". The
-    # columns on the left are outcomes: never model inputs, never sent at serving.
-    label: str = setting("tips > 0.2 * fare", str, nonempty=True)
+    # "arr_delay > 15", "status in ('churned', 'lapsed')". The columns on the left are
+    # outcomes: never model inputs, never sent at serving.
+    label: str = setting(_example("task", "label", ""), str, nonempty=True)
     # The name of the derived label in the transformed data, the TFMA evaluation and
     # outcome files.
-    label_name: str = setting("big_tipper", str, pattern=r"[A-Za-z_][A-Za-z0-9_]*")
+    label_name: str = setting(_example("task", "label_name", "label"), str, pattern=r"[A-Za-z_][A-Za-z0-9_]*")
     # Where the label can be known at all (a rule that says yes or no); empty: everywhere.
     # Rows where it cannot weigh 0 in training and are left out of every judgement
-    # (`training.population`). The embedded taxi data records a tip only for card
-    # payments: a cash tip never reaches the meter.
-    known_when: str = setting("payment_type == 'Credit Card'", str)
+    # (`training.population`).
+    known_when: str = setting(_example("task", "known_when", ""), str)
     # Schema features that are not model inputs (identifiers, timestamps, leaks).
-    ignore: list = setting(["trip_start_timestamp", "pickup_census_tract", "dropoff_census_tract"], list,
-                           items=Rule(str, nonempty=True))
+    ignore: list = setting(_example("task", "ignore", []), list, items=Rule(str, nonempty=True))
     # Per input, a treatment other than its schema type's default: "scale",
     # "scale+buckets[:N]", "buckets[:N]", "category" or "vocabulary[:N]".
-    treat: dict = setting({"fare": "scale+buckets:20", "trip_miles": "scale+buckets:20",
-                           "trip_seconds": "scale+buckets:20", "pickup_latitude": "buckets:10",
-                           "pickup_longitude": "buckets:10", "dropoff_latitude": "buckets:10",
-                           "dropoff_longitude": "buckets:10"}, dict)
+    treat: dict = setting(_example("task", "treat", {}), dict)
 
 
 @dataclass
@@ -304,7 +341,7 @@ class KubeflowConfig:
 @dataclass
 class Config:
     pipeline_name: str = setting("driftline", str, pattern=r"[A-Za-z0-9_.-]+")
-    model_name: str = setting("taxi_big_tipper", str, pattern=r"[A-Za-z0-9_.-]+")
+    model_name: str = setting(_example("", "model_name", "model"), str, pattern=r"[A-Za-z0-9_.-]+")
     data_root: Path = setting(PROJECT_ROOT / "data" / "taxi", "path", nonempty=True)
     output_dir: Path = setting(PROJECT_ROOT / "output", "path", nonempty=True)
     schema_file: Path = setting(PROJECT_ROOT / "schemas" / "schema.pbtxt", "path", nonempty=True)
@@ -518,6 +555,7 @@ def load_config(path: Optional[Path] = None, overrides: Optional[dict] = None,
     if overrides:
         _apply(config, {k: v for k, v in overrides.items() if v is not None}, "command line",
                Path.cwd(), origins, found)
+    _own_task(config, origins)
     found += problems(config, origins)
     if found:
         if len(found) == 1:

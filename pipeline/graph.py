@@ -36,7 +36,7 @@ from components.resolvers.serving_model import PreviousBlessedModelStrategy
 from pipeline import metadata, nodes
 from pipeline.config import Config
 from pipeline.errors import ConfigError
-from pipeline.inputs import PipelineInputs
+from pipeline.inputs import PipelineInputs, slice_features
 from pipeline.spans import SPAN_PATTERN
 
 # The model code by import path: installed in the image, so a cluster resolves it too.
@@ -112,7 +112,7 @@ def eval_config(config: Config, task: Task):
             )
         ],
         slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in config.evaluation.slice_features],
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_features(config, task)],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
@@ -139,7 +139,7 @@ def gate_rules(config: Config, task: Task) -> str:
         "min_eval_examples": judged.min_eval_examples, "samples": judged.bootstrap_samples,
         "seed": config.training.seed, "label_key": task.label_name,
         "beat_constant": judged.beat_constant, "reference": judged.reference,
-        "slices": list(judged.slice_features),
+        "slices": slice_features(config, task),
         "max_slice_f1_drop": judged.max_slice_f1_drop, "min_slice_examples": judged.min_slice_examples,
         # Rows judged: only those whose label can be known, unless asked for every row.
         "weight_key": LABEL_KNOWN if config.training.population == "observable" else "",

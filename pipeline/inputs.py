@@ -113,21 +113,40 @@ def gather(config: Config, with_task: bool = True) -> PipelineInputs:
     )
 
 
-def resolve_task(config: Config) -> Task:
-    """The config's task section made concrete by the curated schema
-    (components/model/task.py): raises TaskError naming the setting it cannot use."""
+def resolve_task(config: Config, schema=None) -> Task:
+    """The config's task section made concrete by the curated schema (`schema`, else the
+    config's schema file; components/model/task.py): raises TaskError naming the setting
+    it cannot use."""
+    from components.errors import TaskError
+    from components.model.task import resolve
+    from pipeline.config import EXAMPLE_CONFIG, TaskConfig
+
+    try:
+        return resolve(config.task, _read_schema(Path(config.schema_file)) if schema is None else schema)
+    except TaskError as exc:
+        if config.task != TaskConfig():
+            raise
+        raise TaskError(f"{exc}\n(the config declares no [task], so the embedded example's, from "
+                        f"{EXAMPLE_CONFIG.relative_to(PROJECT_ROOT)}, was used: declare the task of "
+                        "your data in [task]; `driftline init` writes one)") from None
+
+
+def slice_features(config: Config, task: Task) -> List[str]:
+    """The slices the gate judges and the summary reports: the config's, else the task's
+    categorical inputs with few values."""
+    return list(config.evaluation.slice_features) or list(task.slices)
+
+
+def _read_schema(path: Path):
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
     from components.errors import SchemaError
-    from components.model.task import resolve
 
-    path = Path(config.schema_file)
     try:
-        schema = text_format.Parse(path.read_text(encoding="utf-8"), schema_pb2.Schema())
+        return text_format.Parse(path.read_text(encoding="utf-8"), schema_pb2.Schema())
     except (OSError, UnicodeDecodeError, text_format.ParseError) as exc:
         raise SchemaError(f"{path}: cannot read the schema the task's inputs come from: {exc}") from None
-    return resolve(config.task, schema)
 
 
 def write_schema_snapshot(config: Config, inputs: PipelineInputs) -> None:

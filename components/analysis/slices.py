@@ -4,9 +4,8 @@ Plain NumPy over one row per evaluation example (the ModelGate's predictions), s
 gate and `driftline analyze` compute the same numbers from the same rows.
 
 A slice is the set of rows sharing the values of one or more raw features
-("payment_type=Cash", "payment_type=Cash × trip_start_hour=8"). Small slices are the
-rule, not the exception (a company with a dozen rides), so every rate comes with an
-interval:
+("carrier=AA", "carrier=AA × hour=8"). Small slices are the rule, not the exception
+(a carrier with a dozen flights), so every rate comes with an interval:
 - F1 and its change against another model: percentile bootstrap over the slice's own
   rows, the two models scored on the same resampled rows (paired), as for the whole set
   (components/model_gate/metrics.py);

@@ -5,7 +5,7 @@ training-serving skew (serving data vs training data, `skew_comparator`).
 
 What is missing is judged, not passed over: a feature with a threshold that the current
 data lacks (no column, or no value in it) fails the comparison, and so does a column the
-environment excludes (the label's source, `tips`, in serving data). Data with no rows
+environment excludes (the label's outcome columns, in serving data). Data with no rows
 cannot be compared at all.
 """
 import json

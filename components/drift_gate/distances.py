@@ -15,7 +15,7 @@ Both inputs are TFDV statistics (FeatureNameStatistics protos). Every distance l
   Why not the union of the raw edges: equal-width histograms are stretched by outliers
   (a single 1,710-mile trip), and a finer grid shrinks every share, so the same shift
   would read as a smaller distance. With fixed, data-derived edges identical data scores
-  0 and a uniform fare range moved by $20 scores 0.17 (tests/unit/test_drift_distances.py).
+  0 and a uniform price range moved by $20 scores 0.17 (tests/unit/test_drift_distances.py).
 """
 import math
 from typing import Dict, Mapping, Sequence, Tuple

@@ -11,14 +11,14 @@ nothing in it can call a function or reach a name outside the data's columns.
     product    := atom (('*' | '/') atom)*
     atom       := COLUMN | NUMBER | TEXT | '(' sum ')'
 
-A COLUMN is a name (`tips`, `arr_delay`) or any text in backquotes (`` `arrival delay` ``);
+A COLUMN is a name (`arr_delay`, `status`) or any text in backquotes (`` `arrival delay` ``);
 TEXT is in single or double quotes. A rule is evaluated by a backend that knows how to
 read a column and compare values (numpy arrays here, tensors in the Transform), so the
 same rule gives the label in training, in the drift gate and in monitoring.
 
 The columns a label reads on the left of its comparison (or a lone column) are its
 outcomes: known only after the fact, never model inputs. Columns on the right
-(`tips > 0.2 * fare`: fare) are references, which may be model inputs.
+(`paid > 0.2 * price`: price) are references, which may be model inputs.
 """
 import re
 from dataclasses import dataclass

@@ -31,6 +31,9 @@ TREATMENTS = ("scale", "scale+buckets", "buckets", "category", "vocabulary")
 DEFAULT_SIZE = {"scale+buckets": 20, "buckets": 10, "vocabulary": 100}
 # Hashed slots for vocabulary values outside the kept entries.
 OOV_SIZE = 10
+# A categorical input with at most this many values is a default slice: few enough that
+# each slice holds rows enough to judge.
+FEW_VALUES = 24
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class Task:
     label_name: str
     known_when: str = ""
     inputs: List[Input] = field(default_factory=list)
+    # The categorical inputs with few values: slices for error analysis and the slice
+    # gate when the config names none.
+    slices: List[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -210,7 +216,27 @@ def resolve(settings, schema) -> Task:
     if not inputs:
         raise TaskError("the model has no inputs: every schema feature is an outcome of the label "
                         "or in 'task.ignore'")
-    return Task(settings.kind, settings.label, settings.label_name, settings.known_when, inputs)
+    return Task(settings.kind, settings.label, settings.label_name, settings.known_when, inputs,
+                _few_valued(inputs, schema))
+
+
+def _few_valued(inputs: List[Input], schema) -> List[str]:
+    """Category inputs with at most FEW_VALUES ids, and text inputs whose schema domain
+    lists at most FEW_VALUES values."""
+    domains = {d.name: len(d.value) for d in schema.string_domain}
+    features = {f.name: f for f in schema.feature}
+    found = []
+    for item in inputs:
+        if item.treatment == "category":
+            count = item.size
+        elif item.treatment == "vocabulary":
+            feature = features[item.name]
+            count = domains.get(feature.domain) or len(feature.string_domain.value) or FEW_VALUES + 1
+        else:
+            continue
+        if count <= FEW_VALUES:
+            found.append(item.name)
+    return found
 
 
 def transformed_name(key: str) -> str:

@@ -77,8 +77,10 @@ def with_baseline(target: Predictions, other: Predictions) -> Predictions:
     return Predictions(target.run_id, columns, note)
 
 
-def default_slicings(slice_features: Sequence[str], available: Sequence[str]) -> List[tuple]:
-    wanted = list(dict.fromkeys(list(slice_features) + ["company"]))
+def default_slicings(slice_features: Sequence[str], available: Sequence[str],
+                     extra: Sequence[str] = ()) -> List[tuple]:
+    """Each slice feature and each of `extra` alone, and the first two slice features crossed."""
+    wanted = list(dict.fromkeys(list(slice_features) + list(extra)))
     found = [(f,) for f in wanted if f in available]
     firsts = [f for f in slice_features if f in available][:2]
     if len(firsts) == 2:

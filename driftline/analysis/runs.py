@@ -48,9 +48,13 @@ def write_report(store, config: Config, run_id: str = "latest", baseline_run: Op
         other_name, other_path, other = judged(store, config, baseline_run)
         predictions = report.with_baseline(predictions, report.read_predictions(other_path, other_name))
         thresholds = (thresholds[0], _threshold(other, "operating_threshold"))
+    from pipeline.inputs import resolve_task, slice_features
+
     evaluation = config.evaluation
+    default = report.default_slicings(slice_features(config, resolve_task(config)), predictions.features,
+                                      evaluation.analysis_slices)
     result = report.analyze(
-        predictions, slicings or report.default_slicings(evaluation.slice_features, predictions.features),
+        predictions, slicings or default,
         evaluation.min_slice_examples, evaluation.confidence, seed=config.training.seed,
         judgement=judgement, thresholds=thresholds)
     return report.write(result, output or report_dir(config, name)), result

@@ -2,10 +2,10 @@
 
 Only the spans up to the first are known at the start: the pipeline trains on them and a real
 `driftline serve` (a subprocess on free loopback ports) serves the model. Each later span
-then arrives as traffic: its rows, without their tips, go to the server in requests of a
+then arrives as traffic: its rows, without their outcomes, go to the server in requests of a
 few rows, keyed by rider so that a canary sees a stable share of riders. After every
-window of requests the outcomes of the window before arrive (the tip is known only after
-the trip) and the watcher's tick runs: the same code as `driftline monitor --watch`
+window of requests the outcomes of the window before arrive (an outcome is known only
+after the fact) and the watcher's tick runs: the same code as `driftline monitor --watch`
 (monitoring passes, outcome joins, retraining, canary, promotion or rollback). When a
 span's traffic and all its outcomes are in, the span appears under the data root,
 labelled, for retraining to use. At the end, a timeline report.
@@ -189,14 +189,15 @@ def _wait_for_log(log_dir: Path, rows: int, timeout: float = 60.0):
                          f"after {timeout:g} s")
 
 
-def _write_outcomes(directory: Path, name: str, ids: List[str], rows: List[dict]):
+def _write_outcomes(directory: Path, outcomes: List[str], name: str, ids: List[str], rows: List[dict]):
+    """The window's outcome file: each request id with the label's outcome columns."""
     directory.mkdir(parents=True, exist_ok=True)
     temporary = directory / f".{name}.tmp"
     with open(temporary, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["request_id", "tips"])
+        writer.writerow(["request_id"] + outcomes)
         for request_id, row in zip(ids, rows):
-            writer.writerow([request_id, row.get("tips", "")])
+            writer.writerow([request_id] + [row.get(column, "") for column in outcomes])
     temporary.replace(directory / f"{name}.csv")  # the watcher never reads half a file
 
 
@@ -205,7 +206,10 @@ def _replay_span(config, source_root: Path, span: int, traffic, pilot, replay_lo
     """One span's rows as requests, window by window, with each window's outcomes arriving
     one window late and the watcher ticking after each; then the span is revealed,
     labelled, under the data root. Returns the count of rows sent so far."""
+    from pipeline.inputs import resolve_task
+
     window_rows = config.monitoring.window_rows
+    outcomes = resolve_task(config).outcomes
     rows = _rows(source_root, span)
     say(f"span {span:<10} {len(rows)} requests' rows arrive in windows of {window_rows}")
     replay_log.events.append({"time": time.time(), "text": f"span {span} traffic"})
@@ -219,11 +223,11 @@ def _replay_span(config, source_root: Path, span: int, traffic, pilot, replay_lo
         sent += len(chunk)
         _wait_for_log(config.request_log_dir, sent)
         if pending is not None:
-            _write_outcomes(config.outcomes_dir, *pending)
+            _write_outcomes(config.outcomes_dir, outcomes, *pending)
         pending = (f"span-{span}-rows-{start:06d}", ids, chunk)
         replay_log.windows.append({"span": span, "rows": len(chunk), "sent": sent})
         pilot.tick()
-    _write_outcomes(config.outcomes_dir, *pending)
+    _write_outcomes(config.outcomes_dir, outcomes, *pending)
     pilot.tick()
     reveal(source_root, Path(config.data_root), span)
     replay_log.events.append({"time": time.time(), "text": f"span {span} labelled"})

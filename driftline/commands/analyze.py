@@ -45,7 +45,7 @@ def register(sub):
     p_analyze.add_argument("--output", type=Path, help="report directory (default: output/reports/RUN)")
     p_analyze.add_argument("--slice", action="append", metavar="FEATURE[,FEATURE]",
                          help="a slicing (repeat; a,b crosses two features); default: the config's "
-                         "slice features, company, and the first two crossed")
+                         "slice features and analysis slices, and the first two slice features crossed")
     p_analyze.add_argument("--output-dir", type=Path, help="the runs' output directory")
     p_analyze.add_argument("--store", type=Path, help="an MLMD SQLite file (default: the config's store)")
     p_analyze.add_argument("--json", action="store_true", help="the analysis as JSON")

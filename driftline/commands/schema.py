@@ -10,8 +10,8 @@ from pipeline.errors import ConfigError
 
 def check(args) -> int:
     from components.errors import TaskError
-    from components.model.task import resolve
     from driftline.schema.check import check_schema, data_header, load_schema
+    from pipeline.inputs import resolve_task
 
     config = config_from(args)
     path = args.file or config.schema_file
@@ -22,7 +22,7 @@ def check(args) -> int:
         return errors.BAD_INPUT
     schema = load_schema(path)
     try:
-        task = resolve(config.task, schema)
+        task = resolve_task(config, schema)
     except TaskError as exc:
         print(f"{path}: the config's task cannot use this schema: {exc}")
         return errors.BAD_INPUT

@@ -86,10 +86,10 @@ def serve(args) -> int:
     serving_dir = args.serving_dir or config.serving_dir
     from driftline.schema.check import load_schema
 
-    from components.model.task import resolve
+    from pipeline.inputs import resolve_task
 
     schema = load_schema(config.schema_file)  # a broken contract stops here, before TensorFlow
-    task = resolve(config.task, schema)
+    task = resolve_task(config, schema)
     log_file = config.output_dir / "logs" / "serve.log"
     with framework_output.to_log_file(log_file, "driftline serve") as terminal:
         framework_output.verbose_to_log()

@@ -184,8 +184,9 @@ def _error_analysis(config: Config, summary) -> Optional[str]:
         path, result = write_report(store, config, summary.run_id)
         provenance.record_report(store, summary.run_id, str(path))
         from driftline.analysis.report import weakest
+        from pipeline.inputs import resolve_task, slice_features
 
-        summary.weakest_slice = weakest(result, config.evaluation.slice_features)
+        summary.weakest_slice = weakest(result, slice_features(config, resolve_task(config)))
         return str(path)
     except Exception:  # noqa: BLE001
         traceback.print_exc()

@@ -1,7 +1,7 @@
 """A feature-by-feature difference between two schemas, in the terms a reviewer uses.
 
 A generic proto diff would say `feature[7].float_domain.min` changed; a reviewer wants
-"fare: range min 0 -> none". Each fact a schema holds about a feature is read through one
+"price: range min 0 -> none". Each fact a schema holds about a feature is read through one
 accessor below; whatever none of them covers is still reported, as the raw field.
 """
 from dataclasses import asdict, dataclass

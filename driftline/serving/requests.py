@@ -4,13 +4,13 @@ sees it.
 A request's rows arrive as serialized tf.Examples (`{"b64": ...}` in REST, tensors of
 strings in gRPC) or, for `:classify`, as JSON feature maps. Each row is checked against
 the curated schema's SERVING environment: every feature must be known to the schema and
-allowed at serving (the label's source `tips` is not), have the schema's type, and the
+allowed at serving (the label's outcome columns are not), have the schema's type, and the
 model's required inputs must be there, each feature holds at most as many values as the
 schema's value_count allows (one, unless it says more), and a number must be finite. A
 row that fails gets a 400 naming the row, the feature and the value, the way TF Serving
 reports a bad request; nothing of it is logged as a prediction.
 
-A value outside the schema's domain (a fare below its minimum, a payment type it does not
+A value outside the schema's domain (a price below its minimum, a category it does not
 list) is scored, as the data it came from would be, and counted per feature
 (`out_of_domain`), so that monitoring sees it.
 """

@@ -208,7 +208,7 @@ def task_rule_unknown_column(work):
 
 
 def task_outcome_as_input(work):
-    return _task(work, 'treat = {tips = "scale"}\n')
+    return _task(work, 'label = "tips > 0.2 * fare"\ntreat = {tips = "scale"}\n')
 
 
 def task_text_label_compared_as_number(work):
@@ -216,11 +216,11 @@ def task_text_label_compared_as_number(work):
 
 
 def task_known_when_is_not_a_test(work):
-    return _task(work, 'known_when = "fare * 2"\n')
+    return _task(work, 'label = "tips > 0.2 * fare"\nknown_when = "fare * 2"\n')
 
 
 def task_checked_with_schema(work):
-    _config(work, '[task]\nignore = ["no_such_column"]\n')
+    _config(work, '[task]\nlabel = "tips > 0.2 * fare"\nignore = ["no_such_column"]\n')
     return ["schema", "check", "--config", work / "driftline.toml"]
 
 

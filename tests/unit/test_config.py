@@ -152,3 +152,26 @@ def test_a_serving_setting_does_not_change_the_runs_fingerprint():
     assert pipeline_settings(config) == before
     config.training.train_steps = 7
     assert pipeline_settings(config) != before
+
+
+def test_a_config_without_a_task_gets_the_embedded_examples(tmp_path):
+    path = tmp_path / "driftline.toml"
+    path.write_text("[training]\nseed = 7\n")
+    config = load_config(path)
+    assert config.task.label == "tips > 0.2 * fare" and config.model_name == "taxi_big_tipper"
+    assert config.evaluation.slice_features == ["payment_type", "trip_start_hour"]
+
+
+def test_a_config_with_a_task_of_its_own_starts_from_generic_settings(tmp_path):
+    path = tmp_path / "driftline.toml"
+    path.write_text('[task]\nlabel = "arr_delay > 15"\nknown_when = "arr_delay is not missing"\n')
+    config = load_config(path)
+    assert (config.task.label, config.task.known_when) == ("arr_delay > 15", "arr_delay is not missing")
+    assert (config.task.label_name, config.task.ignore, config.task.treat) == ("label", [], {})
+    assert config.evaluation.slice_features == [] and config.evaluation.analysis_slices == []
+    assert config.model_name == "model"
+    # What the file does say is kept.
+    path.write_text('model_name = "flights"\n[task]\nlabel = "arr_delay > 15"\n'
+                    '[evaluation]\nslice_features = ["carrier"]\n')
+    config = load_config(path)
+    assert config.model_name == "flights" and config.evaluation.slice_features == ["carrier"]
