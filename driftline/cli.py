@@ -9,7 +9,7 @@ from components.errors import DriftlineError
 from driftline import errors
 from pipeline.errors import Terminated
 
-COMMANDS = ["data", "run", "drift", "schema", "serve", "rollout", "kubeflow", "analyze", "retrain",
+COMMANDS = ["init", "data", "run", "drift", "schema", "serve", "rollout", "kubeflow", "analyze", "retrain",
             "monitor", "replay", "lineage"]
 
 

@@ -65,7 +65,7 @@ class RetrainingConfig:
                              items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift")))
     alarm_windows: int = setting(3, int, minimum=1)
     # The canary is judged once at least this many of its requests have outcomes (rows
-    # whose tip is observable): promoted when its error rate and p99 latency are within
+    # whose label can be known): promoted when its error rate and p99 latency are within
     # [monitoring] error_rate and p99_latency_ms and its online F1 is not below the
     # stable version's (on the same period's requests) by more than canary_f1_margin
     # beyond noise; rolled back otherwise.

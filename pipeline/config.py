@@ -179,9 +179,9 @@ class TrainingConfig:
     # Every source of randomness in training (weights, shuffling) is seeded from this:
     # the same data, code and seed give the same model. Change it to ask for another.
     seed: int = setting(42, int, minimum=0, maximum=2**31 - 1)
-    # The rows a model learns from and is judged on: "observable", the rides whose tip can
-    # be known (card rides: components/model/features.py says why), or "all", the old
-    # definition that reads every unrecorded cash tip as "not a big tipper".
+    # The rows a model learns from and is judged on: "observable", the rows whose label
+    # can be known (the task's known_when), or "all", every row as the label rule reads
+    # it, even where the outcome was never recorded.
     population: str = setting("observable", str, choices=("observable", "all"))
     # The operating threshold (the probability from which the model answers "yes"),
     # chosen after training on the held-out tenth of the train split, never on the rows

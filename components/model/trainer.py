@@ -29,7 +29,7 @@ def skip_autograph_of_tf_keras():
 
 def build_model(task: Task, hidden_units, learning_rate, l2=0.0):
     """A small MLP over z-scored numbers and one-hot categories of the transformed features,
-    its weights held small by an L2 penalty of `l2` (a few thousand card rides are easy
+    its weights held small by an L2 penalty of `l2` (a few thousand rows are easy
     to memorize)."""
     penalty = tf.keras.regularizers.l2(l2) if l2 else None
     inputs, encoded = {}, []
@@ -152,7 +152,7 @@ def _transform_signature(model, tf_transform_output):
 
 
 EARLY_STOP_STEPS = 50
-# The held-out part holds a few hundred card rides, so its loss is noisy from one round
+# The held-out part holds a few hundred rows, so its loss is noisy from one round
 # to the next: one round without improvement is not yet the start of overfitting.
 EARLY_STOP_PATIENCE = 3
 

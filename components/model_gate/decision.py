@@ -175,7 +175,7 @@ def constant_checks(trivial: Trivial, candidate: Dict[str, Interval], confidence
         f"AUC {candidate['auc'].value:.3f} ranks better than a constant's 0.500 beyond noise "
         f"({_span(lift['auc'], confidence)})" if auc_ok else
         f"AUC {candidate['auc'].value:.3f} is not shown better than a constant's 0.500 "
-        f"({_span(lift['auc'], confidence)}): the model ranks rides no better than chance")))
+        f"({_span(lift['auc'], confidence)}): the model ranks examples no better than chance")))
     loss_ok = trivial.predicts_better
     checks.append(Check("log_loss vs constant", loss_ok, (
         f"log loss {candidate['log_loss'].value:.3f} is below the constant's "

@@ -155,7 +155,7 @@ def charts(result: dict) -> dict:
     ax.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfectly calibrated")
     ax.plot([b["mean_predicted"] for b in cal], [b["observed_rate"] for b in cal], marker="o",
             color="#1f77b4", label="this model")
-    ax.set(xlabel="mean predicted probability", ylabel="observed big-tipper rate",
+    ax.set(xlabel="mean predicted probability", ylabel="observed positive rate",
            title="Calibration", xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="upper left")
     out["calibration.png"] = png(fig, dpi=96)
@@ -278,13 +278,13 @@ def _confusion(curve: dict, img) -> str:
     cm, best = curve["confusion"], curve["best_threshold"]
     return (
         f"<h2>Confusion matrix at the operating threshold {cm['threshold']:.3f}</h2>"
-        "<table><tr><th></th><th>predicted big tipper</th>"
-        f"<th>predicted not</th></tr><tr><th>big tipper</th><td>{cm['true_positive']}</td>"
+        "<table><tr><th></th><th>predicted positive</th>"
+        f"<th>predicted not</th></tr><tr><th>positive</th><td>{cm['true_positive']}</td>"
         f"<td>{cm['false_negative']}</td></tr><tr><th>not</th><td>{cm['false_positive']}</td>"
         f"<td>{cm['true_negative']}</td></tr></table>"
         f"<p>On these judged rows, the F1-maximising threshold would be {best['threshold']:.3f} (F1 {best['f1_score']:.3f}, "
         f"precision {best['precision']:.3f}, recall {best['recall']:.3f})"
-        + (": there every example is predicted a big tipper, which F1 rewards when most "
+        + (": there every example is predicted positive, which F1 rewards when most "
            "examples are positive; the gate judges F1 at the threshold chosen on held-out train rows"
            if best["recall"] >= 1.0 else "")
         + ".</p>"

@@ -111,7 +111,7 @@ def judgement_lines(summary: Summary) -> list:
     level = f"{judged['confidence'] * 100:g}%" if judged.get("confidence") else ""
     spans = ", ".join(map(str, summary.window))
     rows = judged.get("evaluation_rows") or judged["examples"]
-    population = ("card rides, whose tip is recorded" if rows != judged["examples"]
+    population = ("the rows whose label can be known" if rows != judged["examples"]
                   else "every row")
     lines.append(f"  evaluation      {judged['examples']:,} examples ({judged['positives']:,} positive): "
                  f"{population}, of {rows:,} rows in the eval splits of spans {spans}; "

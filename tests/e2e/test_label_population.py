@@ -38,8 +38,8 @@ def test_judged_on_card_rides_only_and_says_so(runs):
     assert 0 < cards < len(payment_types)
     assert judged["examples"] == cards and judged["evaluation_rows"] == len(payment_types)
     out = runs["procs"][0].stdout
-    assert (f"evaluation      {cards:,} examples ({judged['positives']:,} positive): card rides, whose "
-            f"tip is recorded, of {len(payment_types):,} rows") in out
+    assert (f"evaluation      {cards:,} examples ({judged['positives']:,} positive): the rows whose "
+            f"label can be known, of {len(payment_types):,} rows") in out
     # The predictions the gate judged: every row, the observable ones marked.
     predictions = _run_outputs(runs, nodes.MODEL_GATE, nodes.PREDICTIONS)[0]
     table = pq.read_table(f"{predictions.uri}/{model_verdict.PREDICTIONS_FILE}").to_pydict()

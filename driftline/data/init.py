@@ -1,0 +1,241 @@
+"""`driftline init`: a time-stamped CSV of any data set made into a working pipeline.
+
+The file is cut into spans in time order (one per year or month of its time column), a
+schema is inferred from all of its rows with drift thresholds measured between the
+spans, and a config declaring the task is written beside them. Everything a person
+could get wrong (the time column, a rule, an ignored column, a label of the wrong type)
+is checked against the file's header and values before any file is written and before
+TensorFlow is imported.
+"""
+import csv
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from components.errors import DataError
+from pipeline.errors import ConfigError
+
+EVERY = ("year", "month")
+SPAN_FILE = "data.csv"
+PROVENANCE_FILE = "PROVENANCE.json"
+
+
+@dataclass
+class Request:
+    source: Path
+    time_column: str
+    every: str
+    label: str
+    into: Path
+    kind: str = "binary"
+    known_when: str = ""
+    ignore: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Span:
+    number: int
+    period: str
+    rows: int
+    first: str
+    last: str
+
+
+# --- time -----------------------------------------------------------------------------
+
+def instant(text: str) -> dt.datetime:
+    """A time cell as a UTC datetime: Unix seconds, an ISO date or datetime, or a year."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}", text):
+        return dt.datetime(int(text), 1, 1, tzinfo=dt.timezone.utc)
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
+    parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def period_of(moment: dt.datetime, every: str) -> str:
+    return f"{moment.year:04d}" if every == "year" else f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _periods(request: Request, header: List[str], rows: List[list]) -> Tuple[Dict[str, list], Dict[str, list]]:
+    """period -> rows, and period -> [first, last] instant, every row's time read or refused."""
+    index = header.index(request.time_column)
+    by_period: Dict[str, list] = {}
+    bounds: Dict[str, list] = {}
+    years_only = True
+    for number, row in enumerate(rows, start=2):
+        text = row[index]
+        try:
+            moment = instant(text)
+        except (ValueError, OverflowError, OSError):
+            raise DataError(f"{request.source}:{number}: {request.time_column} = {text!r} is not a time "
+                            "(Unix seconds, an ISO date or datetime, or a year)") from None
+        years_only = years_only and bool(re.fullmatch(r"\s*\d{4}\s*", text))
+        key = period_of(moment, request.every)
+        by_period.setdefault(key, []).append(row)
+        low, high = bounds.setdefault(key, [moment, moment])
+        bounds[key] = [min(low, moment), max(high, moment)]
+    if years_only and request.every == "month":
+        raise DataError(f"{request.source}: {request.time_column} holds years only; it cannot be cut "
+                        "by month (use --every year)")
+    return by_period, bounds
+
+
+# --- checks before anything is written -------------------------------------------------
+
+def _column_kinds(table) -> Dict[str, str]:
+    """name -> "number" or "text", as the pipeline's reader types each column."""
+    from components.example_gen import csv_reader
+
+    types = csv_reader.column_types(csv_reader.typed_batch(table))
+    return {name: ("text" if kind == "BYTES" else "number") for name, kind in types.items()}
+
+
+def _check_rule(option: str, text: str, kinds: Dict[str, str]):
+    from components.model import rule
+
+    try:
+        parsed = rule.parse(text)
+    except rule.RuleError as exc:
+        raise ConfigError(f"{option} {text!r} cannot be read: {exc.why} at character {exc.position + 1}\n"
+                          f"  {exc.pointed().replace(chr(10), chr(10) + '  ')}") from None
+    for name, position, wanted in parsed.column_uses():
+        if name not in kinds:
+            raise ConfigError(f"{option} {text!r} reads the column '{name}' (character {position + 1}), "
+                              f"which the file does not have (it has: {', '.join(kinds)})")
+        if wanted in ("number", "text") and kinds[name] != wanted:
+            raise ConfigError(f"{option} {text!r} uses '{name}' (character {position + 1}) as "
+                              f"{'a number' if wanted == 'number' else 'text'}, but the file holds "
+                              f"{'text' if kinds[name] == 'text' else 'numbers'} there")
+    return parsed
+
+
+def check(request: Request, header: List[str], kinds: Dict[str, str]):
+    """Every option against the file's header and column types: ConfigError naming it."""
+    if request.every not in EVERY:
+        raise ConfigError(f"--every {request.every!r}: it must be one of {', '.join(EVERY)}")
+    if request.kind != "binary":
+        raise ConfigError(f"--kind {request.kind!r}: this version learns binary labels only")
+    if request.time_column not in header:
+        raise ConfigError(f"--time {request.time_column!r}: the file has no such column "
+                          f"(it has: {', '.join(header)})")
+    for name in request.ignore:
+        if name not in header:
+            raise ConfigError(f"--ignore {name!r}: the file has no such column (it has: {', '.join(header)})")
+    label = _check_rule("--label", request.label, kinds)
+    if request.known_when:
+        _check_rule("--known-when", request.known_when, kinds)
+    clash = [c for c in label.outcomes if c == request.time_column]
+    if clash:
+        raise ConfigError(f"--label {request.label!r} reads the time column '{clash[0]}' as its outcome")
+
+
+# --- writing ----------------------------------------------------------------------------
+
+def _write_spans(request: Request, header: List[str], by_period: Dict[str, list], bounds,
+                 data_root: Path) -> List[Span]:
+    from pipeline.inputs import sha256_of
+
+    source_sha = sha256_of(request.source)
+    spans = []
+    for number, period in enumerate(sorted(by_period), start=1):
+        directory = data_root / f"span-{number}"
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / SPAN_FILE
+        temporary = target.with_suffix(".tmp")
+        with open(temporary, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(by_period[period])
+        temporary.replace(target)
+        first, last = (b.isoformat() for b in bounds[period])
+        span = Span(number, period, len(by_period[period]), first, last)
+        (directory / PROVENANCE_FILE).write_text(json.dumps({
+            "span": number, "period": period, "source": str(request.source), "source_sha256": source_sha,
+            "time_column": request.time_column, "rows": span.rows, "first": first, "last": last,
+            "file": SPAN_FILE, "file_sha256": sha256_of(target)}, indent=2) + "\n")
+        spans.append(span)
+    return spans
+
+
+def _read(source: Path):
+    """(header, rows as lists of text, the table as the pipeline's reader reads it)."""
+    from components.example_gen import csv_reader
+
+    if not source.is_file():
+        raise DataError(f"{source}: no such CSV file")
+    table = csv_reader.read_csv_file(str(source))
+    if table.num_rows == 0:
+        raise DataError(f"{source}: a header and no rows; there is nothing to cut into spans")
+    columns = [[("" if v is None else v) for v in table.column(name).to_pylist()] for name in table.column_names]
+    return table.column_names, [list(row) for row in zip(*columns)], table
+
+
+@dataclass
+class Prepared:
+    """The file read, every option checked and every row's period known."""
+    header: List[str]
+    table: object
+    by_period: Dict[str, list]
+    bounds: Dict[str, list]
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+def prepare(request: Request) -> Prepared:
+    """Everything that can be refused, refused; nothing written yet."""
+    header, rows, table = _read(request.source)
+    check(request, header, _column_kinds(table))
+    return Prepared(header, table, *_periods(request, header, rows))
+
+
+def cut(request: Request, prepared: Prepared, data_root: Path) -> List[Span]:
+    """The rows written under data_root as span-N/, one per period, in time order."""
+    return _write_spans(request, prepared.header, prepared.by_period, prepared.bounds, data_root)
+
+
+# --- the config -------------------------------------------------------------------------
+
+def model_name(directory_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", directory_name).strip("_.-") or "model"
+
+
+def label_name(header: List[str]) -> str:
+    name = "label"
+    while name in header:
+        name = f"{name}_"
+    return name
+
+
+def config_text(request: Request, header: List[str], spans: List[Span], name: str) -> str:
+    """driftline.toml for the new directory: paths relative to it, and the task."""
+    def text(value) -> str:
+        return json.dumps(value)
+
+    lines = [
+        f"# Written by `driftline init` from {request.source} on {dt.date.today()}: {len(spans)} spans "
+        f"by {request.every} of {request.time_column}.",
+        f"model_name = {text(model_name(name))}",
+        'data_root = "data"',
+        'schema_file = "schema.pbtxt"',
+        'output_dir = "output"',
+        "",
+        "[task]",
+        f"kind = {text(request.kind)}",
+        "# The label rule; the columns on its left are outcomes, never model inputs.",
+        f"label = {text(request.label)}",
+        f"label_name = {text(label_name(header))}",
+    ]
+    if request.known_when:
+        lines += ["# Rows where the label can be known; the others weigh 0 and are never judged.",
+                  f"known_when = {text(request.known_when)}"]
+    ignored = list(dict.fromkeys([request.time_column] + request.ignore))
+    lines += ["# Not model inputs: the time the spans are cut by, and what --ignore named.",
+              "ignore = [" + ", ".join(text(c) for c in ignored) + "]", ""]
+    return "\n".join(lines)
