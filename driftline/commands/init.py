@@ -11,10 +11,13 @@ PRODUCED = ("data", "schema.pbtxt", "driftline.toml")
 def _request(args):
     from driftline.data.init import Request
 
-    ignore = [c.strip() for c in (args.ignore or "").split(",") if c.strip()]
+    def listed(text):
+        return [c.strip() for c in (text or "").split(",") if c.strip()]
+
     return Request(source=args.csv, time_column=args.time, every=args.every, label=args.label,
                    into=args.into or Path(args.csv).with_suffix(""), kind=args.kind,
-                   known_when=args.known_when or "", ignore=ignore)
+                   known_when=args.known_when or "", ignore=listed(args.ignore), missing=listed(args.missing),
+                   time_zone=args.time_zone)
 
 
 def _refuse_existing(into: Path):
@@ -94,6 +97,8 @@ def register(sub):
     p.add_argument("--time", required=True, metavar="COLUMN",
                    help="the column spans are cut by: Unix seconds, an ISO date or datetime, or a year")
     p.add_argument("--every", choices=["year", "month"], default="year", help="one span per (default: year)")
+    p.add_argument("--time-zone", default="UTC", metavar="ZONE",
+                   help="the calendar that cuts the periods, e.g. America/New_York (default: UTC)")
     p.add_argument("--label", required=True, metavar="RULE",
                    help="the label: a column, or a rule such as \"arr_delay > 15\" or "
                    "\"status in ('A', 'B')\"")
@@ -101,6 +106,8 @@ def register(sub):
     p.add_argument("--known-when", metavar="RULE",
                    help="where the label can be known, e.g. \"arr_delay is not missing\"")
     p.add_argument("--ignore", metavar="COL,COL", help="columns that are not model inputs (identifiers, leaks)")
+    p.add_argument("--missing", metavar="TEXT,TEXT",
+                   help="cell texts that mean a missing value, e.g. NA (written as empty cells)")
     p.add_argument("--into", type=Path, help="the directory to write (default: the CSV's name without .csv)")
     p.add_argument("--json", action="store_true", help="what was written, as JSON")
     p.set_defaults(func=init)

@@ -33,6 +33,10 @@ class Request:
     kind: str = "binary"
     known_when: str = ""
     ignore: List[str] = field(default_factory=list)
+    # Cell texts that mean "missing" (R writes NA): written as empty cells in the spans.
+    missing: List[str] = field(default_factory=list)
+    # The zone whose calendar cuts the periods (a time without a zone is read in it too).
+    time_zone: str = "UTC"
 
 
 @dataclass
@@ -46,15 +50,26 @@ class Span:
 
 # --- time -----------------------------------------------------------------------------
 
-def instant(text: str) -> dt.datetime:
-    """A time cell as a UTC datetime: Unix seconds, an ISO date or datetime, or a year."""
+def instant(text: str, zone: dt.tzinfo = dt.timezone.utc) -> dt.datetime:
+    """A time cell as a datetime in `zone`: Unix seconds, an ISO date or datetime (read in
+    `zone` when it names none), or a year."""
     text = text.strip()
     if re.fullmatch(r"\d{4}", text):
-        return dt.datetime(int(text), 1, 1, tzinfo=dt.timezone.utc)
+        return dt.datetime(int(text), 1, 1, tzinfo=zone)
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc).astimezone(zone)
     parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def time_zone(name: str) -> dt.tzinfo:
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--time-zone {name!r}: not a time zone this machine knows "
+                          "(an IANA name such as UTC or America/New_York)") from None
 
 
 def period_of(moment: dt.datetime, every: str) -> str:
@@ -64,13 +79,14 @@ def period_of(moment: dt.datetime, every: str) -> str:
 def _periods(request: Request, header: List[str], rows: List[list]) -> Tuple[Dict[str, list], Dict[str, list]]:
     """period -> rows, and period -> [first, last] instant, every row's time read or refused."""
     index = header.index(request.time_column)
+    zone = time_zone(request.time_zone)
     by_period: Dict[str, list] = {}
     bounds: Dict[str, list] = {}
     years_only = True
     for number, row in enumerate(rows, start=2):
         text = row[index]
         try:
-            moment = instant(text)
+            moment = instant(text, zone)
         except (ValueError, OverflowError, OSError):
             raise DataError(f"{request.source}:{number}: {request.time_column} = {text!r} is not a time "
                             "(Unix seconds, an ISO date or datetime, or a year)") from None
@@ -95,7 +111,18 @@ def _column_kinds(table) -> Dict[str, str]:
     return {name: ("text" if kind == "BYTES" else "number") for name, kind in types.items()}
 
 
-def _check_rule(option: str, text: str, kinds: Dict[str, str]):
+def _first_text(table, name: str) -> str:
+    """The first cell of a column that is not a number, for a message."""
+    for value in table.column(name).to_pylist():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if value is not None:
+                return value
+    return ""
+
+
+def _check_rule(option: str, text: str, kinds: Dict[str, str], table):
     from components.model import rule
 
     try:
@@ -108,27 +135,33 @@ def _check_rule(option: str, text: str, kinds: Dict[str, str]):
             raise ConfigError(f"{option} {text!r} reads the column '{name}' (character {position + 1}), "
                               f"which the file does not have (it has: {', '.join(kinds)})")
         if wanted in ("number", "text") and kinds[name] != wanted:
+            hint = ""
+            if wanted == "number":
+                sample = _first_text(table, name)
+                hint = f" such as {sample!r}" + (f" (if it means missing: --missing {sample})"
+                                                 if sample.isalpha() and len(sample) <= 4 else "")
             raise ConfigError(f"{option} {text!r} uses '{name}' (character {position + 1}) as "
                               f"{'a number' if wanted == 'number' else 'text'}, but the file holds "
-                              f"{'text' if kinds[name] == 'text' else 'numbers'} there")
+                              f"{'text' if kinds[name] == 'text' else 'numbers'} there{hint}")
     return parsed
 
 
-def check(request: Request, header: List[str], kinds: Dict[str, str]):
+def check(request: Request, header: List[str], kinds: Dict[str, str], table):
     """Every option against the file's header and column types: ConfigError naming it."""
     if request.every not in EVERY:
         raise ConfigError(f"--every {request.every!r}: it must be one of {', '.join(EVERY)}")
     if request.kind != "binary":
         raise ConfigError(f"--kind {request.kind!r}: this version learns binary labels only")
+    time_zone(request.time_zone)
     if request.time_column not in header:
         raise ConfigError(f"--time {request.time_column!r}: the file has no such column "
                           f"(it has: {', '.join(header)})")
     for name in request.ignore:
         if name not in header:
             raise ConfigError(f"--ignore {name!r}: the file has no such column (it has: {', '.join(header)})")
-    label = _check_rule("--label", request.label, kinds)
+    label = _check_rule("--label", request.label, kinds, table)
     if request.known_when:
-        _check_rule("--known-when", request.known_when, kinds)
+        _check_rule("--known-when", request.known_when, kinds, table)
     clash = [c for c in label.outcomes if c == request.time_column]
     if clash:
         raise ConfigError(f"--label {request.label!r} reads the time column '{clash[0]}' as its outcome")
@@ -162,13 +195,21 @@ def _write_spans(request: Request, header: List[str], by_period: Dict[str, list]
     return spans
 
 
-def _read(source: Path):
-    """(header, rows as lists of text, the table as the pipeline's reader reads it)."""
+def _read(source: Path, missing: List[str]):
+    """(header, rows as lists of text, the table as the pipeline's reader reads it), each
+    cell whose text is in `missing` made empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from components.example_gen import csv_reader
 
     if not source.is_file():
         raise DataError(f"{source}: no such CSV file")
     table = csv_reader.read_csv_file(str(source))
+    if missing:
+        marked = pa.array(missing, pa.string())
+        table = pa.table({name: pc.if_else(pc.is_in(table.column(name), value_set=marked), None, table.column(name))
+                          for name in table.column_names})
     if table.num_rows == 0:
         raise DataError(f"{source}: a header and no rows; there is nothing to cut into spans")
     columns = [[("" if v is None else v) for v in table.column(name).to_pylist()] for name in table.column_names]
@@ -190,8 +231,8 @@ class Prepared:
 
 def prepare(request: Request) -> Prepared:
     """Everything that can be refused, refused; nothing written yet."""
-    header, rows, table = _read(request.source)
-    check(request, header, _column_kinds(table))
+    header, rows, table = _read(request.source, request.missing)
+    check(request, header, _column_kinds(table), table)
     return Prepared(header, table, *_periods(request, header, rows))
 
 

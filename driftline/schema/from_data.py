@@ -84,9 +84,14 @@ def measured_thresholds(schema, data_root: Path, watched: List[str]) -> Dict[str
             found[name] = (DEFAULT_THRESHOLD, "one span: nothing measured, the default")
             continue
         distance, where = widest[name]
-        threshold = max(MIN_THRESHOLD, ceil_to(distance * (1 + MARGIN)))
-        found[name] = (threshold, f"widest move between spans {distance:.3f} ({where}) + {MARGIN:.0%}"
-                       + (f", raised to the minimum {MIN_THRESHOLD:g}" if threshold == MIN_THRESHOLD else ""))
+        threshold = min(1.0, max(MIN_THRESHOLD, ceil_to(distance * (1 + MARGIN))))
+        why = f"widest move between spans {distance:.3f} ({where}) + {MARGIN:.0%}"
+        if threshold == MIN_THRESHOLD:
+            why += f", raised to the minimum {MIN_THRESHOLD:g}"
+        elif threshold == 1.0:
+            why += (", capped at 1 (no distance exceeds it, so it never stops a run): a column that "
+                    "moves this far between spans is likely the calendar itself; consider ignoring it")
+        found[name] = (threshold, why)
     return found
 
 
