@@ -10,6 +10,7 @@ TensorFlow is imported.
 import csv
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +255,14 @@ def label_name(header: List[str]) -> str:
     return name
 
 
+def eval_steps(rows: int, defaults) -> int:
+    """Batches the Trainer reads for its held-out rows: the whole train split of every
+    span once (never fewer than the default), so that the threshold is chosen on rows
+    of every span rather than of the first files read."""
+    train_rows = rows * (100 - defaults.eval_percent) / 100
+    return max(defaults.training.eval_steps, math.ceil(train_rows / defaults.training.batch_size))
+
+
 def config_text(request: Request, header: List[str], spans: List[Span], name: str) -> str:
     """driftline.toml for the new directory: paths relative to it, and the task."""
     def text(value) -> str:
@@ -279,4 +288,11 @@ def config_text(request: Request, header: List[str], spans: List[Span], name: st
     ignored = list(dict.fromkeys([request.time_column] + request.ignore))
     lines += ["# Not model inputs: the time the spans are cut by, and what --ignore named.",
               "ignore = [" + ", ".join(text(c) for c in ignored) + "]", ""]
+    from pipeline.config import Config
+
+    rows = sum(s.rows for s in spans)
+    lines += ["[training]",
+              f"# The held-out rows (one in ten of the train split) come from one pass over all "
+              f"{rows:,} rows' train split.",
+              f"eval_steps = {eval_steps(rows, Config())}", ""]
     return "\n".join(lines)
