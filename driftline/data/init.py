@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from components.errors import DataError
+from driftline.data.span_file import SPAN_FILE, span_file
 from pipeline.errors import ConfigError
 
 EVERY = ("year", "month")
-SPAN_FILE = "data.csv"
 PROVENANCE_FILE = "PROVENANCE.json"
 
 
@@ -177,18 +177,13 @@ def _write_spans(request: Request, header: List[str], by_period: Dict[str, list]
     source_sha = sha256_of(request.source)
     spans = []
     for number, period in enumerate(sorted(by_period), start=1):
-        directory = data_root / f"span-{number}"
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / SPAN_FILE
-        temporary = target.with_suffix(".tmp")
-        with open(temporary, "w", newline="", encoding="utf-8") as f:
+        with span_file(data_root, number) as (f, target):
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(by_period[period])
-        temporary.replace(target)
         first, last = (b.isoformat() for b in bounds[period])
         span = Span(number, period, len(by_period[period]), first, last)
-        (directory / PROVENANCE_FILE).write_text(json.dumps({
+        (target.parent / PROVENANCE_FILE).write_text(json.dumps({
             "span": number, "period": period, "source": str(request.source), "source_sha256": source_sha,
             "time_column": request.time_column, "rows": span.rows, "first": first, "last": last,
             "file": SPAN_FILE, "file_sha256": sha256_of(target)}, indent=2) + "\n")

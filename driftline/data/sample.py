@@ -10,17 +10,16 @@ import datetime as dt
 import importlib.metadata
 import importlib.resources
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.errors import DataError
+from driftline.data.span_file import SPAN_FILE, span_file
 from pipeline.inputs import sha256_of
 from pipeline.spans import find_spans
 
 SOURCE_IN_TFX = "examples/chicago_taxi_pipeline/data/simple/data.csv"
 TIMESTAMP_COLUMN = "trip_start_timestamp"
-SPAN_FILE = "data.csv"
 PROVENANCE_FILE = "PROVENANCE.json"
 
 
@@ -110,14 +109,10 @@ def prepare_spans(data_root: Path, source: Path | None = None) -> list[SpanInfo]
     header = header if header.endswith(b"\n") else header + b"\n"
     infos = []
     for span, year in enumerate(sorted(by_year), start=1):
-        span_dir = data_root / f"span-{span}"
-        span_dir.mkdir(parents=True, exist_ok=True)
-        target = span_dir / SPAN_FILE
-        tmp = target.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
+        with span_file(data_root, span, binary=True) as (f, target):
             f.write(header)
             f.writelines(by_year[year])
-        os.replace(tmp, target)
+        span_dir = target.parent
         lo, hi = ranges[year]
         provenance = {
             "span": span,
