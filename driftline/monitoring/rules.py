@@ -120,8 +120,7 @@ def tests_yaml(config, rules_file: str) -> str:
         lines.append("    alert_rule_test:")
         lines.extend(checks)
 
-    # Two made-up features: one over its threshold, one under.
-    over, under = "feature_over", "feature_under"
+    over, under = "feature_over", "feature_under"  # made up: one over its threshold, one under
     skew = {"model": model, "version": "7", "feature": over}
     case(_series("driftline_feature_skew", skew, "0.44x5")
          + _series("driftline_feature_skew", {**skew, "feature": under}, "0.02x5")
