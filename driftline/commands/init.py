@@ -17,7 +17,7 @@ def _request(args):
     return Request(source=args.csv, time_column=args.time, every=args.every, label=args.label,
                    into=args.into or Path(args.csv).with_suffix(""), kind=args.kind,
                    known_when=args.known_when or "", ignore=listed(args.ignore), missing=listed(args.missing),
-                   time_zone=args.time_zone)
+                   time_zone=args.time_zone, time_format=args.time_format or "")
 
 
 def _refuse_existing(into: Path):
@@ -42,9 +42,9 @@ def _build(request, prepared, staging: Path, into: Path):
 
     outcomes = parse(request.label).outcomes
     schema, comments = from_data.draft(prepared.table, staging / "data", outcomes,
-                                       [request.time_column] + request.ignore)
+                                       prepared.not_inputs(request))
     (staging / "schema.pbtxt").write_text(from_data.render(schema, comments, str(request.source), prepared.rows))
-    (staging / "driftline.toml").write_text(data_init.config_text(request, prepared.header, spans, into.name))
+    (staging / "driftline.toml").write_text(data_init.config_text(request, prepared, spans, into.name))
     task = resolve_task(load_config(staging / "driftline.toml"), schema)
     return spans, task
 
@@ -71,18 +71,28 @@ def init(args) -> int:
         print_json({"into": str(into), "spans": [s.__dict__ for s in spans], "inputs": task.model_inputs(),
                     "outcomes": task.outcomes, "config": str(into / "driftline.toml")})
         return 0
-    _print(into, spans, task)
+    _print(into, spans, task, prepared.not_inputs(request))
+    for name, token in data_init.numbers_with_a_token(prepared.table).items():
+        print(f"note            {name} holds numbers and {token!r}, so it is read as text; if {token!r} "
+              f"means missing, run init again with --missing {token}")
     return 0
 
 
-def _print(into: Path, spans, task):
+# A span with fewer rows has too few evaluation rows to judge a model on, and its
+# statistics move by chance alone.
+SMALL_SPAN = 100
+
+
+def _print(into: Path, spans, task, not_inputs):
     for s in spans:
-        print(f"span-{s.number:<4} {s.period:<8} {s.rows:>8,} rows  {s.first[:19]} .. {s.last[:19]}")
+        small = "  (few rows: a run on this span judges little)" if s.rows < SMALL_SPAN else ""
+        print(f"span-{s.number:<4} {s.period:<8} {s.rows:>8,} rows  {s.first[:19]} .. {s.last[:19]}{small}")
     print(f"schema          {into / 'schema.pbtxt'} (drift thresholds measured between the spans)")
     print(f"task            {task.label_name} = {task.label}"
           + (f", known when {task.known_when}" if task.known_when else "")
           + f"; outcomes: {', '.join(task.outcomes)}")
     print(f"model inputs    {len(task.inputs)}: {', '.join(task.model_inputs())}")
+    print(f"not inputs      {', '.join(not_inputs)}")
     config = into / "driftline.toml"
     print(f"config          {config}\nnext            driftline schema check --config {config}\n"
           f"                driftline run --config {config}\n"
@@ -99,6 +109,9 @@ def register(sub):
     p.add_argument("--every", choices=["year", "month"], default="year", help="one span per (default: year)")
     p.add_argument("--time-zone", default="UTC", metavar="ZONE",
                    help="the calendar that cuts the periods, e.g. America/New_York (default: UTC)")
+    p.add_argument("--time-format", metavar="FORMAT",
+                   help="how the time is written when it is not ISO, Unix seconds or a year: "
+                   "Python's strptime codes, e.g. %%m/%%d/%%Y")
     p.add_argument("--label", required=True, metavar="RULE",
                    help="the label: a column, or a rule such as \"arr_delay > 15\" or "
                    "\"status in ('A', 'B')\"")

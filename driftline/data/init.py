@@ -38,6 +38,8 @@ class Request:
     missing: List[str] = field(default_factory=list)
     # The zone whose calendar cuts the periods (a time without a zone is read in it too).
     time_zone: str = "UTC"
+    # A strptime format for times in another form (e.g. %m/%d/%Y); empty: the forms above.
+    time_format: str = ""
 
 
 @dataclass
@@ -51,10 +53,13 @@ class Span:
 
 # --- time -----------------------------------------------------------------------------
 
-def instant(text: str, zone: dt.tzinfo = dt.timezone.utc) -> dt.datetime:
+def instant(text: str, zone: dt.tzinfo = dt.timezone.utc, time_format: str = "") -> dt.datetime:
     """A time cell as a datetime in `zone`: Unix seconds, an ISO date or datetime (read in
-    `zone` when it names none), or a year."""
+    `zone` when it names none), a year, or what `time_format` (strptime's) describes."""
     text = text.strip()
+    if time_format:
+        parsed = dt.datetime.strptime(text, time_format)
+        return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
     if re.fullmatch(r"\d{4}", text):
         return dt.datetime(int(text), 1, 1, tzinfo=zone)
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
@@ -87,11 +92,14 @@ def _periods(request: Request, header: List[str], rows: List[list]) -> Tuple[Dic
     for number, row in enumerate(rows, start=2):
         text = row[index]
         try:
-            moment = instant(text, zone)
+            moment = instant(text, zone, request.time_format)
         except (ValueError, OverflowError, OSError):
+            expected = (f"in the form --time-format {request.time_format!r}" if request.time_format else
+                        "(Unix seconds, an ISO date or datetime, or a year; for another form give "
+                        "--time-format, e.g. %m/%d/%Y)")
             raise DataError(f"{request.source}:{number}: {request.time_column} = {text!r} is not a time "
-                            "(Unix seconds, an ISO date or datetime, or a year)") from None
-        years_only = years_only and bool(re.fullmatch(r"\s*\d{4}\s*", text))
+                            f"{expected}") from None
+        years_only = years_only and not request.time_format and bool(re.fullmatch(r"\s*\d{4}\s*", text))
         key = period_of(moment, request.every)
         by_period.setdefault(key, []).append(row)
         low, high = bounds.setdefault(key, [moment, moment])
@@ -110,6 +118,26 @@ def _column_kinds(table) -> Dict[str, str]:
 
     types = csv_reader.column_types(csv_reader.typed_batch(table))
     return {name: ("text" if kind == "BYTES" else "number") for name, kind in types.items()}
+
+
+def numbers_with_a_token(table) -> Dict[str, str]:
+    """Text columns whose values are numbers but for one short token (NA, ?, null):
+    column -> the token. Such a column is read as text unless the token is --missing."""
+    found = {}
+    for name, kind in _column_kinds(table).items():
+        if kind != "text":
+            continue
+        others = set()
+        for value in table.column(name).drop_null().unique().to_pylist():
+            try:
+                float(value)
+            except ValueError:
+                others.add(value)
+                if len(others) > 1:
+                    break
+        if len(others) == 1 and len(next(iter(others))) <= 4:
+            found[name] = others.pop()
+    return found
 
 
 def _first_text(table, name: str) -> str:
@@ -224,6 +252,15 @@ class Prepared:
     def rows(self) -> int:
         return self.table.num_rows
 
+    @property
+    def empty(self) -> List[str]:
+        """Columns without a value in any row: nothing to learn from or to watch."""
+        return [name for name in self.header if self.table.column(name).null_count == self.table.num_rows]
+
+    def not_inputs(self, request: "Request") -> List[str]:
+        """The time column, what --ignore named, and the empty columns."""
+        return list(dict.fromkeys([request.time_column] + request.ignore + self.empty))
+
 
 def prepare(request: Request) -> Prepared:
     """Everything that can be refused, refused; nothing written yet."""
@@ -258,7 +295,7 @@ def eval_steps(rows: int, defaults) -> int:
     return max(defaults.training.eval_steps, math.ceil(train_rows / defaults.training.batch_size))
 
 
-def config_text(request: Request, header: List[str], spans: List[Span], name: str) -> str:
+def config_text(request: Request, prepared: Prepared, spans: List[Span], name: str) -> str:
     """driftline.toml for the new directory: paths relative to it, and the task."""
     def text(value) -> str:
         return json.dumps(value)
@@ -275,14 +312,14 @@ def config_text(request: Request, header: List[str], spans: List[Span], name: st
         f"kind = {text(request.kind)}",
         "# The label rule; the columns on its left are outcomes, never model inputs.",
         f"label = {text(request.label)}",
-        f"label_name = {text(label_name(header))}",
+        f"label_name = {text(label_name(prepared.header))}",
     ]
     if request.known_when:
         lines += ["# Rows where the label can be known; the others weigh 0 and are never judged.",
                   f"known_when = {text(request.known_when)}"]
-    ignored = list(dict.fromkeys([request.time_column] + request.ignore))
-    lines += ["# Not model inputs: the time the spans are cut by, and what --ignore named.",
-              "ignore = [" + ", ".join(text(c) for c in ignored) + "]", ""]
+    lines += ["# Not model inputs: the time the spans are cut by, what --ignore named, and the "
+              "columns with no value in any row.",
+              "ignore = [" + ", ".join(text(c) for c in prepared.not_inputs(request)) + "]", ""]
     from pipeline.config import Config
 
     rows = sum(s.rows for s in spans)

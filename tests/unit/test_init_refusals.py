@@ -53,8 +53,8 @@ def test_a_time_that_cannot_be_read_names_the_row(tmp_path):
     proc = _init(tmp_path, "--time", "when", "--label", "paid > 5",
                  text=HEADER + ROWS + "yesterday,1,2,A,3\n")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "trips.csv:32: when = 'yesterday' is not a time (Unix seconds, an ISO date or datetime, or a year)" \
-        in proc.stderr, proc.stderr
+    assert ("trips.csv:32: when = 'yesterday' is not a time (Unix seconds, an ISO date or datetime, or a "
+            "year; for another form give --time-format, e.g. %m/%d/%Y)") in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -87,3 +87,22 @@ def test_every_form_of_time(text, expected):
     moment = instant(text)
     assert moment.isoformat() == expected
     assert period_of(moment, "month") == expected[:7] and period_of(moment, "year") == expected[:4]
+
+
+def test_a_time_format_and_a_zone_decide_the_periods(tmp_path):
+    from driftline.data.init import Request, instant, prepare, time_zone
+
+    moment = instant("03/04/2013", time_zone("America/New_York"), "%m/%d/%Y")
+    assert moment.isoformat() == "2013-03-04T00:00:00-05:00"
+    source = tmp_path / "days.csv"
+    source.write_text("day,paid\n15/01/2020 10:00,1\n20/06/2020 10:00,7\n31/12/2020 23:30,9\n")
+    request = Request(source, "day", "month", "paid > 5", tmp_path / "out", time_format="%d/%m/%Y %H:%M")
+    assert {k: len(v) for k, v in prepare(request).by_period.items()} == {"2020-01": 1, "2020-06": 1, "2020-12": 1}
+    # Midnight UTC on 1 January 2021 is still 2020 in New York.
+    late = tmp_path / "late.csv"
+    late.write_text("when,paid\n1609459200,1\n1577836800,7\n")
+    for zone, periods in (("UTC", ["2020", "2021"]), ("America/New_York", ["2019", "2020"])):
+        assert sorted(prepare(Request(late, "when", "year", "paid > 5", tmp_path / "o", time_zone=zone)).by_period) == periods
+    request.time_format = ""
+    with pytest.raises(Exception, match="days.csv:2: day = '15/01/2020 10:00' is not a time"):
+        prepare(request)
