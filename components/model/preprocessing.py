@@ -102,6 +102,12 @@ def preprocessing_fn(inputs, custom_config):
     backend = TensorBackend(inputs)
     outputs[task.label_name] = tf.cast(task.label_rule.evaluate(backend), tf.int64)
     known = task.known_rule
+    # Without a rule every label is known, which a request can say too: the ones are
+    # shaped by a model input, never by the label's outcome, which no request carries.
     outputs[LABEL_KNOWN] = (tf.cast(known.evaluate(backend), tf.float32) if known is not None
-                            else tf.ones_like(outputs[task.label_name], tf.float32))
+                            else tf.ones([_rows(inputs[task.model_inputs()[0]])], tf.float32))
     return outputs
+
+
+def _rows(x):
+    return x.dense_shape[0] if isinstance(x, tf.sparse.SparseTensor) else tf.shape(x)[0]

@@ -41,10 +41,10 @@ def read_outcomes(path, task: Task) -> Dict[str, object]:
     return {rid: {name: columns[name][i] or "" for name in outcomes} for i, rid in enumerate(ids)}
 
 
-def _numeric(task: Task, name: str, values: list, where: str) -> np.ndarray:
+def _numeric(rule, name: str, values: list, where: str) -> np.ndarray:
     """Text cells as numbers (NaN when empty) for a column the rule does arithmetic or an
     order comparison on; text otherwise."""
-    uses = {how for column, _, how in task.label_rule.column_uses() if column == name}
+    uses = {how for column, _, how in rule.column_uses() if column == name}
     if "number" not in uses:
         return np.asarray(values, dtype=object)
     out = np.full(len(values), np.nan)
@@ -57,37 +57,64 @@ def _numeric(task: Task, name: str, values: list, where: str) -> np.ndarray:
     return out
 
 
+def _evaluate(rule, rows: list, log_rows: list) -> np.ndarray:
+    """`rule` over the joined rows: each column from the outcome file (`rows`, dicts) when
+    it is there, else from the logged request (`log_rows`)."""
+    columns = {name: [r[name] if name in r else logged.get(name, "") for r, logged in zip(rows, log_rows)]
+               for name in rule.columns}
+    return rule.evaluate(NumpyBackend({name: _numeric(rule, name, values, "outcome file")
+                                       for name, values in columns.items()}))
+
+
 def labels_of(task: Task, rows: list, log_rows: list) -> np.ndarray:
     """The label of each joined row by the task's rule: outcome columns from the outcome
-    file (`rows`, dicts), the rule's other columns from the logged request (`log_rows`)."""
-    columns = {name: [r[name] for r in rows] for name in task.outcomes}
-    columns.update({name: [r.get(name, "") for r in log_rows] for name in task.references})
-    backend = NumpyBackend({name: _numeric(task, name, values, "outcome file")
-                            for name, values in columns.items()})
-    return np.asarray(task.label_rule.evaluate(backend), dtype=np.int64)
+    file, the rule's other columns from the logged request."""
+    return np.asarray(_evaluate(task.label_rule, rows, log_rows), dtype=np.int64)
+
+
+def known_after_the_fact(task: Task, given: list, log_rows: list) -> np.ndarray:
+    """Whether each row's label can be known, for rows the server could not say about
+    (its rule reads an outcome, which no request carries): by `known_when` over the
+    outcome and the logged request. A label given outright (0 or 1) is known."""
+    known = np.ones(len(given), dtype=bool)
+    rule = task.known_rule
+    by_rule = [j for j, outcome in enumerate(given) if isinstance(outcome, dict)]
+    if rule is not None and by_rule:
+        known[by_rule] = _evaluate(rule, [given[j] for j in by_rule], [log_rows[j] for j in by_rule])
+    return known
 
 
 def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
     """version -> (labels, probabilities) of the logged rows, whose label can be known,
     with an outcome."""
-    log = {name: log_table.column(name).to_pylist()
-           for name in ["request_id", "model_version", "probability", LABEL_KNOWN] + task.references}
+    logged = list(dict.fromkeys(task.references + (task.known_rule.columns if task.known_rule else [])))
+    log = {name: log_table.column(name).to_pylist() if name in log_table.column_names else
+           [""] * log_table.num_rows
+           for name in ["request_id", "model_version", "probability", LABEL_KNOWN] + logged}
     matched = unknown = 0
-    kept = []
+    kept, pending = [], []
     for i, rid in enumerate(log["request_id"]):
         if rid not in outcomes:
             continue
         matched += 1
-        if log[LABEL_KNOWN][i] not in ("1", "1.0"):
+        seen = log[LABEL_KNOWN][i]
+        if seen in ("1", "1.0"):
+            kept.append(i)
+        elif seen in ("", None):  # the server could not tell: the outcome will
+            pending.append(i)
+        else:
             unknown += 1
-            continue
-        kept.append(i)
+    if pending:
+        known = known_after_the_fact(task, [outcomes[log["request_id"][i]] for i in pending],
+                                     [{name: log[name][i] for name in logged} for i in pending])
+        kept = sorted(kept + [i for i, k in zip(pending, known) if k])
+        unknown += int((~known).sum())
     given = [outcomes[log["request_id"][i]] for i in kept]
     by_rule = [j for j, outcome in enumerate(given) if isinstance(outcome, dict)]
-    labels = [outcome for outcome in given]
+    labels = list(given)
     if by_rule:
         computed = labels_of(task, [given[j] for j in by_rule],
-                             [{name: log[name][kept[j]] for name in task.references} for j in by_rule])
+                             [{name: log[name][kept[j]] for name in logged} for j in by_rule])
         for j, label in zip(by_rule, computed):
             labels[j] = int(label)
     by_version: Dict[str, list] = {}

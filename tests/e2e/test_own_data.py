@@ -7,7 +7,9 @@ perfectly; with it ignored, only noise is left and the gate refuses the model ag
 the constant predictor. A few outcomes are missing, so the label is known where
 `known_when` says (`score is not missing`)."""
 import csv
+import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -83,18 +85,42 @@ def test_without_that_input_the_gate_refuses_against_the_constant(own):
     assert "pushed          nothing: the serving model is unchanged" in out
 
 
-def test_the_pushed_model_is_served_and_refuses_the_outcome(own):
+def _logged_rows(log_dir, at_least: int, timeout: float = 60) -> int:
+    """Waits for the request log to hold `at_least` rows (it is written off the request's path)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = sum(max(0, len(p.read_text().splitlines()) - 1) for p in log_dir.glob("*.csv"))
+        if rows >= at_least:
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"{log_dir} did not reach {at_least} rows")
+
+
+def test_the_pushed_model_is_served_refuses_the_outcome_and_learns_late_outcomes(own, driftline):
     server = Served(own["own"]["config"], own["own"]["dir"])
     try:
         server.wait(versions=1)
         rows = [{"signal": 0.9, "noise": 0.1, "shop": "north", "items": 3},
                 {"signal": 0.1, "noise": 0.1, "shop": "north", "items": 3}]
-        status, answer, _ = server.post(f"/v1/models/{MODEL}:classify", {"examples": rows})
+        status, answer, headers = server.post(f"/v1/models/{MODEL}:classify", {"examples": rows})
         assert status == 200, answer
         high, low = (dict(pairs)["1"] for pairs in answer["result"])
         assert high > 0.8 > 0.2 > low
-        status, answer, _ = server.post(f"/v1/models/{MODEL}:classify",
-                                        {"examples": [{**rows[0], "score": 0.7}]})
-        assert status == 400 and "score" in answer["error"], answer
+        status, refused, _ = server.post(f"/v1/models/{MODEL}:classify",
+                                         {"examples": [{**rows[0], "score": 0.7}]})
+        assert status == 400 and "score" in refused["error"], refused
     finally:
         server.stop()
+    # The outcomes arrive later: one above the rule's 0.5, one below. The server could
+    # not tell whether they would be known (known_when reads the outcome); the file does.
+    _logged_rows(own["own"]["dir"] / "output" / "request-logs" / MODEL, 2)
+    request = headers["x-request-id"]
+    outcomes = own["own"]["dir"] / "outcomes.csv"
+    outcomes.write_text(f"request_id,score\n{request}-0,0.93\n{request}-1,0.12\n")
+    proc = driftline("monitor", "labels", outcomes, "--config", own["own"]["config"], "--json",
+                     cwd=own["own"]["dir"])
+    assert proc.returncode in (0, 3), proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["matched"], result["unobservable"]) == (2, 0)
+    (version, info), = result["versions"].items()
+    assert (info["rows"], info["positives"]) == (2, 1)
