@@ -50,6 +50,9 @@ class MonitoringConfig:
     p99_latency_ms: float = setting(250.0, float, minimum=0.0)
     # Online F1 (`driftline monitor labels`) under this, beyond noise, is an alarm.
     min_online_f1: Optional[float] = setting(0.5, float, optional=True, **SHARE)
+    # A regression model's ceiling: an alarm when its RMSE on requests whose outcome
+    # arrived is above this beyond noise. Unset: no alarm (its scale is the label's own).
+    max_online_rmse: Optional[float] = setting(None, float, optional=True, minimum=0.0)
     # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
     error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
 

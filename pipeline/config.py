@@ -217,6 +217,9 @@ class EvaluationConfig:
     # with calibration, which retraining with another seed alone changes; set it to
     # hold a challenger's F1 to the serving model's too.
     max_f1_drop: Optional[float] = setting(None, float, optional=True, **SHARE)
+    # A regression task's candidate is rejected when its RMSE exceeds the serving model's
+    # by more than this share of it, beyond noise (the whole paired interval above it).
+    max_rmse_increase: float = setting(0.02, float, **SHARE)
     # The intervals' confidence level and bootstrap resamples.
     confidence: float = setting(0.95, float, minimum=0.5, maximum=0.999)
     bootstrap_samples: int = setting(1000, int, minimum=100, maximum=20000)
@@ -249,8 +252,8 @@ class EvaluationConfig:
 class TaskConfig:
     """What the model learns (components/model/task.py). A config file that declares no
     [task] gets the embedded example's."""
-    # "binary": a yes-or-no label.
-    kind: str = setting(_example("task", "kind", "binary"), str, choices=("binary",))
+    # "binary": a yes-or-no label, served as a probability; "regression": a number.
+    kind: str = setting(_example("task", "kind", "binary"), str, choices=("binary", "regression"))
     # The label: a column, or a rule over columns (components/model/rule.py), e.g.
     # "arr_delay > 15", "status in ('churned', 'lapsed')". The columns on the left are
     # outcomes: never model inputs, never sent at serving.
@@ -449,6 +452,10 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
                      "'in_memory', which runs one worker: use multi_processing or "
                      "multi_threading for more")
     found += _task_problems(config.task, origins)
+    if config.task.kind == "regression" and config.evaluation.tfma:
+        found.append(f"{origins.get('evaluation.tfma', 'default')}: 'evaluation.tfma' = true runs TFMA's "
+                     "binary-classification metrics, which a regression task ('task.kind' = 'regression') "
+                     "has none of: leave it false")
     training = config.training
     if (training.operating_point == "f1") != (training.operating_target is None):
         where = origins.get("training.operating_target", origins.get("training.operating_point", "default"))

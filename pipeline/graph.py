@@ -144,6 +144,7 @@ def gate_rules(config: Config, task: Task) -> str:
         # Rows judged: only those whose label can be known, unless asked for every row.
         "weight_key": LABEL_KNOWN if config.training.population == "observable" else "",
         "model_inputs": task.model_inputs(),
+        "kind": task.kind, "max_rmse_increase": judged.max_rmse_increase,
     }, sort_keys=True)
 
 

@@ -64,6 +64,8 @@ def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
     from components.model.task import Task
 
     task = Task.from_json(task_json)
+    if task.kind == "regression":  # a number is not "almost always positive" in a category
+        return []
     label, known = task.label_rule, task.known_rule
     by_name = {f.name: f for f in schema_proto.feature}
     categorical = [name for name, f in by_name.items()

@@ -100,7 +100,8 @@ def preprocessing_fn(inputs, custom_config):
         )
 
     backend = TensorBackend(inputs)
-    outputs[task.label_name] = tf.cast(task.label_rule.evaluate(backend), tf.int64)
+    outputs[task.label_name] = tf.cast(task.label_rule.evaluate(backend),
+                                       tf.float32 if task.kind == "regression" else tf.int64)
     known = task.known_rule
     # Without a rule every label is known, which a request can say too: the ones are
     # shaped by a model input, never by the label's outcome, which no request carries.

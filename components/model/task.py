@@ -26,7 +26,9 @@ from components.model import rule as rules
 # weight and the evaluation's filter, never a model input.
 LABEL_KNOWN = "label_known"
 
-KINDS = ("binary",)
+# binary: a yes-or-no label, a probability served; regression: a number, predicted.
+KINDS = ("binary", "regression")
+OUTPUTS = {"binary": "probabilities", "regression": "predictions"}
 TREATMENTS = ("scale", "scale+buckets", "buckets", "category", "vocabulary")
 DEFAULT_SIZE = {"scale+buckets": 20, "buckets": 10, "vocabulary": 100}
 # Hashed slots for vocabulary values outside the kept entries.
@@ -57,6 +59,11 @@ class Task:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
+
+    @property
+    def output(self) -> str:
+        """The serving signature's output: a probability, or the predicted number."""
+        return OUTPUTS[self.kind]
 
     @classmethod
     def from_json(cls, text: str) -> "Task":
@@ -136,6 +143,9 @@ def _check_columns(setting: str, rule: rules.Rule, by_name: dict):
 
 
 def _check_label(kind: str, label: rules.Rule, by_name: dict):
+    if kind == "regression" and label.is_test:
+        raise TaskError(f"'task.label' = {label.text!r} says yes or no, not a number: a regression "
+                        "label is a numeric column or arithmetic over columns (COL, COL - OTHER)")
     if kind == "binary" and not label.is_test and not isinstance(label.tree, rules.Column):
         raise TaskError(f"'task.label' = {label.text!r} gives a number, not yes or no: a binary "
                         "label is a comparison (COL > 15), a membership (COL in ('A', 'B')) or a "

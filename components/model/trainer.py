@@ -27,10 +27,12 @@ def skip_autograph_of_tf_keras():
         autograph_config.CONVERSION_RULES = (rule,) + tuple(autograph_config.CONVERSION_RULES)
 
 
-def build_model(task: Task, hidden_units, learning_rate, l2=0.0):
+def build_model(task: Task, hidden_units, learning_rate, l2=0.0, label_scale=(0.0, 1.0)):
     """A small MLP over z-scored numbers and one-hot categories of the transformed features,
     its weights held small by an L2 penalty of `l2` (a few thousand rows are easy
-    to memorize)."""
+    to memorize). A binary task ends in a probability; a regression task in a number, the
+    network's output scaled by the label's spread and shifted by its mean
+    (`label_scale`), so that it starts at the mean and learns in units of the spread."""
     penalty = tf.keras.regularizers.l2(l2) if l2 else None
     inputs, encoded = {}, []
     for item in task.scaled():
@@ -45,14 +47,31 @@ def build_model(task: Task, hidden_units, learning_rate, l2=0.0):
     x = tf.keras.layers.concatenate(encoded)
     for units in hidden_units:
         x = tf.keras.layers.Dense(units, activation="relu", kernel_regularizer=penalty)(x)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability", kernel_regularizer=penalty)(x)
+    if task.kind == "regression":
+        mean, spread = label_scale
+        standard = tf.keras.layers.Dense(1, name="standardized", kernel_regularizer=penalty)(x)
+        output = tf.keras.layers.Rescaling(scale=spread, offset=mean, name="prediction")(standard)
+        loss, metrics = tf.keras.losses.MeanSquaredError(), [tf.keras.metrics.RootMeanSquaredError(name="rmse")]
+    else:
+        output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability", kernel_regularizer=penalty)(x)
+        loss, metrics = tf.keras.losses.BinaryCrossentropy(), [tf.keras.metrics.AUC(name="auc")]
     model = tf.keras.Model(inputs=inputs, outputs=output)
-    model.compile(
-        optimizer=tf.keras.optimizers.Adam(learning_rate),
-        loss=tf.keras.losses.BinaryCrossentropy(),
-        metrics=[tf.keras.metrics.AUC(name="auc")],
-    )
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
     return model
+
+
+def label_scale(holdout) -> tuple:
+    """(mean, standard deviation) of the labels of the held-out rows: where a regression
+    head starts and the unit it learns in (1 when the labels do not vary)."""
+    import numpy as np
+
+    labels = [tf.reshape(label, [-1]).numpy()[tf.reshape(weight, [-1]).numpy() > 0]
+              for _, label, weight in holdout]
+    values = np.concatenate(labels) if labels else np.zeros(0)
+    if not values.size:
+        return 0.0, 1.0
+    spread = float(values.std())
+    return float(values.mean()), spread if spread > 0 else 1.0
 
 
 # Which rows training learns from: "observable", the rows whose label can be known (the
@@ -133,7 +152,7 @@ def _serving_signature(model, tf_transform_output, task):
         # but says so: 0 means nothing can ever check the answer. When the rule for it
         # reads an outcome, the request cannot say, and the output is left out.
         known = transformed.pop(LABEL_KNOWN, None)
-        outputs = {"probabilities": model(transformed)}
+        outputs = {task.output: model(transformed)}
         if known is not None:
             outputs[LABEL_KNOWN] = tf.reshape(known, [-1, 1])
         return outputs
@@ -174,7 +193,8 @@ def run_fn(fn_args):
         for part in ("fit", "holdout"))
     holdout = _in_large_batches(holdout.take(fn_args.eval_steps)).cache()
 
-    model = build_model(task, hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0))
+    scale = label_scale(holdout) if task.kind == "regression" else (0.0, 1.0)
+    model = build_model(task, hparams["hidden_units"], hparams["learning_rate"], hparams.get("l2", 0.0), scale)
     # train_steps is the most it may take: it stops once the held-out loss has not
     # improved for EARLY_STOP_PATIENCE rounds, with the weights of the best round.
     per_round = min(EARLY_STOP_STEPS, fn_args.train_steps)
@@ -200,7 +220,8 @@ def run_fn(fn_args):
     # out: they cost tracing at save and at every load.
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures, save_traces=False)
     write_warmup_requests(fn_args.serving_model_dir, tf_transform_output, task)
-    write_operating_point(fn_args.serving_model_dir, model, holdout, hparams)
+    if task.kind == "binary":  # a number has no threshold to decide at
+        write_operating_point(fn_args.serving_model_dir, model, holdout, hparams)
 
 
 def write_operating_point(model_dir: str, model, holdout, hparams):

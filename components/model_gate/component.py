@@ -24,123 +24,14 @@ from tfx.types.standard_artifacts import Examples, Model, ModelBlessing, ModelEv
 
 from components.model_gate import verdict
 from components import storage
-from components.examples_io import decode, input_hashes, raw_columns, records
 
-BATCH = 1024
-NOISE_FLOOR_CHUNK = 65536
+from components.model_gate.scoring import score_rows, set_intervals, write_predictions
 
 
 class ModelPredictions(artifact.Artifact):
     """The predictions a ModelGate judged: one row per evaluation example."""
 
     TYPE_NAME = verdict.PREDICTIONS_TYPE
-
-
-class _Scorer:
-    """A SavedModel's signatures, called in batches of serialized examples."""
-
-    def __init__(self, model: artifact.Artifact):
-        import tensorflow as tf
-        from tfx.utils import path_utils
-
-        from components.model import operating_point
-
-        directory = path_utils.serving_model_path(model.uri)
-        self.loaded = tf.saved_model.load(directory)
-        self.operating_point = operating_point.read(directory)
-
-    def _batches(self, signature, records, keys):
-        """{key: one value per record} of a signature's outputs, in one pass."""
-        import numpy as np
-        import tensorflow as tf
-
-        function = self.loaded.signatures[signature]
-        parts = {key: [] for key in keys}
-        for start in range(0, len(records), BATCH):
-            out = function(examples=tf.constant(records[start:start + BATCH]))
-            for key in keys:
-                parts[key].append(np.asarray(out[key]).reshape(-1))
-        return {key: np.concatenate(found) if found else np.zeros(0) for key, found in parts.items()}
-
-    def probabilities(self, records):
-        return self._batches("serving_default", records, ["probabilities"])["probabilities"]
-
-    def labels(self, records, settings):
-        """(label, in the judged population) per record, from the transform graph."""
-        import numpy as np
-
-        weight_key = settings["weight_key"]
-        found = self._batches("transform_features", records,
-                              [settings["label_key"]] + ([weight_key] if weight_key else []))
-        labels = found[settings["label_key"]].astype(np.int64)
-        judged = found[weight_key] > 0 if weight_key else np.ones(labels.size, dtype=bool)
-        return labels, judged
-
-
-def _write_predictions(directory: str, columns: dict):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buffer = pa.BufferOutputStream()
-    pq.write_table(pa.table(columns), buffer)
-    storage.makedirs(directory)
-    storage.write_bytes(os.path.join(directory, verdict.PREDICTIONS_FILE), buffer.getvalue().to_pybytes())
-
-
-def _set_intervals(target, prefix_value, prefix_low, prefix_high, found):
-    for name, interval in found.items():
-        for prefix, value in ((prefix_value, interval.value), (prefix_low, interval.low),
-                              (prefix_high, interval.high)):
-            target.set_float_custom_property(prefix + name, float(value))
-
-
-# The reference learner trains on at most this many train rows: enough to show what the
-# inputs allow, bounded in time and memory however large the window.
-REFERENCE_ROWS = 200_000
-
-
-@dataclass
-class _Train:
-    """What the gate reads from the train split: the noise floor, the base rate the
-    constant predicts, and the rows the reference learner learns from."""
-    floor: dict
-    base_rate: float
-    columns: dict
-    labels: object
-
-
-def _read_train(scorer: _Scorer, examples, settings, eval_keys, eval_labels, eval_judged) -> _Train:
-    """One pass over the window's train split, in chunks, so memory stays flat however
-    large the window (the reference learner's rows are capped at REFERENCE_ROWS). The
-    noise floor counts the judged rows of every split: the eval split's input hashes
-    and labels come from the judgement."""
-    import itertools
-
-    import numpy as np
-
-    from components.model_gate.noise_floor import noise_floor
-
-    keys, labels = [eval_keys[eval_judged]], [eval_labels[eval_judged]]
-    columns, kept = {name: [] for name in settings["model_inputs"]}, 0
-    train = (record for _, record in records(examples, "train"))
-    while True:
-        chunk = list(itertools.islice(train, NOISE_FLOOR_CHUNK))
-        if not chunk:
-            break
-        chunk_labels, judged = scorer.labels(chunk, settings)
-        decoded = decode(chunk)
-        keys.append(input_hashes(decoded, settings["model_inputs"])[judged])
-        labels.append(chunk_labels[judged])
-        take = np.flatnonzero(judged)[:max(0, REFERENCE_ROWS - kept)]
-        if settings.get("reference", True) and take.size:
-            for name, values in raw_columns(decoded, settings["model_inputs"]).items():
-                columns[name].extend(values[i] for i in take)
-            kept += take.size
-    # labels[0] is the eval split's; the rest, chunk by chunk, the train split's.
-    train_labels = np.concatenate(labels[1:]) if len(labels) > 1 else np.zeros(0, dtype=np.int64)
-    base_rate = float(train_labels.mean()) if train_labels.size else 0.5
-    return _Train(noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels)), base_rate, columns,
-                  train_labels[:kept])
 
 
 class ModelGateSpec(types.ComponentSpec):
@@ -245,8 +136,13 @@ def judge(model, examples, baseline_model, blessing, predictions, rules: str, ev
     from components.model_gate import decision
 
     settings = json.loads(rules)
+    if settings.get("kind") == "regression":
+        from components.model_gate import regression_judge
+
+        regression_judge.judge(model, examples, baseline_model, blessing, predictions, settings)
+        return
     scored = _score(model, examples, baseline_model, settings)
-    _write_predictions(predictions.uri, scored.columns)
+    write_predictions(predictions.uri, scored.columns)
     # Rules recorded before the slice gate existed lack its keys: their defaults apply.
     rules_of = decision.Rules(**{k: settings[k] for k in decision.Rules.__dataclass_fields__
                                  if k in settings})
@@ -275,35 +171,10 @@ def _write_evaluation(evaluation, model, examples, scored: _Scored, measured: _M
 
 
 def _score(model, examples, baseline_model, settings) -> _Scored:
-    import numpy as np
-
-    evaluated = list(records(examples, "eval"))
-    spans = np.asarray([span for span, _ in evaluated], dtype=np.int64)
-    serialized = [record for _, record in evaluated]
-    candidate = _Scorer(model)
-    labels, observable = candidate.labels(serialized, settings)
-    scores = candidate.probabilities(serialized)
-    serving = _Scorer(baseline_model) if baseline_model is not None else None
-    baseline = serving.probabilities(serialized) if serving is not None else None
-    decoded = decode(serialized)
-    columns = {"span": spans, "label": labels, "observable": observable, "candidate": scores}
-    if baseline is not None:
-        columns["baseline"] = baseline
-    # Every raw input, so that `driftline analyze` can slice by any of them.
-    columns.update(raw_columns(decoded, list(dict.fromkeys(
-        list(settings["slices"]) + list(settings.get("model_inputs", []))))))
-    train = _read_train(candidate, examples, settings, input_hashes(decoded, settings["model_inputs"]),
-                        labels, observable)
-    reference = None
-    if settings.get("reference", True) and train.labels.size:
-        from components.model_gate import reference as reference_learner
-
-        judged_columns = {name: [v for v, keep in zip(columns[name], observable) if keep]
-                          for name in settings["model_inputs"]}
-        reference = reference_learner.probabilities(train.columns, train.labels, judged_columns,
-                                                    settings["seed"])
-    return _Scored(spans, labels, observable, scores, baseline, columns, train.floor, train.base_rate,
-                   reference, candidate.operating_point, serving.operating_point if serving else None)
+    rows = score_rows(model, examples, baseline_model, settings)
+    return _Scored(rows.spans, rows.labels, rows.judged, rows.scores, rows.baseline, rows.columns, rows.train.floor,
+                   rows.train.base_rate, rows.reference, rows.candidate.operating_point,
+                   rows.serving.operating_point if rows.serving else None)
 
 
 def _measure(scored: _Scored, settings, rules_of) -> _Measured:
@@ -382,9 +253,9 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
     blessing.set_string_custom_property(verdict.NOISE_FLOOR, json.dumps(scored.floor))
     blessing.set_string_custom_property(verdict.CHECKS, json.dumps([c.to_json() for c in judged.checks]))
     blessing.set_string_custom_property(verdict.WARNINGS, json.dumps(judged.warnings))
-    _set_intervals(blessing, verdict.METRIC, verdict.LOW, verdict.HIGH, measured.found)
+    set_intervals(blessing, verdict.METRIC, verdict.LOW, verdict.HIGH, measured.found)
     if measured.diffs is not None:
-        _set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, measured.diffs)
+        set_intervals(blessing, verdict.DIFF, verdict.DIFF_LOW, verdict.DIFF_HIGH, measured.diffs)
     blessing.set_string_custom_property(verdict.TRIVIAL, json.dumps(measured.trivial.to_json()))
     blessing.set_int_custom_property(verdict.REQUIRED, int(settings.get("beat_constant", True)))
     blessing.set_float_custom_property(verdict.CALIBRATION_ERROR, measured.calibration_error)
@@ -394,7 +265,7 @@ def _record(blessing, model, baseline_model, scored: _Scored, measured: _Measure
         blessing.set_float_custom_property(verdict.BASELINE_THRESHOLD, scored.baseline_point.threshold)
         blessing.set_string_custom_property(verdict.BASELINE_OPERATING_POINT, scored.baseline_point.to_json())
     if measured.reference is not None:
-        _set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
+        set_intervals(blessing, verdict.REFERENCE, verdict.REFERENCE_LOW, verdict.REFERENCE_HIGH,
                        measured.reference)
 
     def as_json(found):

@@ -14,6 +14,7 @@ JUDGEMENT_FILE = "judgement.json"
 PREDICTIONS_FILE = "predictions.parquet"
 
 BLESSED = "blessed"
+KIND = "task_kind"                # "regression"; absent on a binary task's blessing
 CURRENT_MODEL_ID = "current_model_id"
 CURRENT_MODEL = "current_model"
 BASELINE_MODEL_ID = "baseline_model_id"
@@ -60,6 +61,7 @@ def read(artifact) -> dict:
     refs, ref_lows, ref_highs = (_by_prefix(artifact, p) for p in (REFERENCE, REFERENCE_LOW, REFERENCE_HIGH))
     return {
         "blessed": _property(artifact, BLESSED) == 1,
+        "kind": _property(artifact, KIND) or "binary",
         "model_id": _property(artifact, CURRENT_MODEL_ID),
         "baseline_model_id": _property(artifact, BASELINE_MODEL_ID),
         "examples": _property(artifact, EXAMPLES),

@@ -123,6 +123,8 @@ def analyze(predictions: Predictions, slicings, min_examples: int, confidence: f
 def weakest(result: dict, slice_features: Sequence[str]) -> Optional[tuple]:
     """(slice, F1) with the lowest F1 among single-feature slices of `slice_features`
     that have at least the minimum number of examples; None when there is none."""
+    if result.get("kind") == "regression":  # its weakest slice is the one with the largest error
+        return None
     found = [(r["slice"], r["f1_score"]) for r in result["slices"]
              if r["slicing"] in slice_features and r["examples"] >= result["min_slice_examples"]
              and not r.get("same_as") and r["f1_score"] == r["f1_score"]]

@@ -53,6 +53,12 @@ def write_report(store, config: Config, run_id: str = "latest", baseline_run: Op
     evaluation = config.evaluation
     default = report.default_slicings(slice_features(config, resolve_task(config)), predictions.features,
                                       evaluation.analysis_slices)
+    if (judgement or {}).get("kind") == "regression":
+        from driftline.analysis import regression_report
+
+        result = regression_report.analyze(predictions, slicings or default, evaluation.min_slice_examples,
+                                           evaluation.confidence, seed=config.training.seed, judgement=judgement)
+        return regression_report.write(result, output or report_dir(config, name)), result
     result = report.analyze(
         predictions, slicings or default,
         evaluation.min_slice_examples, evaluation.confidence, seed=config.training.seed,

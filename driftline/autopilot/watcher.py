@@ -172,7 +172,7 @@ class Watcher:
         if joined["matched"] == 0:  # outcomes for requests not logged yet: kept for a later tick
             return None
         result = passes.outcome_pass(self.config, self.store, joined, new, self.dashboard)
-        parts = [f"{v} F1 {info['f1_score']['value']:.3f} on {info['rows']}" if info["judged"]
+        parts = [f"{v} {online.online_text(info)}" if info["judged"]
                  else f"{v} {info['rows']} labelled (too few)" for v, info in result["versions"].items()]
         self.say(f"outcomes        {len(new)} file(s), {joined['matched']} joined: " + ", ".join(parts)
                  + "".join(f"; ALARM {a['text']}" for a in result["alarms"])
@@ -242,9 +242,10 @@ class Watcher:
         joined = online.join(recent, outcomes, self.task)["versions"]
         empty = (np.zeros(0), np.zeros(0))
         (c_labels, c_scores), (s_labels, s_scores) = joined.get(str(canary), empty), joined.get(str(stable), empty)
-        # Each version is judged by its decisions, at its own operating threshold.
-        c_scores, s_scores = (np.asarray(scores) >= t for scores, t in zip(
-            (c_scores, s_scores), self.thresholds((str(canary), str(stable)))))
+        if self.task.kind != "regression":
+            # Each version is judged by its decisions, at its own operating threshold.
+            c_scores, s_scores = (np.asarray(scores) >= t for scores, t in zip(
+                (c_scores, s_scores), self.thresholds((str(canary), str(stable)))))
         need = self.settings.canary_min_labelled
         if c_labels.size < need:
             self.say(f"canary          version {canary}: {c_labels.size} of its requests have outcomes, "
@@ -292,6 +293,11 @@ class Watcher:
         (problems if p99 > monitoring.p99_latency_ms else held).append(
             f"p99 latency {p99:.1f} ms {'over' if p99 > monitoring.p99_latency_ms else 'within'} "
             f"{monitoring.p99_latency_ms:g} ms")
+        if self.task.kind == "regression":
+            held_or_problem = rmse_verdict(c_labels, c_scores, s_labels, s_scores, self.config)
+            (problems if held_or_problem[0] else held).append(held_or_problem[1])
+            details.update(held_or_problem[2])
+            return {"problems": problems, "held": held, "details": details}
         f1_canary = metrics.at_threshold(c_labels, c_scores)["f1_score"]
         if s_labels.size < self.settings.canary_min_labelled:
             held.append(f"online F1 {f1_canary:.3f} on {c_labels.size} labelled requests (the stable "
@@ -311,20 +317,55 @@ class Watcher:
         return {"problems": problems, "held": held, "details": details}
 
 
-def f1_difference(c_labels, c_scores, s_labels, s_scores, config):
-    """Canary F1 minus stable F1 with a bootstrap interval. The two versions answered
-    different requests, so each is resampled on its own (not paired)."""
+def unpaired_difference(value_of, c_labels, c_scores, s_labels, s_scores, config):
+    """value_of(canary) − value_of(stable) with a bootstrap interval. The two versions
+    answered different requests, so each is resampled on its own (not paired)."""
     from components.model_gate import metrics
 
     samples, seed = config.evaluation.bootstrap_samples, config.training.seed
     c_idx = metrics.resample_indices(c_labels.size, samples, seed)
     s_idx = metrics.resample_indices(s_labels.size, samples, seed + 1)
-    c_labels, s_labels = np.asarray(c_labels, dtype=bool), np.asarray(s_labels, dtype=bool)
-    values = np.array([metrics.at_threshold(c_labels[a], c_scores[a])["f1_score"]
-                       - metrics.at_threshold(s_labels[b], s_scores[b])["f1_score"]
+    values = np.array([value_of(c_labels[a], c_scores[a]) - value_of(s_labels[b], s_scores[b])
                        for a, b in zip(c_idx, s_idx)])
-    whole = metrics.at_threshold(c_labels, c_scores)["f1_score"] - metrics.at_threshold(s_labels, s_scores)["f1_score"]
+    whole = value_of(c_labels, c_scores) - value_of(s_labels, s_scores)
     return metrics.Interval(whole, *metrics.percentiles(values, config.evaluation.confidence))
+
+
+def f1_difference(c_labels, c_scores, s_labels, s_scores, config):
+    """Canary F1 minus stable F1 (each deciding already: scores are 0/1 decisions)."""
+    from components.model_gate import metrics
+
+    def f1(labels, decided):
+        return metrics.at_threshold(labels, decided)["f1_score"]
+
+    return unpaired_difference(f1, np.asarray(c_labels, dtype=bool), np.asarray(c_scores),
+                               np.asarray(s_labels, dtype=bool), np.asarray(s_scores), config)
+
+
+def rmse_verdict(c_labels, c_predicted, s_labels, s_predicted, config) -> tuple:
+    """(a problem?, the sentence, details) for a regression canary: its online RMSE against
+    the stable version's, rejected when the whole interval of the increase is above
+    `[evaluation] max_rmse_increase` of the stable RMSE."""
+    from components.model_gate import regression
+
+    def rmse(labels, predicted):
+        return regression.errors(labels, predicted)["rmse"]
+
+    canary = rmse(c_labels, c_predicted)
+    if s_labels.size < config.retraining.canary_min_labelled:
+        return False, (f"online RMSE {canary:.4g} on {c_labels.size} labelled requests (the stable version has "
+                       f"only {s_labels.size} of the same period: not compared)"), {"canary_rmse": canary}
+    stable = rmse(s_labels, s_predicted)
+    difference = unpaired_difference(rmse, np.asarray(c_labels, float), np.asarray(c_predicted, float),
+                                     np.asarray(s_labels, float), np.asarray(s_predicted, float), config)
+    allowed = config.evaluation.max_rmse_increase * stable
+    text = (f"online RMSE {canary:.4g} against the stable version's {stable:.4g} (difference "
+            f"{difference.text(4)}, {c_labels.size} and {s_labels.size} labelled requests)")
+    details = {"canary_rmse": canary, "stable_rmse": stable, "rmse_difference": difference.to_json(),
+               "rmse_allowed_increase": allowed}
+    if difference.low > allowed:
+        return True, f"{text} is worse by more than {allowed:.4g}, beyond noise", details
+    return False, f"{text} is not worse by more than {allowed:.4g} beyond noise", details
 
 
 def _brief(alarm: dict) -> str:

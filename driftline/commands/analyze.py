@@ -14,6 +14,8 @@ def analyze(args) -> int:
     if args.json:
         print_json(result)
         return 0
+    if result.get("kind") == "regression":
+        return _print_regression(result, path)
     overall = result["overall"]
     print(f"run {result['run']}: {result['examples']} judged examples, F1 {overall['f1_score']:.3f}, "
           f"AUC {overall['auc']:.3f}")
@@ -31,6 +33,21 @@ def analyze(args) -> int:
               f"{noise[0]['f1_change_low']:+.3f} to {noise[0]['f1_change_high']:+.3f})")
     for advice in result["where_to_add_data"][:3]:
         print(f"  add data        {advice['text']}")
+    print(f"report  {path}")
+    return 0
+
+
+def _print_regression(result: dict, path) -> int:
+    overall = result["overall"]
+    print(f"run {result['run']}: {result['examples']} judged examples, RMSE {overall['rmse']:.4g}, "
+          f"MAE {overall['mae']:.4g}")
+    for row in result["worst"]["by_squared_error"][:3]:
+        print(f"  most error      {row['slice']}: {row['squared_error_share']:.0%} of the squared error on "
+              f"{row['examples']} examples, MAE {row['mae']:.4g} ({row['mae_low']:.4g}–{row['mae_high']:.4g}), "
+              f"bias {row['bias']:+.4g}")
+    for row in result.get("worse_slices", [])[:3]:
+        print(f"  worse than serving  {row['slice']}: MAE {row['mae_change']:+.4g} "
+              f"({row['mae_change_low']:+.4g} to {row['mae_change_high']:+.4g})")
     print(f"report  {path}")
     return 0
 

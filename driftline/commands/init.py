@@ -115,7 +115,8 @@ def register(sub):
     p.add_argument("--label", required=True, metavar="RULE",
                    help="the label: a column, or a rule such as \"arr_delay > 15\" or "
                    "\"status in ('A', 'B')\"")
-    p.add_argument("--kind", choices=["binary"], default="binary", help="what the model learns")
+    p.add_argument("--kind", choices=["binary", "regression"], default="binary",
+                   help="what the model learns: a yes-or-no label (default) or a number")
     p.add_argument("--known-when", metavar="RULE",
                    help="where the label can be known, e.g. \"arr_delay is not missing\"")
     p.add_argument("--ignore", metavar="COL,COL", help="columns that are not model inputs (identifiers, leaks)")

@@ -119,7 +119,11 @@ def labels(args, config) -> int:
           f"({joined['unobservable']} of them rows whose label cannot be known, left out), "
           f"{joined['unmatched']} not in the log")
     for version, info in result["versions"].items():
-        if info["judged"]:
+        if info["judged"] and "rmse" in info:
+            print(f"version {version:<8} {info['rows']} labelled rows: "
+                  + ", ".join(f"{name.upper()} {info[name]['value']:.4g} ({info[name]['low']:.4g}–"
+                              f"{info[name]['high']:.4g})" for name in ("rmse", "mae")))
+        elif info["judged"]:
             print(f"version {version:<8} {info['rows']} labelled rows ({info['positives']} positive): "
                   + ", ".join(f"{name.replace('_score', '').replace('f1', 'F1')} {info[name]['value']:.3f} "
                               f"({info[name]['low']:.3f}–{info[name]['high']:.3f})"

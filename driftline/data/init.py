@@ -179,8 +179,8 @@ def check(request: Request, header: List[str], kinds: Dict[str, str], table):
     """Every option against the file's header and column types: ConfigError naming it."""
     if request.every not in EVERY:
         raise ConfigError(f"--every {request.every!r}: it must be one of {', '.join(EVERY)}")
-    if request.kind != "binary":
-        raise ConfigError(f"--kind {request.kind!r}: this version learns binary labels only")
+    if request.kind not in ("binary", "regression"):
+        raise ConfigError(f"--kind {request.kind!r}: it must be binary or regression")
     time_zone(request.time_zone)
     if request.time_column not in header:
         raise ConfigError(f"--time {request.time_column!r}: the file has no such column "
@@ -189,6 +189,9 @@ def check(request: Request, header: List[str], kinds: Dict[str, str], table):
         if name not in header:
             raise ConfigError(f"--ignore {name!r}: the file has no such column (it has: {', '.join(header)})")
     label = _check_rule("--label", request.label, kinds, table)
+    if request.kind == "regression" and label.is_test:
+        raise ConfigError(f"--label {request.label!r} says yes or no; a regression label is a number: "
+                          "a numeric column or arithmetic over columns (or use --kind binary)")
     if request.known_when:
         _check_rule("--known-when", request.known_when, kinds, table)
     clash = [c for c in label.outcomes if c == request.time_column]

@@ -35,9 +35,26 @@ class Alarm:
     text: str
 
 
-def _histogram(values) -> np.ndarray:
-    counts, _ = np.histogram(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0), bins=BINS, range=(0.0, 1.0))
+def _histogram(values, edges=None) -> np.ndarray:
+    if edges is None:
+        counts, _ = np.histogram(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0), bins=BINS,
+                                 range=(0.0, 1.0))
+    else:
+        counts = np.bincount(np.searchsorted(edges, np.asarray(values, dtype=np.float64), side="right"),
+                             minlength=len(edges) + 1)
     return counts / max(1, counts.sum())
+
+
+def prediction_distance(served, expected) -> float:
+    """L-infinity distance between the served predictions' histogram and the evaluation
+    split's: ten bins of [0, 1] for probabilities; for a regression model's numbers, the
+    evaluation predictions' deciles as edges (each tenth of them in its own bin, and the
+    served ones below the lowest or above the highest edge in bins of their own)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    edges = None
+    if expected.size and (expected.min() < 0 or expected.max() > 1):
+        edges = np.unique(np.quantile(expected, np.linspace(0, 1, BINS + 1)))
+    return float(np.max(np.abs(_histogram(served, edges) - _histogram(expected, edges))))
 
 
 def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
@@ -91,8 +108,7 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                             f"(its requests against its training data, run {source.run})"))
     expected = _evaluation_probabilities(source.predictions)
     if expected is not None and expected.size:
-        served = _floats(rows, "probability")
-        distance = float(np.max(np.abs(_histogram(served) - _histogram(expected))))
+        distance = prediction_distance(_floats(rows, "probability"), expected)
         info["prediction_drift"] = distance
         if distance > settings.prediction_drift:
             alarms.append(Alarm("prediction_drift", version, "", distance, settings.prediction_drift,

@@ -31,14 +31,25 @@ def read_outcomes(path, task: Task) -> Dict[str, object]:
                         f"{task.label_name} or {', '.join(outcomes)} (has: {', '.join(names)})")
     ids = table.column("request_id").to_pylist()
     if task.label_name in names:
-        found = {}
-        for row, (rid, value) in enumerate(zip(ids, table.column(task.label_name).to_pylist()), start=2):
-            if value not in ("0", "1"):
-                raise DataError(f"{path}: row {row}: {task.label_name} = {value!r} is not 0 or 1")
-            found[rid] = int(value)
-        return found
+        return _labels_given(path, task, ids, table.column(task.label_name).to_pylist())
     columns = {name: table.column(name).to_pylist() for name in outcomes}
     return {rid: {name: columns[name][i] or "" for name in outcomes} for i, rid in enumerate(ids)}
+
+
+def _labels_given(path, task: Task, ids: list, values: list) -> Dict[str, object]:
+    """request_id -> the label as the file gives it: 0 or 1, or a regression task's number."""
+    found = {}
+    for row, (rid, value) in enumerate(zip(ids, values), start=2):
+        if task.kind == "regression":
+            try:
+                found[rid] = float(value)
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: row {row}: {task.label_name} = {value!r} is not a number") from None
+        elif value not in ("0", "1"):
+            raise DataError(f"{path}: row {row}: {task.label_name} = {value!r} is not 0 or 1")
+        else:
+            found[rid] = int(value)
+    return found
 
 
 def _numeric(rule, name: str, values: list, where: str) -> np.ndarray:
@@ -69,7 +80,8 @@ def _evaluate(rule, rows: list, log_rows: list) -> np.ndarray:
 def labels_of(task: Task, rows: list, log_rows: list) -> np.ndarray:
     """The label of each joined row by the task's rule: outcome columns from the outcome
     file, the rule's other columns from the logged request."""
-    return np.asarray(_evaluate(task.label_rule, rows, log_rows), dtype=np.int64)
+    return np.asarray(_evaluate(task.label_rule, rows, log_rows),
+                      dtype=np.float64 if task.kind == "regression" else np.int64)
 
 
 def known_after_the_fact(task: Task, given: list, log_rows: list) -> np.ndarray:
@@ -116,11 +128,11 @@ def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
         computed = labels_of(task, [given[j] for j in by_rule],
                              [{name: log[name][kept[j]] for name in logged} for j in by_rule])
         for j, label in zip(by_rule, computed):
-            labels[j] = int(label)
+            labels[j] = label.item()
     by_version: Dict[str, list] = {}
     for i, label in zip(kept, labels):
         by_version.setdefault(log["model_version"][i], []).append((label, float(log["probability"][i])))
-    return {"matched": matched, "unobservable": unknown, "unmatched": len(outcomes) - matched,
+    return {"kind": task.kind, "matched": matched, "unobservable": unknown, "unmatched": len(outcomes) - matched,
             "versions": {v: (np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows]))
                          for v, rows in by_version.items()}}
 
@@ -129,6 +141,8 @@ def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:
     """Per version: F1, precision, recall with intervals, each version deciding at its
     own operating threshold (`thresholds`, recorded on its model in MLMD); alarms under
     the F1 floor."""
+    if joined.get("kind") == "regression":
+        return regression_quality(joined, config)
     settings = config.monitoring
     result = {"matched": joined["matched"], "unobservable": joined["unobservable"],
               "unmatched": joined["unmatched"], "versions": {}, "alarms": []}
@@ -154,3 +168,39 @@ def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:
                 "text": f"version {version}: online F1 {f1.text()} on {labels.size} labelled requests is "
                         f"below the floor {settings.min_online_f1:g}, beyond noise"})
     return result
+
+
+def regression_quality(joined: dict, config) -> dict:
+    """Per version of a regression model: RMSE and MAE of its served numbers against the
+    outcomes, with intervals; an alarm when the RMSE is above `max_online_rmse` beyond
+    noise (the whole interval above it)."""
+    from components.model_gate import regression
+
+    settings = config.monitoring
+    result = {"kind": "regression", "matched": joined["matched"], "unobservable": joined["unobservable"],
+              "unmatched": joined["unmatched"], "versions": {}, "alarms": []}
+    for version, (labels, predicted) in sorted(joined["versions"].items()):
+        info = {"rows": int(labels.size), "judged": False}
+        result["versions"][version] = info
+        if labels.size < settings.min_requests:
+            info["note"] = (f"{labels.size} labelled rows, fewer than min_requests = "
+                            f"{settings.min_requests}: not judged")
+            continue
+        found = regression.intervals(labels, predicted, metrics.resample_indices(labels.size, 500, config.training.seed),
+                                     config.evaluation.confidence)
+        info["judged"] = True
+        info.update({name: found[name].to_json() for name in regression.METRICS})
+        rmse, ceiling = found["rmse"], settings.max_online_rmse
+        if ceiling is not None and rmse.low > ceiling:
+            result["alarms"].append({
+                "kind": "online_rmse", "version": version, "feature": "", "value": rmse.value, "threshold": ceiling,
+                "text": f"version {version}: online RMSE {rmse.text(4)} on {labels.size} labelled requests is "
+                        f"above the ceiling {ceiling:g}, beyond noise"})
+    return result
+
+
+def online_text(info: dict) -> str:
+    """A judged version's online quality in a few words: F1 for a classifier, RMSE for a number."""
+    if "rmse" in info:
+        return f"RMSE {info['rmse']['value']:.4g} on {info['rows']}"
+    return f"F1 {info['f1_score']['value']:.3f} on {info['rows']}"

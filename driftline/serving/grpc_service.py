@@ -19,7 +19,7 @@ from tensorflow_serving.apis import (
 )
 
 from driftline.serving.errors import ServingError, bad_request
-from driftline.serving.models import INPUT, SIGNATURE, decided_first
+from driftline.serving.models import INPUT, SIGNATURE, decided_first, refuse_verb
 from driftline.serving.requests import check_example, parse_examples
 from driftline.serving.server import Server
 
@@ -56,12 +56,13 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 self.server.batcher.predict(version, serialized), self.server.loop).result()
         return version.predict(serialized)
 
-    def _answer(self, context, name, version_text, label, serialized, examples):
+    def _answer(self, context, name, version_text, label, serialized, examples, verb: str = "predict"):
         started = time.monotonic()
         version, slot = None, ""
         try:
             self.server.check_rows(len(serialized))
             version, slot = self.server.choose(name, version_text, label, _key(context))
+            refuse_verb(verb, version)
             with version.serving():
                 outputs = self._outputs(version, serialized)
             self.server.record(version, slot, _key(context), examples, outputs, started)
@@ -119,7 +120,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         except ServingError as error:
             self.server.error(error)
             context.abort(error.grpc_code, error.message)
-        version, outputs = self._answer(context, name, version_text, label, serialized, examples)
+        version, outputs = self._answer(context, name, version_text, label, serialized, examples, "classify")
         response = classification_pb2.ClassificationResponse()
         _set_spec(response.model_spec, name, version.number)
         for p in outputs["probabilities"].reshape(-1):

@@ -119,7 +119,7 @@ class MonitoringCollector:
                                         labels=["model", "version"])
         quality = self._labels()
         for version, info in (quality or {}).get("versions", {}).items():
-            if info.get("judged"):
+            if info.get("judged") and "f1_score" in info:
                 online.add_metric([m, version], float(info["f1_score"]["value"]))
                 online_high.add_metric([m, version], float(info["f1_score"]["high"]))
         return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high]

@@ -26,6 +26,8 @@ LOADING, AVAILABLE, FAILED, UNLOADED = "LOADING", "AVAILABLE", "FAILED", "END"
 SIGNATURE = "serving_default"
 INPUT = "examples"
 OUTPUT = "probabilities"
+# A regression task's model answers a number (components/model/task.py: OUTPUTS).
+NUMBER_OUTPUT = "predictions"
 WARMUP = "assets.extra/tf_serving_warmup_requests"
 
 
@@ -55,6 +57,8 @@ class Version:
     in_flight: int = 0
     # The probability from which `:classify` answers "1" (components/model/operating_point.py).
     threshold: float = 0.5
+    # What serving_default answers: OUTPUT (a probability) or NUMBER_OUTPUT (a number).
+    output: str = OUTPUT
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
@@ -95,8 +99,10 @@ def _load(version: Version):
     if set(inputs) != {INPUT} or inputs[INPUT].dtype != tf.string:
         raise ValueError(f"'{SIGNATURE}' must take one string input '{INPUT}' (serialized tf.Examples), "
                          f"takes {sorted(inputs)}")
-    if OUTPUT not in signature.structured_outputs:
-        raise ValueError(f"'{SIGNATURE}' has no '{OUTPUT}' output")
+    answers = [o for o in (OUTPUT, NUMBER_OUTPUT) if o in signature.structured_outputs]
+    if not answers:
+        raise ValueError(f"'{SIGNATURE}' has neither a '{OUTPUT}' nor a '{NUMBER_OUTPUT}' output")
+    version.output = answers[0]
     warmup = version.path / WARMUP
     if not warmup.exists():
         raise ValueError(f"no probe: {WARMUP} is missing")
@@ -106,10 +112,23 @@ def _load(version: Version):
     for record in tf.data.TFRecordDataset([str(warmup)]):
         request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
         serialized = list(tf.make_ndarray(request.inputs[INPUT]).reshape(-1))
-        probabilities = version.predict(serialized)[OUTPUT].reshape(-1)
-        if probabilities.size != len(serialized) or not np.all(np.isfinite(probabilities)) or \
-                not np.all((probabilities >= 0) & (probabilities <= 1)):
-            raise ValueError(f"the probe answered {probabilities.tolist()}, not one probability per row")
+        answered = version.predict(serialized)[version.output].reshape(-1)
+        in_range = version.output == NUMBER_OUTPUT or np.all((answered >= 0) & (answered <= 1))
+        if answered.size != len(serialized) or not np.all(np.isfinite(answered)) or not in_range:
+            what = "probability" if version.output == OUTPUT else "finite number"
+            raise ValueError(f"the probe answered {answered.tolist()}, not one {what} per row")
+
+
+def refuse_verb(verb: str, version: Version):
+    """A 400 when a request asks a version for what it does not answer: a decision from a
+    model that predicts a number, or a number from a classifier."""
+    from driftline.serving.errors import bad_request
+
+    if verb == "classify" and version.output != OUTPUT:
+        raise bad_request(f"version {version.number} predicts a number (a regression task), not a class: "
+                          "use :predict or :regress")
+    if verb == "regress" and version.output != NUMBER_OUTPUT:
+        raise bad_request("this model has no regression signature: use :predict or :classify")
 
 
 def version_numbers(directory: Path) -> List[int]:

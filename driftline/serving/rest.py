@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from driftline.serving.errors import ServingError, bad_request, not_found
-from driftline.serving.models import SIGNATURE, decided_first
+from driftline.serving.models import NUMBER_OUTPUT, SIGNATURE, decided_first, refuse_verb
 from driftline.serving.requests import example_from_json, parse_examples, serialized_rows
 from driftline.serving.server import Server
 
@@ -137,13 +137,12 @@ class _Handlers:
         version, slot = None, ""
         try:
             body = await self._body(request)
-            if match["verb"] == "regress":
-                raise bad_request("this model has no regression signature: use :predict or :classify")
             key = request.headers.get("x-request-key") or body.get("key")
             if key is not None and not isinstance(key, str):
                 raise bad_request(f"\"key\" must be a string, got {key!r}")
             serialized, examples = self._rows(match["verb"], body)
             version, slot = server.choose(match["model"], match["version"], match["label"], key)
+            refuse_verb(match["verb"], version)
             with version.serving():
                 outputs = await server.predict(version, serialized)
             request_id = server.record(version, slot, key, examples, outputs, started)
@@ -157,6 +156,9 @@ class _Handlers:
     def _answer(self, verb: str, body: dict, version, slot: str, request_id: str, outputs: dict) -> Response:
         headers = {"X-Model-Version": str(version.number), "X-Model-Slot": slot, "X-Request-Id": request_id}
         spec = {"name": self.settings.model_name, "version": str(version.number), "signature_name": SIGNATURE}
+        if verb == "regress":
+            return _json({"result": [float(v) for v in outputs[NUMBER_OUTPUT].reshape(-1)], "model_spec": spec},
+                         headers=headers)
         if verb == "classify":
             headers["X-Operating-Threshold"] = repr(version.threshold)
             result = [[list(pair) for pair in decided_first(float(p), version.threshold)]

@@ -262,12 +262,14 @@ class Server:
         number = str(version.number)
         self.metrics.requests.labels(name, number, slot, str(code)).inc()
         self.metrics.latency.labels(name, number).observe(elapsed)
-        probabilities = outputs[OUTPUT].reshape(-1)
+        # The log's probability column holds a regression model's predicted number.
+        probabilities = outputs[version.output].reshape(-1)
         observable = outputs.get(OBSERVABLE)
         observable = observable.reshape(-1) if observable is not None else None
         self.metrics.rows.labels(name, number, slot).inc(len(probabilities))
-        for p in probabilities:
-            self.metrics.probability.labels(name, number).observe(float(p))
+        if version.output == OUTPUT:
+            for p in probabilities:
+                self.metrics.probability.labels(name, number).observe(float(p))
         if observable is not None:
             self.metrics.unobservable.labels(name, number).inc(int((observable == 0).sum()))
         for example in examples:

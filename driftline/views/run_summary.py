@@ -103,11 +103,45 @@ def threshold_lines(judged: dict) -> list:
     return [line]
 
 
+def _number(value: dict, signed: bool = False) -> str:
+    """A number of the label's own scale (an error, a difference), with its interval."""
+    form = "+.4g" if signed else ".4g"
+    return f"{value['value']:{form}} ({value['low']:{form}} to {value['high']:{form}})"
+
+
+def regression_lines(judged: dict, spans: str) -> list:
+    """A regression task's verdict: errors with intervals, against the mean, the serving
+    model and the reference learner."""
+    level = f"{judged['confidence'] * 100:g}%"
+    rows = judged.get("evaluation_rows") or judged["examples"]
+    population = "the rows whose label can be known" if rows != judged["examples"] else "every row"
+    metrics, trivial = judged["metrics"], judged.get("trivial") or {}
+    lines = [f"  evaluation      {judged['examples']:,} examples: {population}, of {rows:,} rows in the eval "
+             f"splits of spans {spans}; span {judged['newest_span']} alone: {judged['newest_span_examples']:,}",
+             f"  metrics         RMSE {_number(metrics['rmse'])}  MAE {_number(metrics['mae'])}  ({level} intervals)"]
+    if judged["diffs"]:
+        lines.append(f"  vs serving      RMSE {_number(judged['diffs']['rmse'], signed=True)} (model "
+                     f"#{judged['baseline_model_id']}, same examples)")
+    else:
+        lines.append("  vs serving      no model is serving yet: judged against the mean")
+    if trivial:
+        lines.append(f"  vs constant     RMSE {_number(trivial['lift']['rmse'], signed=True)} (the train mean "
+                     f"{trivial['constant']['mean']:.4g} for every row: RMSE {trivial['constant']['rmse']:.4g})")
+    reference = (judged.get("reference") or {}).get("rmse")
+    if reference:
+        gap = metrics["rmse"]["value"] - reference["value"]
+        lines.append(f"  reference       RMSE {_number(reference)} by gradient-boosted trees on the same rows: "
+                     f"{max(gap, 0.0):.4g} left on the table")
+    return lines
+
+
 def judgement_lines(summary: Summary) -> list:
     judged = summary.judgement
     lines = []
     if judged is None:
         return ["  blessed         not evaluated"]
+    if judged.get("kind") == "regression":
+        return (regression_lines(judged, ", ".join(map(str, summary.window))) + _verdict_lines(judged))
     level = f"{judged['confidence'] * 100:g}%" if judged.get("confidence") else ""
     spans = ", ".join(map(str, summary.window))
     rows = judged.get("evaluation_rows") or judged["examples"]
@@ -139,7 +173,11 @@ def judgement_lines(summary: Summary) -> list:
     if summary.weakest_slice:
         name, f1 = summary.weakest_slice
         lines.append(f"  weakest slice   {name}: f1_score {f1:.3f}")
-    lines.append(f"  blessed         {'yes' if judged['blessed'] else 'NO'}")
+    return lines + _verdict_lines(judged)
+
+
+def _verdict_lines(judged: dict) -> list:
+    lines = [f"  blessed         {'yes' if judged['blessed'] else 'NO'}"]
     lines.extend(f"    {'-' if check['passed'] else '✗'} {check['text']}" for check in judged["checks"])
     lines.extend(f"    ! {warning}" for warning in judged["warnings"])
     return lines

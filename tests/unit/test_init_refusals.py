@@ -37,6 +37,8 @@ CASES = [
      "--known-when \"carrier = 'A'\" cannot be read: unexpected '=' at character 9"),
     (["--time", "when", "--label", "paid > 5", "--ignore", "price,nope"],
      "--ignore 'nope': the file has no such column"),
+    (["--time", "when", "--kind", "regression", "--label", "paid > 5"],
+     "--label 'paid > 5' says yes or no; a regression label is a number"),
     (["--time", "price", "--label", "paid > 5", "--every", "month"], None),
 ]
 

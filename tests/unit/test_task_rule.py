@@ -130,3 +130,13 @@ def test_every_refusal_names_the_setting(change, message):
     with pytest.raises(TaskError) as caught:
         resolve(_settings(**change), _schema())
     assert message in str(caught.value)
+
+
+def test_a_regression_label_is_a_number():
+    task = resolve(_settings(kind="regression", label="delay", known_when="delay is not missing"), _schema())
+    assert task.output == "predictions" and resolve(_settings(), _schema()).output == "probabilities"
+    assert resolve(_settings(kind="regression", label="delay - distance"), _schema()).outcomes == ["delay", "distance"]
+    with pytest.raises(TaskError, match="says yes or no, not a number"):
+        resolve(_settings(kind="regression", label="delay > 15"), _schema())
+    with pytest.raises(TaskError, match="holds text"):
+        resolve(_settings(kind="regression", label="status"), _schema())
