@@ -124,14 +124,15 @@ class Server:
 
 
 class Traffic:
-    """Sends a span's rows as :classify requests and remembers each row's request id."""
+    """Sends a span's rows as :classify requests (:regress for a model that predicts a
+    number) and remembers each row's request id."""
 
-    def __init__(self, port: int, model: str, schema):
+    def __init__(self, port: int, model: str, schema, verb: str = "classify"):
         from components.drift_gate.comparison import excluded
         from tensorflow_metadata.proto.v0 import schema_pb2
 
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.path = f"/v1/models/{model}:classify"
+        self.path = f"/v1/models/{model}:{verb}"
         kinds = {schema_pb2.INT: int, schema_pb2.FLOAT: float, schema_pb2.BYTES: str}
         self.types = {f.name: kinds[f.type] for f in schema.feature if not excluded(f, "SERVING")}
         self.errors = 0
@@ -269,7 +270,8 @@ def replay_spans(config, config_file: Path, source_root: Path, spans: List[int],
         schema = load_schema(config.schema_file)
         # The timeline is the replay's report: the dashboard is drawn once, at the end.
         pilot = Watcher(config, schema, store, target, config.request_log_dir, say, dashboard=False)
-        traffic = Traffic(config.serving.rest_port, config.model_name, schema)
+        verb = "regress" if pilot.task.kind == "regression" else "classify"
+        traffic = Traffic(config.serving.rest_port, config.model_name, schema, verb)
         sent = 0
         for span in spans[1:]:
             sent = _replay_span(config, source_root, span, traffic, pilot, replay_log, sent, say)

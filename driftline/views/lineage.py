@@ -7,6 +7,8 @@ from components.drift_gate.verdict import DRIFT_REPORT_TYPE
 from components.errors import DriftlineError
 
 HEADLINE = ["auc", "f1_score"]
+# A regression task's run shows its errors in the same two columns, named in the cell.
+NUMBER_HEADLINE = ["rmse", "mae"]
 # The artifact properties a reader of a provenance tree wants, by artifact type.
 SHOWN = {"Examples": ["span"], "PushedModel": ["pushed_version"], "ModelBlessing": ["blessed"],
          DRIFT_REPORT_TYPE: ["passed", "offending"]}
@@ -26,7 +28,10 @@ def runs_table(runs: list) -> str:
               f"{'blessed':<7}  {'pushed':<14}  nodes")
     lines = [header, "-" * len(header)]
     for r in runs:
-        metrics = [f"{r['metrics'][m]:.3f}" if m in r["metrics"] else "—" for m in HEADLINE]
+        if "rmse" in r["metrics"]:
+            metrics = [f"{m}={r['metrics'][m]:.4g}" for m in NUMBER_HEADLINE]
+        else:
+            metrics = [f"{r['metrics'][m]:.3f}" if m in r["metrics"] else "—" for m in HEADLINE]
         blessed = {True: "yes", False: "NO", None: "—"}[r["blessed"]]
         counts = {}
         for state in r["nodes"].values():
