@@ -68,8 +68,9 @@ def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
         return []
     label, known = task.label_rule, task.known_rule
     by_name = {f.name: f for f in schema_proto.feature}
+    # The label's own columns are left out: an outcome trivially fixes the label it makes.
     categorical = [name for name, f in by_name.items()
-                   if f.type == schema_pb2.BYTES or f.int_domain.is_categorical]
+                   if (f.type == schema_pb2.BYTES or f.int_domain.is_categorical) and name not in label.columns]
     read = list(dict.fromkeys(categorical + label.columns + (known.columns if known else [])))
     columns = raw_columns(
         decode([record for split in ("train", "eval") for _, record in records([examples], split)]), read)

@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -134,6 +135,12 @@ def weakest(result: dict, slice_features: Sequence[str]) -> Optional[tuple]:
 # --- charts ----------------------------------------------------------------------------
 
 
+def chart_file(slicing: str) -> str:
+    """A slicing's chart file: its column names made safe for a file name (a column may be
+    called "Zone/Area")."""
+    return "f1_by_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", slicing.replace(" × ", "_x_")) + ".png"
+
+
 def charts(result: dict) -> dict:
     """name -> PNG bytes."""
     import matplotlib
@@ -180,7 +187,7 @@ def charts(result: dict) -> dict:
         ax.set_xticks(x, [", ".join(r["values"]) for r in rows], rotation=60, ha="right", fontsize=8)
         ax.set(ylabel="F1", ylim=(0, 1), title=f"F1 by {slicing} (grey: fewer than "
                                                 f"{result['min_slice_examples']} examples)")
-        out[f"f1_by_{slicing.replace(' × ', '_x_')}.png"] = png(fig, dpi=96)
+        out[chart_file(slicing)] = png(fig, dpi=96)
     return out
 
 
@@ -344,7 +351,7 @@ def page(result: dict, images: dict) -> str:
     parts.append("<h2>Worst slices by F1 below overall</h2>" + _table(result["worst"]["by_f1"], baseline))
     for slicing in result["slicings"]:
         rows = [r for r in result["slices"] if r["slicing"] == slicing]
-        key = f"f1_by_{slicing.replace(' × ', '_x_')}.png"
+        key = chart_file(slicing)
         parts.append(f"<h2>By {html.escape(slicing)}</h2>{img(key)}"
                      f"<details><summary>{len(rows)} slices</summary>{_table(rows, baseline)}</details>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>driftline error analysis "

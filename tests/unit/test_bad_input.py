@@ -219,6 +219,10 @@ def task_known_when_is_not_a_test(work):
     return _task(work, 'label = "tips > 0.2 * fare"\nknown_when = "fare * 2"\n')
 
 
+def task_regression_label_of_text(work):
+    return _task(work, 'kind = "regression"\nlabel = "company"\n')
+
+
 def task_checked_with_schema(work):
     _config(work, '[task]\nlabel = "tips > 0.2 * fare"\nignore = ["no_such_column"]\n')
     return ["schema", "check", "--config", work / "driftline.toml"]
@@ -340,6 +344,8 @@ CASES = [
     Case("a text column compared as a number in the label", task_text_label_compared_as_number, BAD_INPUT,
          ["'task.label' = 'company > 15' uses 'company' (character 1) as a number, but the schema "
           "says it is text"]),
+    Case("a regression label that is not a number", task_regression_label_of_text, BAD_INPUT,
+         ["'task.label' = 'company': the column 'company' holds text"]),
     Case("a known_when that is not a test", task_known_when_is_not_a_test, BAD_INPUT,
          ["'task.known_when' = 'fare * 2' gives a value, not yes or no"]),
     Case("a task ignoring a column the schema lacks, to check", task_checked_with_schema, BAD_INPUT,

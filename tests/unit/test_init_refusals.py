@@ -108,3 +108,9 @@ def test_a_time_format_and_a_zone_decide_the_periods(tmp_path):
     request.time_format = ""
     with pytest.raises(Exception, match="days.csv:2: day = '15/01/2020 10:00' is not a time"):
         prepare(request)
+
+
+def test_a_chart_file_name_is_safe_whatever_the_column_is_called():
+    from driftline.analysis.report import chart_file
+
+    assert chart_file("Zone/Area × Size (m2)") == "f1_by_Zone_Area_x_Size_m2_.png"
