@@ -62,6 +62,12 @@ def instant(text: str, zone: dt.tzinfo = dt.timezone.utc, time_format: str = "")
         return parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
     if re.fullmatch(r"\d{4}", text):
         return dt.datetime(int(text), 1, 1, tzinfo=zone)
+    # A month (2013-01) or a compact date (20130115): forms common in exports, and never
+    # Unix seconds of a real event (those would fall in 1970-1973).
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return dt.datetime(int(text[:4]), int(text[5:]), 1, tzinfo=zone)
+    if re.fullmatch(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", text):
+        return dt.datetime.strptime(text, "%Y%m%d").replace(tzinfo=zone)
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc).astimezone(zone)
     parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)

@@ -82,6 +82,8 @@ def test_a_directory_that_holds_a_config_is_left_alone(tmp_path):
     ("2013-03-04", "2013-03-04T00:00:00+00:00"),
     ("2013-03-04 05:06:07", "2013-03-04T05:06:07+00:00"),
     ("2013-03-04T05:06:07Z", "2013-03-04T05:06:07+00:00"),
+    ("2013-03", "2013-03-01T00:00:00+00:00"),
+    ("20130304", "2013-03-04T00:00:00+00:00"),
 ])
 def test_every_form_of_time(text, expected):
     from driftline.data.init import instant, period_of
