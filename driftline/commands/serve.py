@@ -97,7 +97,7 @@ def serve(args) -> int:
         from driftline.serving.requests import Contract
         from driftline.serving.server import Server
 
-        server = Server(_settings(config, serving_dir), Contract.from_schema(schema, task.model_inputs()))
+        server = Server(_settings(config, serving_dir), Contract.from_schema(schema, task.model_inputs(), task.outcomes))
         server.start()
         try:
             grpc_server = grpc_service.start(server, serving.host, serving.grpc_port)

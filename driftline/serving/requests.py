@@ -34,9 +34,12 @@ class Contract:
     max_values: Dict[str, int] = field(default_factory=dict)   # absent: 1
     ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     domains: Dict[str, FrozenSet[str]] = field(default_factory=dict)
+    # The label's outcome columns: known only after the fact, refused in a request
+    # whatever the schema's SERVING environment says.
+    outcomes: FrozenSet[str] = frozenset()
 
     @classmethod
-    def from_schema(cls, schema, model_inputs: List[str]) -> "Contract":
+    def from_schema(cls, schema, model_inputs: List[str], outcomes=()) -> "Contract":
         from components.drift_gate.comparison import excluded
         from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -44,7 +47,8 @@ class Contract:
         string_domains = {d.name: frozenset(d.value) for d in schema.string_domain}
         types, required, max_values, ranges, domains = {}, [], {}, {}, {}
         for feature in schema.feature:
-            if excluded(feature, "SERVING"):
+            # A feature without a type has no value anywhere: nothing a request could carry.
+            if excluded(feature, "SERVING") or feature.name in outcomes or feature.type not in names:
                 continue
             types[feature.name] = names[feature.type]
             if feature.name in model_inputs and feature.presence.min_fraction >= 1.0:
@@ -60,7 +64,7 @@ class Contract:
                 domains[feature.name] = string_domains[feature.domain]
             elif feature.HasField("string_domain"):
                 domains[feature.name] = frozenset(feature.string_domain.value)
-        return cls(types, sorted(required), max_values, ranges, domains)
+        return cls(types, sorted(required), max_values, ranges, domains, frozenset(outcomes))
 
     def out_of_domain(self, example) -> List[str]:
         """The features of a (checked) example whose value the schema's domain excludes."""
@@ -95,6 +99,9 @@ def check_example(contract: Contract, example, row: int):
     present = example.features.feature
     for name, feature in present.items():
         expected = contract.types.get(name)
+        if expected is None and name in contract.outcomes:
+            raise bad_request(f"row {row}: feature '{name}' is an outcome of the label, known only after "
+                              "the fact: a request never carries it")
         if expected is None:
             raise bad_request(f"row {row}: feature '{name}' is not a serving feature of the schema")
         kind = _kind_of(feature)
@@ -131,6 +138,9 @@ def example_from_json(contract: Contract, values: dict, row: int):
     feature = {}
     for name, value in values.items():
         expected = contract.types.get(name)
+        if expected is None and name in contract.outcomes:
+            raise bad_request(f"row {row}: feature '{name}' is an outcome of the label, known only after "
+                              "the fact: a request never carries it")
         if expected is None:
             raise bad_request(f"row {row}: feature '{name}' is not a serving feature of the schema")
         items = value if isinstance(value, list) else [value]

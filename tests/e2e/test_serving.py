@@ -242,7 +242,7 @@ def test_a_corrupt_version_is_never_routed_to(served, driftline):
     (":predict", {"rows": []}, None, 400, "missing \"instances\" or \"inputs\""),
     (":classify", {"examples": [{"fare": "a lot"}]}, None, 400, "feature 'fare' = 'a lot' is not FLOAT"),
     (":classify", {"examples": [{"fare": 3.0, "fair": 1}]}, None, 400, "feature 'fair' is not a serving feature"),
-    (":classify", {"examples": [{"tips": 1.0}]}, None, 400, "feature 'tips' is not a serving feature"),
+    (":classify", {"examples": [{"tips": 1.0}]}, None, 400, "feature 'tips' is an outcome of the label"),
     (":classify", {"examples": [{"fare": 3.0}]}, None, 400, "required feature"),
     (":classify", {"examples": [{"fare": [1.0, 2.0]}]}, None, 400,
      "row 0: feature 'fare' holds 2 values (1, 2); the schema allows 1 per row"),
