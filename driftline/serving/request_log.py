@@ -10,7 +10,6 @@ not slow down or fail a request. The columns are the serving features (the layou
 import csv
 import io
 import logging
-import os
 import queue
 import threading
 import time

@@ -213,7 +213,7 @@ def _quote(text: str) -> str:
 
 
 def dot(graph: dict, title: str) -> str:
-    lines = [f"digraph lineage {{", f"  label={_quote(title)};", "  rankdir=LR;",
+    lines = ["digraph lineage {", f"  label={_quote(title)};", "  rankdir=LR;",
              "  node [fontname=Helvetica fontsize=10];"]
     for key, n in sorted(graph["nodes"].items()):
         shape = "note" if n["kind"] == "artifact" else "box"

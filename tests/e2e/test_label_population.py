@@ -1,7 +1,6 @@
 """The model learns from, and is judged on, the rides whose tip can be known (card rides);
 the label-consistency warning names cash; the served model says which answers can be
 checked."""
-import glob
 
 import numpy as np
 import pyarrow.parquet as pq

@@ -2,7 +2,6 @@
 versions the challengers pushed (tests/e2e/conftest.py), TF Serving's REST and gRPC
 clients, canary, promote, rollback and blue-green switch under load, corrupt versions,
 bad requests, /metrics, the request log and the deployments in MLMD."""
-import base64
 import csv
 import json
 import shutil

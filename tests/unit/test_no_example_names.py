@@ -2,7 +2,6 @@
 known, inputs, slices) comes from the config and the schema, so driftline runs on any
 data set without an edit. The example's own files are the exception."""
 import re
-from pathlib import Path
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
