@@ -92,14 +92,20 @@ def _share_panel(ax, passes: list, xs: list, versions: list):
 
 
 def _online_panel(ax, online: list, versions: list):
+    from driftline.monitoring.dashboard import online_metric
+
+    judged = [info for o in online for info in o["result"].get("versions", {}).values() if info.get("judged")]
+    key, name = online_metric(judged[0]) if judged else ("f1_score", "online F1")
     for version in versions:
-        points = [(o["x"], o["result"]["versions"][version]["f1_score"]) for o in online
+        points = [(o["x"], o["result"]["versions"][version][key]) for o in online
                   if o["result"].get("versions", {}).get(version, {}).get("judged")]
         if points:
             ax.errorbar([x for x, _ in points], [f["value"] for _, f in points],
                         yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
                         marker="o", capsize=3, label=f"version {version}")
-    ax.set(ylabel="online F1", ylim=(0, 1), xlabel="monitoring window")
+    ax.set(ylabel=name, xlabel="monitoring window")
+    if key == "f1_score":
+        ax.set_ylim(0, 1)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower left")
 

@@ -103,17 +103,26 @@ def _versions_chart(found: dict, by_version: dict) -> bytes:
     return png(fig)
 
 
+def online_metric(info: dict) -> tuple:
+    """(key, name) of the online quality a judged version carries: F1, or a regression
+    model's RMSE."""
+    return ("rmse", "online RMSE") if "rmse" in info else ("f1_score", "online F1")
+
+
 def _online_chart(found: dict, online: list) -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 2.8))
+    key, name = online_metric(online[0][2])
     for version in sorted({v for _, v, _ in online}):
-        points = [(_when(t), info["f1_score"]) for t, v, info in online if v == version]
+        points = [(_when(t), info[key]) for t, v, info in online if v == version]
         times = [t for t, _ in points]
         ax.errorbar(times, [f["value"] for _, f in points],
                     yerr=[[f["value"] - f["low"] for _, f in points], [f["high"] - f["value"] for _, f in points]],
                     marker="o", capsize=3, label=version)
     _mark_deployments(ax, found)
-    ax.set(ylabel="online F1", ylim=(0, 1), title="Online F1 per version, from late outcomes")
+    ax.set(ylabel=name, title=f"{name[0].upper()}{name[1:]} per version, from late outcomes")
+    if key == "f1_score":
+        ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     fig.autofmt_xdate()
     return png(fig)

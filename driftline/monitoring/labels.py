@@ -177,7 +177,7 @@ def regression_quality(joined: dict, config) -> dict:
     from components.model_gate import regression
 
     settings = config.monitoring
-    result = {"kind": "regression", "matched": joined["matched"], "unobservable": joined["unobservable"],
+    result = {"task_kind": "regression", "matched": joined["matched"], "unobservable": joined["unobservable"],
               "unmatched": joined["unmatched"], "versions": {}, "alarms": []}
     for version, (labels, predicted) in sorted(joined["versions"].items()):
         info = {"rows": int(labels.size), "judged": False}

@@ -33,9 +33,8 @@ def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True) 
     result = labels.quality(joined, config, operating_thresholds(models))
     result["outcome_files"] = [str(f) for f in files]
     sources = [("served_model", t.pushed) for t in models.values() if t is not None]
-    summary = {"kind": "labels", "rows": joined["matched"], "judged": any(
-        v["judged"] for v in result["versions"].values()), "first_timestamp": 0.0, "last_timestamp": 0.0,
-        **result}
+    summary = {**result, "kind": "labels", "rows": joined["matched"], "judged": any(
+        v["judged"] for v in result["versions"].values()), "first_timestamp": 0.0, "last_timestamp": 0.0}
     result["execution"] = record.record(store, config.model_name, summary, sources)
     publish(config.monitoring_result_path.with_suffix(".labels.json"), result)
     if dashboard:

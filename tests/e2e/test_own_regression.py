@@ -111,7 +111,9 @@ def test_the_served_number_comes_by_predict_and_regress_and_classify_is_refused(
     result = json.loads(proc.stdout)
     (_, info), = result["versions"].items()
     expected = float(np.sqrt(np.mean((np.asarray(answer["result"]) - np.round(truth, 2)) ** 2)))
-    assert result["kind"] == "regression" and info["rows"] == 250 and info["judged"]
+    assert result["task_kind"] == "regression" and info["rows"] == 250 and info["judged"]
     assert np.isclose(info["rmse"]["value"], expected, rtol=1e-4)
     assert info["rmse"]["low"] < expected < info["rmse"]["high"]
     assert [a["kind"] for a in result["alarms"]] == ["online_rmse"]
+    # The dashboard, redrawn after the join, charts the online RMSE.
+    assert (homes["dir"] / "output" / "monitoring" / "dashboard" / "online_f1.png").stat().st_size > 0
