@@ -83,10 +83,64 @@ class RetrainingConfig:
 
 
 @dataclass
+class RolloutConfig:
+    # A canary's shares of the traffic, percent, rising to 100: at each step the watcher
+    # analyses that step's requests and outcomes, then goes to the next step, aborts, or
+    # pauses for a person. Empty: serving.canary_percent, then 100.
+    steps: list = setting([], list, items=Rule(float, minimum=0.01, maximum=100.0))
+    # A step whose analysis shows neither "no worse" nor "worse" within this many minutes,
+    # or this many of the canary's requests, is inconclusive: the rollout pauses and waits
+    # for `driftline rollout approve` or `abort`. It is never promoted by default.
+    max_step_minutes: float = setting(60.0, float, minimum=0.0, above_minimum=True)
+    max_step_requests: int = setting(20000, int, minimum=1)
+    # Steps that wait for `driftline rollout approve` even when the analysis passes:
+    # "promote" (the step to 100%) or a step's percent.
+    approve_before: list = setting([], list)
+    # The share of requests `driftline rollout shadow` scores with the shadow version
+    # when --percent is not given.
+    shadow_percent: float = setting(100.0, float, minimum=0.01, maximum=100.0)
+
+    def effective_steps(self, canary_percent: float) -> list:
+        return [float(s) for s in self.steps] or [float(canary_percent), 100.0]
+
+    def gated(self, share: float) -> bool:
+        """Whether going to `share` percent waits for a person."""
+        names = {str(item).strip().lower() for item in self.approve_before}
+        return ("promote" in names and share >= 100) or any(
+            _number(item) == share for item in self.approve_before)
+
+
+def _number(item) -> float:
+    try:
+        return float(item)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def rollout_problems(rollout: RolloutConfig, origins: dict) -> list:
+    """The [rollout] rules between values: rising steps that end at 100, and gates that
+    name a step or "promote"."""
+    found = []
+    steps = [float(s) for s in rollout.steps if isinstance(s, (int, float))]
+    if steps and (steps[-1] != 100 or any(b <= a for a, b in zip(steps, steps[1:])) or steps[0] >= 100):
+        found.append(f"{origins.get('rollout.steps', 'default')}: 'rollout.steps' = {rollout.steps!r} must "
+                     "rise and end at 100, with a canary step below 100 first (for example [5, 25, 50, 100])")
+    for item in rollout.approve_before:
+        if str(item).strip().lower() != "promote" and _number(item) not in steps + [100.0]:
+            found.append(f"{origins.get('rollout.approve_before', 'default')}: 'rollout.approve_before' holds "
+                         f"{item!r}: each item must be \"promote\" or one of 'rollout.steps' ({steps or 'none'})")
+    return found
+
+
+@dataclass
 class AppConfig(Config):
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+
+    def more_problems(self, origins: dict) -> list:
+        return rollout_problems(self.rollout, origins)
 
     @property
     def request_log_dir(self) -> Path:
@@ -99,6 +153,12 @@ class AppConfig(Config):
         """The newest `driftline monitor` result, which `driftline serve` exports (and the
         newest online quality beside it, `<model>.labels.json`)."""
         return self.output_dir / "monitoring" / f"{self.model_name}.json"
+
+    @property
+    def rollout_analysis_path(self) -> Path:
+        """The watcher's newest analysis of the canary's step, which `driftline serve`
+        exports on /metrics and `driftline rollout status` shows."""
+        return self.monitoring_result_path.with_suffix(".analysis.json")
 
     @property
     def outcomes_dir(self) -> Path:

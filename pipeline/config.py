@@ -379,6 +379,10 @@ class Config:
     # set by `driftline kubeflow compile`): where the data, artifacts and models live.
     target: str = setting("local", str, choices=("local", "kubeflow"))
 
+    def more_problems(self, origins: dict) -> List[str]:
+        """The rules between the settings of sections a config class adds (none here)."""
+        return []
+
     @property
     def on_cluster(self) -> bool:
         return self.target == "kubeflow"
@@ -452,6 +456,7 @@ def problems(config: Config, origins: Optional[dict] = None) -> List[str]:
                      "'in_memory', which runs one worker: use multi_processing or "
                      "multi_threading for more")
     found += _task_problems(config.task, origins)
+    found += config.more_problems(origins)
     if config.task.kind == "regression" and config.evaluation.tfma:
         found.append(f"{origins.get('evaluation.tfma', 'default')}: 'evaluation.tfma' = true runs TFMA's "
                      "binary-classification metrics, which a regression task ('task.kind' = 'regression') "

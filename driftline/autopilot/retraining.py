@@ -9,18 +9,20 @@ from typing import Callable, Optional
 from driftline.mlmd.decisions import history, record  # noqa: F401 - the watcher reads both here
 
 
-def retrain(config, store, target, trigger: str, reason: str, percent: float, force: bool = False,
+def retrain(config, store, target, trigger: str, reason: str, percent: Optional[float] = None, force: bool = False,
             load_timeout: float = 120.0, say: Callable[[str], None] = print,
             details: Optional[dict] = None) -> dict:
     """Runs the pipeline on the newest span and, when its model is blessed and pushed,
-    starts it as a canary at `percent`, never at all traffic. Returns the decision as
-    recorded. Raises GateBlocked (after recording it) when the drift gate stops the run."""
+    starts it as a canary at `percent` (None: the first of `[rollout] steps`, or
+    `[serving] canary_percent`), never at all traffic. Returns the decision as recorded. Raises GateBlocked (after recording it) when the drift gate stops the run."""
     from driftline.run import run as pipeline_run
     from driftline.errors import GateBlocked
     from driftline.serving import rollout
     from driftline.views.run_summary import render
 
     details = dict(details or {})
+    steps = config.rollout.steps if percent is None else []
+    percent = float(steps[0]) if steps else (config.serving.canary_percent if percent is None else percent)
     rollout.check_percent(percent)
 
     def decided(run_id, outcome, version="", deployment=0) -> dict:
@@ -60,10 +62,10 @@ def retrain(config, store, target, trigger: str, reason: str, percent: float, fo
             f"the Trainer reused its model): no canary; nothing changed (MLMD execution "
             f"{decision['execution']})")
         return decision
-    return _start_canary(target, summary.run_id, version, percent, reason, load_timeout, decided, say)
+    return _start_canary(target, summary.run_id, version, (percent, steps), reason, load_timeout, decided, say)
 
 
-def _start_canary(target, run_id: str, version: int, percent: float, reason: str, load_timeout: float,
+def _start_canary(target, run_id: str, version: int, share: tuple, reason: str, load_timeout: float,
                   decided, say) -> dict:
     """Hands the pushed version to the server as a canary, once it has loaded it."""
     from driftline.serving import rollout
@@ -71,7 +73,8 @@ def _start_canary(target, run_id: str, version: int, percent: float, reason: str
 
     try:
         wait_until_loaded(target, version, timeout=load_timeout)
-        new, deployment = rollout.canary(target, version, percent, reason)
+        percent, steps = share
+        new, deployment = rollout.canary(target, version, percent, reason, steps)
     except RolloutRefused as exc:
         decision = decided(run_id, f"pushed, canary not started: {exc}", str(version))
         say(f"retrain         pushed {version}, but no canary: {exc} (MLMD execution "

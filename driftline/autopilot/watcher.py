@@ -2,12 +2,14 @@
 tick judges every complete new window of the request log, joins every new outcome file,
 then decides one thing.
 
-- A canary is serving: it is judged once `canary_min_labelled` of its requests have
-  outcomes, on the requests since it started, beside the stable version's of the same
-  period. Promoted when its error rate and p99 latency are within [monitoring] and its
-  online F1 is not below the stable version's by more than `canary_f1_margin` beyond
-  noise (the whole bootstrap interval of the difference under -margin); rolled back
-  otherwise.
+- A canary is serving: the step in effect is analysed on the requests since it began,
+  beside the stable version's of the same period (step_analysis.py). It goes to the next
+  step (or is promoted) when its error rate and p99 latency are within [monitoring] and
+  its online F1 is shown no worse than the stable version's by more than
+  `canary_f1_margin` (the whole bootstrap interval of the difference above -margin); it
+  is aborted when it is worse beyond noise or breaks a limit; otherwise it waits, and
+  past `[rollout] max_step_minutes` or `max_step_requests` it pauses for a person. A step
+  in `[rollout] approve_before` pauses even when the analysis passes.
 - No canary: when an alarm of a `triggers` kind has held for `alarm_windows`
   consecutive judged passes since the last change, and a span newer than the one the
   stable version was trained up to has arrived, the pipeline runs on it and a blessed
@@ -16,6 +18,7 @@ then decides one thing.
 Every decision and its reason is printed and recorded in MLMD (retraining.py); the
 streaks are read back from MLMD, so a restarted watcher carries on where it stopped.
 """
+import time
 import urllib.request
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -159,6 +162,10 @@ class Watcher:
                  + ("not judged (too few)" if not result["judged"] else
                     f"{len(alarms)} alarm(s)" + (": " + ", ".join(_brief(a) for a in alarms) if alarms else ""))
                  + f" (MLMD execution {result['execution']})")
+        if result.get("shadow"):
+            from driftline.monitoring import shadow
+
+            self.say(f"shadow          {shadow.text(result['shadow'])}")
         return result
 
     def _outcome_pass(self, table, found) -> Optional[dict]:
@@ -177,6 +184,10 @@ class Watcher:
         self.say(f"outcomes        {len(new)} file(s), {joined['matched']} joined: " + ", ".join(parts)
                  + "".join(f"; ALARM {a['text']}" for a in result["alarms"])
                  + f" (MLMD execution {result['execution']})")
+        if result.get("shadow"):
+            from driftline.monitoring import shadow
+
+            self.say(f"shadow          {shadow.online_text(result['shadow'])}")
         return result
 
     # --- deciding -------------------------------------------------------------------------
@@ -189,6 +200,7 @@ class Watcher:
         policy = rollout.current(self.target, state)
         if policy.canary is not None:
             return self.judge_canary(policy, table)
+        self.config.rollout_analysis_path.unlink(missing_ok=True)  # no canary, nothing analysed
         return self.consider_retraining(policy)
 
     def consider_retraining(self, policy) -> Optional[dict]:
@@ -223,48 +235,117 @@ class Watcher:
         from driftline.errors import GateBlocked
 
         try:
-            return retraining.retrain(self.config, self.store, self.target, kind, reason,
-                                      self.config.serving.canary_percent, say=self.say,
+            return retraining.retrain(self.config, self.store, self.target, kind, reason, say=self.say,
                                       details={"streak": streak, "newest_span": newest, "trained_span": trained})
         except GateBlocked as blocked:
             self.say(str(blocked))
             return {"trigger": kind, "reason": reason, "outcome": "blocked by the drift gate"}
 
     def judge_canary(self, policy, table) -> Optional[dict]:
-        from driftline.mlmd.deployments import history as deployments
-        from driftline.serving import rollout
-
-        model, canary, stable = self.config.model_name, policy.canary, policy.stable
-        started = max((d["time_ms"] for d in deployments(self.store, model)
-                       if d["action"] == "canary" and d["canary_version"] == canary), default=0) / 1000.0
+        """The step in effect, analysed on its own requests and outcomes (step_analysis.py),
+        then acted on: the next step, an abort, or a pause for a person."""
+        model, canary = self.config.model_name, policy.canary
+        if policy.paused:
+            self.say(f"canary          version {canary} at {policy.canary_percent:g}% waits for a person: "
+                     f"{policy.paused} (`driftline rollout approve` or `driftline rollout abort`)")
+            return None
+        started = step_started(self.store, model, canary)
         recent = windows.since(table, started)
         outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir), self.task)
         joined = online.join(recent, outcomes, self.task)["versions"]
+        analysis = self.analyse(recent, policy, joined)
+        requests = windows.requests_in(windows.rows_of(recent, str(canary)))
+        minutes = max(0.0, time.time() - started) / 60
+        analysis.details.update(step_requests=requests, step_minutes=round(minutes, 2),
+                                share=float(policy.canary_percent), verdict=analysis.verdict,
+                                needs=analysis.needs, step=policy.step, steps=policy.steps)
+        self.publish_analysis(policy, analysis)
+        return self.act(policy, analysis, requests, minutes)
+
+    def publish_analysis(self, policy, analysis):
+        """The step's newest analysis, for `rollout status` and /metrics."""
+        from driftline.monitoring.passes import publish
+
+        publish(self.config.rollout_analysis_path, {
+            "time": time.time(), "canary": policy.canary, "stable": policy.stable, "revision": policy.revision,
+            "verdict": analysis.verdict, "text": analysis.text(), "held": analysis.held, "needs": analysis.needs,
+            "share": float(policy.canary_percent), "step": policy.step, "steps": policy.steps,
+            "requests": analysis.details["step_requests"], "minutes": analysis.details["step_minutes"],
+            "limits": {"max_step_requests": self.config.rollout.max_step_requests,
+                       "max_step_minutes": self.config.rollout.max_step_minutes}})
+
+    def analyse(self, recent, policy, joined):
+        """The step's StepVerdict from the canary's and the stable version's labelled
+        requests of the step, and the canary's error rate and latency."""
+        from driftline.autopilot import step_analysis
+
+        canary, stable = policy.canary, policy.stable
         empty = (np.zeros(0), np.zeros(0))
         (c_labels, c_scores), (s_labels, s_scores) = joined.get(str(canary), empty), joined.get(str(stable), empty)
         if self.task.kind != "regression":
             # Each version is judged by its decisions, at its own operating threshold.
             c_scores, s_scores = (np.asarray(scores) >= t for scores, t in zip(
                 (c_scores, s_scores), self.thresholds((str(canary), str(stable)))))
+        monitoring = self.config.monitoring
+        latency = windows.floats(windows.rows_of(recent, str(canary)), "latency_ms")
+        p99 = float(np.percentile(latency, 99)) if latency.size else 0.0
+        problems, held = step_analysis.limits(_error_rate(self.target.url, self.config.model_name, canary), p99,
+                                              monitoring.error_rate, monitoring.p99_latency_ms)
+        details = {"canary": canary, "stable": stable, "canary_labelled": int(c_labels.size),
+                   "stable_labelled": int(s_labels.size), "canary_p99_ms": p99}
+        if problems:
+            return step_analysis.StepVerdict(step_analysis.ABORT, problems, held, details=details)
         need = self.settings.canary_min_labelled
-        if c_labels.size < need:
-            self.say(f"canary          version {canary}: {c_labels.size} of its requests have outcomes, "
-                     f"{need} needed before it is judged")
-            return None
-        verdict = self.canary_verdict(recent, canary, stable, c_labels, c_scores, s_labels, s_scores)
-        details = verdict["details"]
-        if verdict["problems"]:
-            outcome, reason = "rolled back", "; ".join(verdict["problems"])
-            new, deployment = rollout.rollback(self.target, f"canary {canary} rolled back: {reason}")
+        if c_labels.size < need or s_labels.size < need:
+            whose = "the canary has" if c_labels.size < need else "the stable version has"
+            verdict = step_analysis.too_few(int(min(c_labels.size, s_labels.size)), need, whose)
+        elif self.task.kind == "regression":
+            verdict = rmse_verdict(c_labels, c_scores, s_labels, s_scores, self.config)
         else:
-            outcome, reason = "promoted", "; ".join(verdict["held"])
-            new, deployment = rollout.promote(self.target, f"canary {canary} promoted: {reason}")
+            verdict = f1_verdict(c_labels, c_scores, s_labels, s_scores, self.config)
+        verdict.held = held + verdict.held
+        verdict.details = {**details, **verdict.details}
+        return verdict
+
+    def act(self, policy, analysis, requests: int, minutes: float) -> Optional[dict]:
+        from driftline.autopilot import step_analysis
+        from driftline.serving import rollout
+
+        canary, share, settings = policy.canary, policy.canary_percent, self.config.rollout
+        at = f"canary {canary} at {share:g}%"
+        if analysis.verdict == step_analysis.ABORT:
+            reason = analysis.text()
+            new, deployment = rollout.abort(self.target, f"{at} aborted: {reason}")
+            return self._decided(policy, "aborted", reason, new, deployment, analysis)
+        if analysis.verdict == step_analysis.PROMOTE:
+            following = policy.next_step if policy.next_step is not None else 100.0
+            reason = "; ".join(analysis.held)
+            if settings.gated(following):
+                why = (f"the analysis at {share:g}% passed ({reason}); [rollout] approve_before holds the "
+                       f"step to {following:g}% for a person")
+                new, deployment = rollout.pause(self.target, why)
+                return self._decided(policy, "paused", why, new, deployment, analysis)
+            new, deployment = rollout.advance(self.target, f"{at}: {reason}")
+            outcome = "promoted" if new.canary is None else f"step to {new.canary_percent:g}%"
+            return self._decided(policy, outcome, reason, new, deployment, analysis)
+        out_of_time = minutes >= settings.max_step_minutes or requests >= settings.max_step_requests
+        if not out_of_time:
+            self.say(f"canary          {at}: inconclusive so far ({requests} requests, {minutes:.1f} min): "
+                     f"{analysis.text()}")
+            return None
+        why = (f"inconclusive after {requests} requests and {minutes:.1f} minutes at {share:g}% (limits "
+               f"{settings.max_step_requests} requests, {settings.max_step_minutes:g} minutes): {analysis.text()}")
+        new, deployment = rollout.pause(self.target, why)
+        return self._decided(policy, "paused", why, new, deployment, analysis)
+
+    def _decided(self, policy, outcome: str, reason: str, new, deployment, analysis) -> dict:
+        model, canary = self.config.model_name, policy.canary
         execution = retraining.record(self.store, model, "canary", reason, "", outcome, str(canary), deployment,
-                                      details, also_about=(str(stable),))
-        self.say(f"DECISION        canary {canary} {outcome}: {reason} (revision {new.revision}, deployment {deployment}; "
-                 f"MLMD execution {execution})")
+                                      analysis.details, also_about=(str(policy.stable),))
+        self.say(f"DECISION        canary {canary} {outcome}: {reason} (revision {new.revision}, deployment "
+                 f"{deployment}; MLMD execution {execution})")
         return {"execution": execution, "trigger": "canary", "reason": reason, "outcome": outcome,
-                "pushed_version": str(canary), "canary_deployment": deployment}
+                "pushed_version": str(canary), "canary_deployment": deployment, "verdict": analysis.verdict}
 
     def thresholds(self, versions) -> list:
         """Each version's operating threshold, as recorded on its model in MLMD."""
@@ -273,48 +354,17 @@ class Watcher:
         found = operating_thresholds({v: trained(self.store, self.config.pipeline_name, v) for v in versions})
         return [found[v] for v in versions]
 
-    def canary_verdict(self, recent, canary, stable, c_labels, c_scores, s_labels, s_scores) -> dict:
-        from components.model_gate import metrics
 
-        monitoring, margin = self.config.monitoring, self.settings.canary_f1_margin
-        problems, held = [], []
-        details = {"canary": canary, "stable": stable, "canary_labelled": int(c_labels.size),
-                   "stable_labelled": int(s_labels.size)}
-        counted = _error_rate(self.target.url, self.config.model_name, canary)
-        if counted and counted[1]:
-            rate = counted[0] / counted[1]
-            details["canary_error_rate"] = rate
-            (problems if rate > monitoring.error_rate else held).append(
-                f"error rate {rate:.3f} {'over' if rate > monitoring.error_rate else 'within'} "
-                f"{monitoring.error_rate:g} ({int(counted[0])} of {int(counted[1])} requests)")
-        latency = windows.floats(windows.rows_of(recent, str(canary)), "latency_ms")
-        p99 = float(np.percentile(latency, 99)) if latency.size else 0.0
-        details["canary_p99_ms"] = p99
-        (problems if p99 > monitoring.p99_latency_ms else held).append(
-            f"p99 latency {p99:.1f} ms {'over' if p99 > monitoring.p99_latency_ms else 'within'} "
-            f"{monitoring.p99_latency_ms:g} ms")
-        if self.task.kind == "regression":
-            held_or_problem = rmse_verdict(c_labels, c_scores, s_labels, s_scores, self.config)
-            (problems if held_or_problem[0] else held).append(held_or_problem[1])
-            details.update(held_or_problem[2])
-            return {"problems": problems, "held": held, "details": details}
-        f1_canary = metrics.at_threshold(c_labels, c_scores)["f1_score"]
-        if s_labels.size < self.settings.canary_min_labelled:
-            held.append(f"online F1 {f1_canary:.3f} on {c_labels.size} labelled requests (the stable "
-                        f"version has only {s_labels.size} of the same period: not compared)")
-            details["canary_f1"] = f1_canary
-            return {"problems": problems, "held": held, "details": details}
-        difference = f1_difference(c_labels, c_scores, s_labels, s_scores, self.config)
-        f1_stable = metrics.at_threshold(s_labels, s_scores)["f1_score"]
-        details.update({"canary_f1": f1_canary, "stable_f1": f1_stable, "f1_difference": difference.to_json(),
-                        "f1_margin": margin})
-        text = (f"online F1 {f1_canary:.3f} against the stable version's {f1_stable:.3f} "
-                f"(difference {difference.text()}, {c_labels.size} and {s_labels.size} labelled requests)")
-        if difference.high < -margin:
-            problems.append(f"{text} is worse by more than the margin {margin:g}, beyond noise")
-        else:
-            held.append(f"{text} is not worse by more than {margin:g} beyond noise")
-        return {"problems": problems, "held": held, "details": details}
+STEP_STARTS = ("canary", "step", "approve", "rollback")
+
+
+def step_started(store, model: str, canary: int) -> float:
+    """When (s) the step in effect began: the newest deployment that set the canary's
+    share (a pause does not start a step; an approval does)."""
+    from driftline.mlmd.deployments import history as deployments
+
+    return max((d["time_ms"] for d in deployments(store, model)
+                if d["action"] in STEP_STARTS and d["canary_version"] == canary), default=0) / 1000.0
 
 
 def unpaired_difference(value_of, c_labels, c_scores, s_labels, s_scores, config):
@@ -342,30 +392,42 @@ def f1_difference(c_labels, c_scores, s_labels, s_scores, config):
                                np.asarray(s_labels, dtype=bool), np.asarray(s_scores), config)
 
 
-def rmse_verdict(c_labels, c_predicted, s_labels, s_predicted, config) -> tuple:
-    """(a problem?, the sentence, details) for a regression canary: its online RMSE against
-    the stable version's, rejected when the whole interval of the increase is above
-    `[evaluation] max_rmse_increase` of the stable RMSE."""
+def f1_verdict(c_labels, c_decided, s_labels, s_decided, config):
+    """The step's verdict on online F1: the canary's against the stable version's."""
+    from components.model_gate import metrics
+    from driftline.autopilot import step_analysis
+
+    margin = config.retraining.canary_f1_margin
+    difference = f1_difference(c_labels, c_decided, s_labels, s_decided, config)
+    f1_canary = metrics.at_threshold(c_labels, c_decided)["f1_score"]
+    f1_stable = metrics.at_threshold(s_labels, s_decided)["f1_score"]
+    text = (f"online F1 {f1_canary:.3f} against the stable version's {f1_stable:.3f} "
+            f"(difference {difference.text()}, {c_labels.size} and {s_labels.size} labelled requests)")
+    verdict = step_analysis.judge(difference, int(c_labels.size), margin, True, "F1", text)
+    verdict.details = {"canary_f1": f1_canary, "stable_f1": f1_stable, "f1_difference": difference.to_json(),
+                       "f1_margin": margin}
+    return verdict
+
+
+def rmse_verdict(c_labels, c_predicted, s_labels, s_predicted, config):
+    """The step's verdict on online RMSE: an increase over the stable version's beyond
+    `[evaluation] max_rmse_increase` of the stable RMSE is worse."""
     from components.model_gate import regression
+    from driftline.autopilot import step_analysis
 
     def rmse(labels, predicted):
         return regression.errors(labels, predicted)["rmse"]
 
-    canary = rmse(c_labels, c_predicted)
-    if s_labels.size < config.retraining.canary_min_labelled:
-        return False, (f"online RMSE {canary:.4g} on {c_labels.size} labelled requests (the stable version has "
-                       f"only {s_labels.size} of the same period: not compared)"), {"canary_rmse": canary}
-    stable = rmse(s_labels, s_predicted)
+    canary, stable = rmse(c_labels, c_predicted), rmse(s_labels, s_predicted)
     difference = unpaired_difference(rmse, np.asarray(c_labels, float), np.asarray(c_predicted, float),
                                      np.asarray(s_labels, float), np.asarray(s_predicted, float), config)
     allowed = config.evaluation.max_rmse_increase * stable
     text = (f"online RMSE {canary:.4g} against the stable version's {stable:.4g} (difference "
             f"{difference.text(4)}, {c_labels.size} and {s_labels.size} labelled requests)")
-    details = {"canary_rmse": canary, "stable_rmse": stable, "rmse_difference": difference.to_json(),
-               "rmse_allowed_increase": allowed}
-    if difference.low > allowed:
-        return True, f"{text} is worse by more than {allowed:.4g}, beyond noise", details
-    return False, f"{text} is not worse by more than {allowed:.4g} beyond noise", details
+    verdict = step_analysis.judge(difference, int(c_labels.size), allowed, False, "RMSE", text)
+    verdict.details = {"canary_rmse": canary, "stable_rmse": stable, "rmse_difference": difference.to_json(),
+                       "rmse_allowed_increase": allowed}
+    return verdict
 
 
 def _brief(alarm: dict) -> str:

@@ -15,11 +15,10 @@ def retrain(args) -> int:
     from pipeline import metadata
 
     config = config_from(args)
-    percent = args.percent if args.percent is not None else config.serving.canary_percent
     open_store(config)  # a missing or foreign store is refused here, never created
     store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
     target = rollout.Target(config.model_name, Path(config.serving_dir), config.rest_url.rstrip("/"), store)
-    decision = retraining.retrain(config, store, target, "manual", args.reason or "retrained by hand", percent,
+    decision = retraining.retrain(config, store, target, "manual", args.reason or "retrained by hand", args.percent,
                                   force=args.force, load_timeout=args.load_timeout)
     if decision["outcome"].startswith("up to date"):
         print("                `driftline retrain --force` trains anyway")
@@ -34,7 +33,8 @@ def register(sub):
         "retrain", help="train on the newest span; a blessed model becomes a canary on the running server"))
     p_retrain.add_argument("--span", type=positive_int, help="the span to train up to (default: the latest)")
     p_retrain.add_argument("--reason", help="why (recorded in MLMD with the decision)")
-    p_retrain.add_argument("--percent", type=float, help="the canary's share (default: serving.canary_percent)")
+    p_retrain.add_argument("--percent", type=float, help="the canary's share, then all traffic "
+                           "(default: the first of rollout.steps, or serving.canary_percent)")
     p_retrain.add_argument("--output-dir", type=Path, help="where the runs write everything")
     p_retrain.add_argument("--force", action="store_true", help="run even when nothing changed")
     p_retrain.add_argument("--fast", action="store_true", help="the small configuration tests use")

@@ -1,4 +1,4 @@
-"""`driftline rollout status | canary | promote | rollback | switch | export`."""
+"""`driftline rollout status | canary | approve | abort | promote | rollback | switch | shadow | export`."""
 import json
 from pathlib import Path
 
@@ -15,7 +15,10 @@ def _target(args):
     return config, Target(config.model_name, Path(args.serving_dir or config.serving_dir), url.rstrip("/"), store)
 
 
-def _done(new, execution: int) -> int:
+def _done(new, execution) -> int:
+    if execution is None:
+        print(f"revision {new.revision}: {new.describe()}: unchanged")
+        return 0
     print(f"revision {new.revision}: {new.describe()} ({new.action}: {new.reason or 'no reason given'}); "
           f"recorded in MLMD as deployment {execution}")
     return 0
@@ -33,13 +36,16 @@ def status(args) -> int:
     except RolloutRefused as exc:
         state = None
         print(f"server: {exc}")
+    analysis = _analysis(config, policy)
     if args.json:
-        print(json.dumps({"policy": policy.to_json() if policy else None, "server": state,
+        print(json.dumps({"policy": policy.to_json() if policy else None, "server": state, "analysis": analysis,
                           "deployments": history(target.store, target.model)}, indent=2, default=str))
         return 0
     shown = policy or (rollout.Policy.from_json(state["policy"]) if state else None)
     print(f"{target.model}: " + (shown.describe() if shown else "no version serves")
           + (f" (revision {shown.revision})" if policy else " (no policy file: the newest version serves)"))
+    for line in _progress(policy, analysis):
+        print(f"  {line}")
     if state:
         for version, info in sorted(state["versions"].items()):
             extra = f": {info['error']}" if info["error"] else ""
@@ -52,12 +58,80 @@ def status(args) -> int:
     return 0
 
 
+def _analysis(config, policy):
+    """The watcher's newest analysis of the canary's step in effect, or None."""
+    try:
+        found = json.loads(config.rollout_analysis_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if policy is None or found.get("canary") != policy.canary or found.get("step") != policy.step:
+        return None
+    return found
+
+
+def _progress(policy, analysis) -> list:
+    """Where a canary rollout stands and what it waits for, as lines."""
+    if policy is None or policy.canary is None:
+        return []
+    steps = policy.steps or [policy.canary_percent, 100.0]
+    at = policy.step if policy.steps else 0
+    lines = ["steps:    " + " → ".join(f"[{s:g}%]" if i == at else f"{s:g}%" for i, s in enumerate(steps))]
+    if analysis is None:
+        lines.append("analysis: none yet for this step (`driftline monitor --watch` analyses it)")
+    else:
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(analysis["time"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines.append(f"analysis: {analysis['verdict']} at {when}, on {analysis['requests']} requests over "
+                     f"{analysis['minutes']:g} min: {analysis['text']}")
+    if policy.paused:
+        lines.append(f"waits for: a person, `driftline rollout approve` or `driftline rollout abort` "
+                     f"({policy.paused})")
+    elif analysis is not None and analysis["verdict"] == "inconclusive":
+        limits = analysis["limits"]
+        needed = f"about {analysis['needs']} more labelled requests of the canary" if analysis["needs"] else \
+            "more evidence"
+        lines.append(f"waits for: {needed}; it pauses for a person after {limits['max_step_requests']} "
+                     f"requests or {limits['max_step_minutes']:g} minutes in this step")
+    else:
+        lines.append("waits for: the watcher's next analysis")
+    return lines
+
+
 def canary(args) -> int:
     from driftline.serving import rollout
 
     config, target = _target(args)
+    steps = config.rollout.steps if args.percent is None else []
     percent = args.percent if args.percent is not None else config.serving.canary_percent
-    return _done(*rollout.canary(target, args.version, percent, args.reason))
+    return _done(*rollout.canary(target, args.version, percent, args.reason, steps))
+
+
+def approve(args) -> int:
+    """A person lets a paused rollout go to its next step (or promotes it)."""
+    from driftline.serving import rollout
+
+    _, target = _target(args)
+    return _done(*rollout.advance(target, f"approved by a person: {args.reason or 'no reason given'}",
+                                  action="approve", paused_only=True))
+
+
+def abort(args) -> int:
+    from driftline.serving import rollout
+
+    _, target = _target(args)
+    return _done(*rollout.abort(target, f"aborted by a person: {args.reason or 'no reason given'}"))
+
+
+def shadow(args) -> int:
+    from driftline.serving import rollout
+    from driftline.serving.errors import RolloutRefused
+
+    config, target = _target(args)
+    if args.stop == (args.version is not None):
+        raise RolloutRefused("give --version V (the version to shadow with) or --stop; nothing was changed")
+    percent = args.percent if args.percent is not None else config.rollout.shadow_percent
+    return _done(*rollout.shadow(target, None if args.stop else args.version, percent, args.reason))
 
 
 def promote(args) -> int:
@@ -136,8 +210,22 @@ def register(sub):
     p_rstatus.set_defaults(func=status)
     p_rcanary = rollout_args(p_rollout_sub.add_parser("canary", help="route a share of the traffic to a version"))
     p_rcanary.add_argument("--version", type=int, required=True)
-    p_rcanary.add_argument("--percent", type=float, help="its share (default: serving.canary_percent)")
+    p_rcanary.add_argument("--percent", type=float, help="its share, then all traffic (default: the steps of "
+                           "rollout.steps, or serving.canary_percent then 100)")
     p_rcanary.set_defaults(func=canary)
+    p_rapprove = rollout_args(p_rollout_sub.add_parser(
+        "approve", help="a paused rollout goes to its next step (promotion after the last)"))
+    p_rapprove.set_defaults(func=approve)
+    p_rabort = rollout_args(p_rollout_sub.add_parser(
+        "abort", help="the canary stops taking traffic; the stable version keeps all of it"))
+    p_rabort.set_defaults(func=abort)
+    p_rshadow = rollout_args(p_rollout_sub.add_parser(
+        "shadow", help="a version scores requests beside the serving one, answering nobody"))
+    p_rshadow.add_argument("--version", type=int)
+    p_rshadow.add_argument("--percent", type=float, help="the share of requests it scores "
+                           "(default: rollout.shadow_percent)")
+    p_rshadow.add_argument("--stop", action="store_true", help="no version shadows any more")
+    p_rshadow.set_defaults(func=shadow)
     p_rpromote = rollout_args(p_rollout_sub.add_parser("promote", help="the canary takes all the traffic"))
     p_rpromote.set_defaults(func=promote)
     p_rrollback = rollout_args(p_rollout_sub.add_parser("rollback", help="back to the policy before the last change"))

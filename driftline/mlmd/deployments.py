@@ -15,7 +15,15 @@ from driftline.mlmd.store import custom_property
 
 DEPLOYMENT = records.RecordType("driftline.Deployment", {
     "action": STRING, "reason": STRING, "revision": INT, "policy": STRING, "stable_version": INT,
-    "canary_version": INT, "canary_percent": DOUBLE, "model": STRING}, context_type="driftline.deployments")
+    "canary_version": INT, "canary_percent": DOUBLE, "model": STRING, "shadow_version": INT,
+    "shadow_percent": DOUBLE, "step": INT, "paused": STRING}, context_type="driftline.deployments")
+
+
+def role(policy, version: int) -> str:
+    """What `version` does under `policy`: stable, canary or shadow."""
+    if version == policy.stable:
+        return "stable"
+    return "canary" if version == policy.canary else "shadow"
 
 
 def pushed_model(store, version: int):
@@ -30,14 +38,15 @@ def pushed_model(store, version: int):
 def record(store, model: str, policy, versions: List[int]) -> int:
     """Records a policy change as a deployment reading the pushed models of `versions`;
     returns its id."""
-    inputs = [("stable" if version == policy.stable else "canary", pushed_model(store, version))
-              for version in versions]
+    inputs = [(role(policy, version), pushed_model(store, version)) for version in versions]
     return records.write(store, DEPLOYMENT, {
         "model": model, "action": policy.action, "reason": policy.reason, "revision": policy.revision,
         "policy": json.dumps({k: v for k, v in policy.to_json().items() if k not in ("previous", "history")},
                              sort_keys=True),
         "stable_version": policy.stable, "canary_version": policy.canary,
-        "canary_percent": float(policy.canary_percent if policy.canary else 0)},
+        "canary_percent": float(policy.canary_percent if policy.canary else 0),
+        "shadow_version": policy.shadow, "shadow_percent": float(policy.shadow_percent if policy.shadow else 0),
+        "step": policy.step if policy.canary and policy.steps else None, "paused": policy.paused},
         inputs=inputs, history_of=model)
 
 
@@ -53,9 +62,9 @@ def of_artifact(store, artifact_id: int) -> List[dict]:
     """The deployments that routed to a pushed model, oldest first, with the share each gave it."""
     found = []
     for entry in records.read(store, DEPLOYMENT, about=artifact_id):
-        role = entry.pop("inputs")[artifact_id]
-        share = (100 - entry["canary_percent"]) if role == "stable" else entry["canary_percent"]
-        found.append({**entry, "role": role, "share_percent": share})
+        played = entry.pop("inputs")[artifact_id]
+        share = {"stable": 100 - entry["canary_percent"], "canary": entry["canary_percent"]}.get(played, 0.0)
+        found.append({**entry, "role": played, "share_percent": share})
     return found
 
 

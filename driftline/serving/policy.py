@@ -14,9 +14,16 @@ version it loads (the newest, when several load at once) as the stable version, 
 later push takes no traffic until a rollout decides it should. Changes are made one at
 a time, under a lock beside the file (`changing`).
 
+A canary may go in steps (`steps`, percents ending at 100; `step` is the index of the
+share in effect): each step is one revision, and a rollout that waits for a person says
+why in `paused` until `driftline rollout approve` or `abort`. A shadow version
+(`shadow`, scoring `shadow_percent` of the requests) answers nobody: the server scores
+it beside the answer and logs what it said.
+
 Routing is by a hash of the request's key (`X-Request-Key`, or a `key` field), so the
 same user always lands on the same version; a request without a key is split at random
-at the same rate.
+at the same rate. The shadow's sample hashes the key again, with a salt, so which
+requests it sees does not follow the canary's split.
 """
 import contextlib
 import datetime as dt
@@ -48,6 +55,11 @@ class Policy:
     updated: str = ""
     previous: Optional[dict] = None
     history: list = field(default_factory=list)
+    steps: list = field(default_factory=list)   # the canary's shares, percent, ending at 100
+    step: int = -1                              # index into steps of the share in effect
+    paused: str = ""                            # why the rollout waits for a person ("" if not)
+    shadow: Optional[int] = None
+    shadow_percent: float = 0.0
 
     @property
     def idle(self) -> str:
@@ -76,12 +88,35 @@ class Policy:
             raise ValueError(f"live slot {policy.live!r} is not blue or green")
         if not 0 <= float(policy.canary_percent) <= 100:
             raise ValueError(f"canary_percent {policy.canary_percent!r} is not within 0..100")
+        if not 0 <= float(policy.shadow_percent) <= 100:
+            raise ValueError(f"shadow_percent {policy.shadow_percent!r} is not within 0..100")
+        policy.shadow = None if policy.shadow is None else int(policy.shadow)
+        policy.steps = [float(s) for s in policy.steps]
         return policy
+
+    @property
+    def next_step(self) -> Optional[float]:
+        """The share the canary takes after the step in effect (100: promotion); None
+        without steps."""
+        if self.canary is None or not self.steps or self.step + 1 >= len(self.steps):
+            return None
+        return self.steps[self.step + 1]
+
+    def routing(self) -> tuple:
+        """What decides where a request goes (and which version shadows)."""
+        return (self.slots, self.live, float(self.canary_percent), self.shadow, float(self.shadow_percent))
 
     def describe(self) -> str:
         text = f"stable {self.stable} ({self.live})"
         if self.canary is not None:
             text += f", canary {self.canary} ({self.idle}) at {self.canary_percent:g}%"
+            if self.steps:
+                text += f" (step {self.step + 1} of {len(self.steps)}: " + \
+                    " → ".join(f"{s:g}%" for s in self.steps) + ")"
+        if self.shadow is not None:
+            text += f", shadow {self.shadow} on {self.shadow_percent:g}% of requests"
+        if self.paused:
+            text += f"; PAUSED: {self.paused}"
         return text
 
     def _alone(self) -> dict:
@@ -94,7 +129,10 @@ class Policy:
     def changed(self, action: str, reason: str, **changes) -> "Policy":
         """The next revision: this policy with `changes`, remembering this one."""
         previous = self._alone()
-        data = {**previous, **changes}
+        # A change ends a pause unless it is one; steps end with the canary.
+        data = {**previous, "paused": "", **changes}
+        if not float(data["canary_percent"]):
+            data.update(steps=[], step=-1)
         data.update(revision=self.revision + 1, action=action, reason=reason,
                     updated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     previous=previous, history=(self.history + [previous])[-HISTORY:])
@@ -103,13 +141,18 @@ class Policy:
     def rolled_back(self, reason: str) -> Optional["Policy"]:
         """The next revision, routing as the policy before the last change not yet rolled
         back did; None when there is nothing earlier to go back to."""
-        if not self.history:
+        # Changes that routed as this one does (a pause, say) are walked past.
+        earlier = list(self.history)
+        while earlier and Policy.from_json(earlier[-1]).routing()[:3] == self.routing()[:3]:
+            earlier.pop()
+        if not earlier:
             return None
-        before = Policy.from_json(self.history[-1])
+        before = Policy.from_json(earlier[-1])
         new = self.changed("rollback", reason, slots=before.slots, live=before.live,
-                           canary_percent=before.canary_percent)
+                           canary_percent=before.canary_percent, steps=before.steps, step=before.step,
+                           paused="")
         # The restored policy is taken off the walk, so the next rollback goes further back.
-        new.history = self.history[:-1]
+        new.history = earlier[:-1]
         return new
 
 
@@ -170,6 +213,14 @@ def changing(serving_dir, timeout: float = 120.0):
 def bucket(key: str) -> int:
     """A request key's routing bucket in 0..BUCKETS-1, the same on every server."""
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % BUCKETS
+
+
+def shadowed(policy: Policy, key: Optional[str]) -> bool:
+    """Whether the shadow version scores this request too."""
+    if policy.shadow is None or policy.shadow_percent <= 0:
+        return False
+    position = bucket("shadow:" + key) if key else random.random() * BUCKETS
+    return position < float(policy.shadow_percent) * BUCKETS / 100
 
 
 def route(policy: Policy, key: Optional[str]) -> str:

@@ -66,12 +66,13 @@ def blessing_of(store, version: int) -> Optional[bool]:
     return False
 
 
-def check(target: Target, version: int, state: dict) -> List[str]:
-    """Why `version` cannot take traffic ([] when it can)."""
+def check(target: Target, version: int, state: dict, answers: bool = True) -> List[str]:
+    """Why `version` cannot take traffic ([] when it can). One that `answers` nobody (a
+    shadow) needs no blessing: it is only loaded and watched."""
     problems = []
     if not (target.serving_dir / str(version)).is_dir():
         problems.append(f"version {version} is not in {target.serving_dir}")
-    blessed = blessing_of(target.store, version)
+    blessed = blessing_of(target.store, version) if answers else True
     if blessed is None:
         problems.append(f"version {version} was not pushed by a run this MLMD store knows")
     elif not blessed:
@@ -105,7 +106,7 @@ def apply(target: Target, new: policies.Policy, versions: List[int], state: dict
     from driftline.mlmd import deployments
 
     for version in versions:
-        problems = check(target, version, state)
+        problems = check(target, version, state, answers=version in (new.stable, new.canary))
         if problems:
             raise RolloutRefused("nothing was changed: " + "; ".join(problems))
     path = policies.policy_path(target.serving_dir)
@@ -146,15 +147,87 @@ def check_percent(percent: float):
                              f"{policies.MIN_PERCENT:g}%; promote for all of it); nothing was changed")
 
 
-def canary(target: Target, version: int, percent: float, reason: str):
+def _serving(policy: policies.Policy) -> List[int]:
+    """The versions a policy routes to or shadows with, each checked before it applies."""
+    return [v for v in (policy.stable, policy.canary, policy.shadow) if v is not None]
+
+
+def canary(target: Target, version: int, percent: float, reason: str, steps=()):
+    """`version` takes `percent` of the traffic; with `steps` (percents ending at 100) it
+    takes the first step's share and goes on one step at a time (advance)."""
+    steps = [float(s) for s in steps]
+    if steps:
+        percent = steps[0]
     check_percent(percent)
     with _one_change(target) as (state, policy):
         if version == policy.stable:
             raise RolloutRefused(f"version {version} is already the stable version; nothing was changed")
         slots = dict(policy.slots)
         slots[policy.idle] = version
-        new = policy.changed("canary", reason, slots=slots, canary_percent=percent)
-        return new, apply(target, new, [v for v in (new.stable, version) if v is not None], state)
+        shadow = {} if policy.shadow != version else {"shadow": None, "shadow_percent": 0.0}
+        new = policy.changed("canary", reason, slots=slots, canary_percent=percent, steps=steps,
+                             step=0 if steps else -1, **shadow)
+        return new, apply(target, new, _serving(new), state)
+
+
+def advance(target: Target, reason: str, action: str = "step", paused_only: bool = False):
+    """The canary goes to its next step, or is promoted when that step is 100% (or there
+    are no steps). `paused_only`: refused unless the rollout waits for a person (what
+    `rollout approve` means)."""
+    with _one_change(target) as (state, policy):
+        if policy.canary is None:
+            raise RolloutRefused("there is no canary to advance; nothing was changed")
+        if paused_only and not policy.paused:
+            raise RolloutRefused(f"the rollout of canary {policy.canary} is not waiting for approval "
+                                 f"(it is at {policy.canary_percent:g}%, analysed by the watcher); nothing "
+                                 "was changed")
+        following = policy.next_step
+        if following is None or following >= 100:
+            old = policy.stable
+            new = policy.changed(action if action != "step" else "promote", reason, live=policy.idle,
+                                 canary_percent=0.0)
+            return new, apply(target, new, _serving(new), state, drain_version=old)
+        new = policy.changed(action, reason, canary_percent=following, step=policy.step + 1)
+        return new, apply(target, new, _serving(new), state)
+
+
+def pause(target: Target, reason: str):
+    """The rollout stays where it is and waits for `approve` or `abort` by a person."""
+    with _one_change(target) as (state, policy):
+        if policy.canary is None:
+            raise RolloutRefused("there is no canary rollout to pause; nothing was changed")
+        if policy.paused == reason:
+            return policy, None
+        new = policy.changed("pause", reason, paused=reason)
+        return new, apply(target, new, _serving(new), state)
+
+
+def abort(target: Target, reason: str):
+    """The canary stops taking traffic; the stable version keeps all of it."""
+    with _one_change(target) as (state, policy):
+        if policy.canary is None:
+            raise RolloutRefused("there is no canary to abort; nothing was changed")
+        old = policy.canary
+        new = policy.changed("abort", reason, canary_percent=0.0)
+        return new, apply(target, new, _serving(new), state, drain_version=old)
+
+
+def shadow(target: Target, version: Optional[int], percent: float, reason: str):
+    """`version` scores `percent` of the requests beside the version answering them
+    (None: no shadow)."""
+    with _one_change(target) as (state, policy):
+        if version is None:
+            if policy.shadow is None:
+                raise RolloutRefused("no version shadows; nothing was changed")
+            new = policy.changed("unshadow", reason, shadow=None, shadow_percent=0.0)
+            return new, apply(target, new, _serving(new), state)
+        if not 0 < percent <= 100:
+            raise RolloutRefused(f"--percent {percent:g} must be above 0 and at most 100; nothing was changed")
+        if version in (policy.stable, policy.canary):
+            raise RolloutRefused(f"version {version} already answers requests (stable or canary); a shadow "
+                                 "is a version that does not; nothing was changed")
+        new = policy.changed("shadow", reason, shadow=version, shadow_percent=percent)
+        return new, apply(target, new, _serving(new), state)
 
 
 def promote(target: Target, reason: str):
@@ -163,7 +236,7 @@ def promote(target: Target, reason: str):
             raise RolloutRefused("there is no canary to promote; nothing was changed")
         old = policy.stable
         new = policy.changed("promote", reason, live=policy.idle, canary_percent=0.0)
-        return new, apply(target, new, [new.stable], state, drain_version=old)
+        return new, apply(target, new, _serving(new), state, drain_version=old)
 
 
 def switch(target: Target, version: int, reason: str):
@@ -173,8 +246,9 @@ def switch(target: Target, version: int, reason: str):
         old = policy.stable
         slots = dict(policy.slots)
         slots[policy.idle] = version
-        new = policy.changed("switch", reason, slots=slots, live=policy.idle, canary_percent=0.0)
-        return new, apply(target, new, [version], state, drain_version=old if old != version else None)
+        shadow = {} if policy.shadow != version else {"shadow": None, "shadow_percent": 0.0}
+        new = policy.changed("switch", reason, slots=slots, live=policy.idle, canary_percent=0.0, **shadow)
+        return new, apply(target, new, _serving(new), state, drain_version=old if old != version else None)
 
 
 def switch_pin(target: Target, version: int, reason: str):
@@ -192,8 +266,7 @@ def rollback(target: Target, reason: str):
         if new is None:
             raise RolloutRefused("there is no earlier policy to roll back to; nothing was changed")
         old = policy.stable if policy.stable != new.stable else None
-        versions = [v for v in (new.stable, new.canary) if v is not None]
-        return new, apply(target, new, versions, state, drain_version=old)
+        return new, apply(target, new, _serving(new), state, drain_version=old)
 
 
 # --- configuration for the real servers -------------------------------------------------
