@@ -111,7 +111,7 @@ def labels(args, config) -> int:
         from driftline.monitoring import passes
 
         store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
-        result = passes.outcome_pass(config, store, joined, [args.file])
+        result = passes.outcome_pass(config, store, joined, [args.file], log_dir=log_dir)
     if args.json:
         print_json(result)
         return errors.BLOCKED if result["alarms"] else 0
@@ -130,6 +130,10 @@ def labels(args, config) -> int:
                               for name in ("f1_score", "precision", "recall")))
         else:
             print(f"version {version:<8} {info['note']}")
+    if result.get("shadow"):
+        from driftline.monitoring import shadow
+
+        print(f"shadow          {shadow.online_text(result['shadow'])}")
     for alarm in result["alarms"]:
         print(f"ALARM           {alarm['text']}")
     print(f"recorded        MLMD execution {result['execution']} (driftline.Monitoring)")
@@ -256,6 +260,10 @@ def _text(result: dict, log_dir) -> str:
                      + " (against the window before)")
     elif result.get("drift_note"):
         lines.append(f"drift           {result['drift_note']}")
+    if result.get("shadow"):
+        from driftline.monitoring import shadow
+
+        lines.append(f"shadow          {shadow.text(result['shadow'])}")
     for alarm in result["alarms"]:
         lines.append(f"ALARM           {alarm['text']}")
     if result["judged"] and not result["alarms"]:

@@ -13,6 +13,7 @@ drift_comparator thresholds. Each distance over its threshold is an alarm. Nothi
 judged on fewer than `min_requests` rows: the result says so instead.
 """
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -20,10 +21,8 @@ import numpy as np
 from components.drift_gate.comparison import DRIFT, SKEW, compare, load_statistics
 from driftline.data import drift as span_drift
 from driftline.monitoring.baseline import trained
+from driftline.monitoring.distance import prediction_distance
 from driftline.monitoring.window import Window, floats as _floats, rows_of as _rows_of
-
-BINS = 10
-
 
 @dataclass
 class Alarm:
@@ -33,28 +32,6 @@ class Alarm:
     value: float
     threshold: float
     text: str
-
-
-def _histogram(values, edges=None) -> np.ndarray:
-    if edges is None:
-        counts, _ = np.histogram(np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0), bins=BINS,
-                                 range=(0.0, 1.0))
-    else:
-        counts = np.bincount(np.searchsorted(edges, np.asarray(values, dtype=np.float64), side="right"),
-                             minlength=len(edges) + 1)
-    return counts / max(1, counts.sum())
-
-
-def prediction_distance(served, expected) -> float:
-    """L-infinity distance between the served predictions' histogram and the evaluation
-    split's: ten bins of [0, 1] for probabilities; for a regression model's numbers, the
-    evaluation predictions' deciles as edges (each tenth of them in its own bin, and the
-    served ones below the lowest or above the highest edge in bins of their own)."""
-    expected = np.asarray(expected, dtype=np.float64)
-    edges = None
-    if expected.size and (expected.min() < 0 or expected.max() > 1):
-        edges = np.unique(np.quantile(expected, np.linspace(0, 1, BINS + 1)))
-    return float(np.max(np.abs(_histogram(served, edges) - _histogram(expected, edges))))
 
 
 def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
@@ -155,5 +132,25 @@ def judge_window(config, schema, store, window: Window):
         result["versions"][version] = _judge_version(config, schema, store, version,
                                                      _rows_of(current, version), alarms, sources)
     _judge_drift(window, schema, settings, result, alarms)
+    log_dir = Path(window.files[0]).parent if window.files else config.request_log_dir
+    result["shadow"] = _judge_shadow(config, store, current, log_dir, sources)
     result["alarms"] = [asdict(a) for a in alarms]
     return result, sources
+
+
+def _judge_shadow(config, store, current, log_dir, sources: list) -> Optional[dict]:
+    """The shadow's agreement with the answering versions on the window's rows, or None;
+    the shadow's pushed model joins the pass's `sources`."""
+    from driftline.monitoring import shadow
+    from driftline.monitoring.baseline import operating_thresholds
+    from pipeline.inputs import resolve_task
+
+    if not shadow.present(log_dir):
+        return None
+    said = shadow.read(log_dir)
+    versions = {v for v, _ in said.values()} | set(current.column("model_version").to_pylist())
+    models = {v: trained(store, config.pipeline_name, v) for v in versions}
+    found = shadow.agreement(current, said, operating_thresholds(models), resolve_task(config).kind)
+    if found is not None and models.get(found["version"]) is not None:
+        sources.append(("shadow_model", models[found["version"]].pushed))
+    return found

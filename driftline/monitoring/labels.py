@@ -131,10 +131,12 @@ def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
             labels[j] = label.item()
     by_version: Dict[str, list] = {}
     for i, label in zip(kept, labels):
-        by_version.setdefault(log["model_version"][i], []).append((label, float(log["probability"][i])))
+        by_version.setdefault(log["model_version"][i], []).append(
+            (label, float(log["probability"][i]), log["request_id"][i]))
     return {"kind": task.kind, "matched": matched, "unobservable": unknown, "unmatched": len(outcomes) - matched,
             "versions": {v: (np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows]))
-                         for v, rows in by_version.items()}}
+                         for v, rows in by_version.items()},
+            "ids": {v: [r[2] for r in rows] for v, rows in by_version.items()}}
 
 
 def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:

@@ -21,18 +21,27 @@ def window_pass(config, schema, store, window, dashboard: bool = True) -> dict:
     return result
 
 
-def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True) -> dict:
+def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True, log_dir=None) -> dict:
     """`joined`: labels.join of the log and the outcomes; `files`: the outcome files it
     came from (recorded, so that a watcher joins each file once). `dashboard`: redraw the
     dashboard after the pass (a replay, which reports with its timeline, draws it once
-    at the end instead)."""
+    at the end instead). `log_dir`: the request log the rows came from (the shadow's
+    predictions are beside it)."""
     from driftline.monitoring import labels, record
     from driftline.monitoring.baseline import operating_thresholds, trained
 
-    models = {v: trained(store, config.pipeline_name, v) for v in joined["versions"]}
-    result = labels.quality(joined, config, operating_thresholds(models))
+    from driftline.monitoring import shadow
+
+    log_dir = log_dir or config.request_log_dir
+    said = shadow.read(log_dir) if shadow.present(log_dir) else {}
+    versions = set(joined["versions"]) | {v for v, _ in said.values()}
+    models = {v: trained(store, config.pipeline_name, v) for v in versions}
+    thresholds = operating_thresholds(models)
+    result = labels.quality(joined, config, {v: thresholds[v] for v in joined["versions"]})
+    result["shadow"] = shadow.online(joined, said, thresholds, config) if said else None
     result["outcome_files"] = [str(f) for f in files]
-    sources = [("served_model", t.pushed) for t in models.values() if t is not None]
+    sources = [("served_model" if v in joined["versions"] else "shadow_model", t.pushed)
+               for v, t in models.items() if t is not None]
     summary = {**result, "kind": "labels", "rows": joined["matched"], "judged": any(
         v["judged"] for v in result["versions"].values()), "first_timestamp": 0.0, "last_timestamp": 0.0}
     result["execution"] = record.record(store, config.model_name, summary, sources)

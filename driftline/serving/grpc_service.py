@@ -65,7 +65,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
             refuse_verb(verb, version)
             with version.serving():
                 outputs = self._outputs(version, serialized)
-            self.server.record(version, slot, _key(context), examples, outputs, started)
+            request_id = self.server.record(version, slot, _key(context), examples, outputs, started)
+            self.server.offer_shadow(version, _key(context), request_id, serialized)
             return version, outputs
         except ServingError as error:
             self.server.error(error, version, slot)

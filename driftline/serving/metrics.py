@@ -42,6 +42,21 @@ class Metrics:
         self.directory_missing_scans = Gauge(
             "driftline_serving_dir_missing_scans", "Polls that found the serving directory gone after "
             "versions were loaded from it", ["model"], registry=self.registry)
+        self.shadow_rows = Counter(
+            "driftline_shadow_rows", "Rows the shadow version scored, failed on, or dropped (queue full)",
+            ["model", "version", "outcome"], registry=self.registry)
+        self.shadow_latency = Histogram(
+            "driftline_shadow_latency_seconds", "The shadow version's time to score a request (off the "
+            "request's path)", ["model", "version"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.shadow_percent = Gauge(
+            "driftline_shadow_percent", "The share of requests the shadow version scores (0: no shadow)",
+            ["model"], registry=self.registry)
+        self.rollout_step = Gauge(
+            "driftline_rollout_step", "The canary's step in effect, from 1 (0: no canary or no steps)",
+            ["model"], registry=self.registry)
+        self.rollout_paused = Gauge(
+            "driftline_rollout_paused", "1 while the rollout waits for a person (rollout approve or abort)",
+            ["model"], registry=self.registry)
         self.log_dropped = Gauge(
             "driftline_request_log_dropped_rows", "Rows the request log could not keep up with",
             ["model"], registry=self.registry)
@@ -117,18 +132,53 @@ class MonitoringCollector:
                                    "(driftline monitor labels)", labels=["model", "version"])
         online_high = GaugeMetricFamily("driftline_online_f1_upper", "The upper end of its interval",
                                         labels=["model", "version"])
-        quality = self._labels()
+        quality = self._beside(".labels.json")
         for version, info in (quality or {}).get("versions", {}).items():
             if info.get("judged") and "f1_score" in info:
                 online.add_metric([m, version], float(info["f1_score"]["value"]))
                 online_high.add_metric([m, version], float(info["f1_score"]["high"]))
-        return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high]
+        return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high,
+                *self._shadow(result), *self._analysis()]
 
-    def _labels(self):
+    def _shadow(self, result: dict):
+        from prometheus_client.core import GaugeMetricFamily
+
+        agreement = GaugeMetricFamily("driftline_shadow_agreement", "Share of the newest window's shadowed rows "
+                                      "where the shadow version decides as the answering one did",
+                                      labels=["model", "version"])
+        distance = GaugeMetricFamily("driftline_shadow_prediction_distance", "L-infinity distance between the "
+                                     "shadow's and the answering versions' predictions on the same rows",
+                                     labels=["model", "version"])
+        found = result.get("shadow") or {}
+        if found.get("agreement") is not None:
+            agreement.add_metric([self.model, found["version"]], float(found["agreement"]))
+        if found.get("distance") is not None:
+            distance.add_metric([self.model, found["version"]], float(found["distance"]))
+        return [agreement, distance]
+
+    def _analysis(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        verdict = GaugeMetricFamily("driftline_rollout_verdict", "1 for the verdict of the newest analysis of "
+                                    "the canary's step (promote, abort, inconclusive)",
+                                    labels=["model", "version", "verdict"])
+        needs = GaugeMetricFamily("driftline_rollout_needs_labelled", "More labelled requests the canary's "
+                                  "step likely needs before its analysis decides", labels=["model", "version"])
+        found = self._beside(".analysis.json") or {}
+        if found.get("canary") is not None:
+            version = str(found["canary"])
+            for name in ("promote", "abort", "inconclusive"):
+                verdict.add_metric([self.model, version, name], float(found.get("verdict") == name))
+            if found.get("needs") is not None:
+                needs.add_metric([self.model, version], float(found["needs"]))
+        return [verdict, needs]
+
+    def _beside(self, suffix: str):
+        """The JSON file next to the monitoring result (`<model><suffix>`), or None."""
         import json
         from pathlib import Path
 
-        path = Path(self.path).with_suffix(".labels.json")
+        path = Path(self.path).with_suffix(suffix)
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):

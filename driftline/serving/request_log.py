@@ -24,9 +24,11 @@ EXTRA = ["request_id", "timestamp", "model_version", "slot", "key", "probability
 
 class RequestLog:
     def __init__(self, directory: Path, feature_columns: List[str], max_bytes: int = 16 << 20,
-                 max_total_bytes: int = 256 << 20, queue_rows: int = 100_000):
+                 max_total_bytes: int = 256 << 20, queue_rows: int = 100_000, extra: List[str] = EXTRA,
+                 prefix: str = "requests"):
         self.directory = Path(directory)
-        self.columns = list(feature_columns) + EXTRA
+        self.columns = list(feature_columns) + list(extra)
+        self.prefix = prefix
         self.max_bytes = max_bytes
         self.max_total_bytes = max_total_bytes
         self.queue: "queue.Queue" = queue.Queue(maxsize=queue_rows)
@@ -65,7 +67,7 @@ class RequestLog:
     def _open(self):
         if self._file:
             self._file.close()
-        name = f"requests-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.csv"
+        name = f"{self.prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}.csv"
         self._file = open(self.directory / name, "w", newline="")
         header = io.StringIO()
         csv.writer(header).writerow(self.columns)
@@ -74,7 +76,7 @@ class RequestLog:
         self._enforce_cap()
 
     def _enforce_cap(self):
-        files = sorted(self.directory.glob("requests-*.csv"))
+        files = sorted(self.directory.glob(f"{self.prefix}-*.csv"))
         total = sum(f.stat().st_size for f in files)
         for old in files[:-1]:  # never the file being written
             if total <= self.max_total_bytes:

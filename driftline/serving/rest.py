@@ -146,6 +146,7 @@ class _Handlers:
             with version.serving():
                 outputs = await server.predict(version, serialized)
             request_id = server.record(version, slot, key, examples, outputs, started)
+            server.offer_shadow(version, key, request_id, serialized)
         except ServingError as error:
             server.error(error, version, slot)
             return _error(error)

@@ -20,6 +20,7 @@ from driftline.serving.metrics import Metrics
 from driftline.serving.models import AVAILABLE, OUTPUT, ModelVersions, Version
 from driftline.serving.request_log import RequestLog
 from driftline.serving.requests import Contract, raw_values
+from driftline.serving.shadow import Shadow
 
 log = logging.getLogger("driftline.serving")
 OBSERVABLE = "label_known"  # components/model/task.py: LABEL_KNOWN
@@ -112,6 +113,8 @@ class Server:
                                       settings.poll_seconds, on_change=self._versions_changed)
         self.request_log = RequestLog(settings.log_dir, contract.columns, settings.log_max_bytes,
                                       settings.log_max_total_bytes)
+        self.shadow = Shadow(settings.log_dir, self.metrics, settings.model_name,
+                             max_bytes=settings.log_max_bytes, max_total_bytes=settings.log_max_total_bytes)
         self.policy: Optional[policies.Policy] = None
         self._policy_mtime = None
         self._stop = threading.Event()
@@ -123,6 +126,7 @@ class Server:
 
     def start(self):
         self.request_log.start()
+        self.shadow.start()
         self._read_policy()
         self.versions.start()
         threading.Thread(target=self._watch_policy, name="policy-watch", daemon=True).start()
@@ -130,6 +134,7 @@ class Server:
     def stop(self):
         self._stop.set()
         self.versions.stop()
+        self.shadow.stop()
         self.request_log.stop()
 
     def _watch_policy(self):
@@ -190,6 +195,9 @@ class Server:
         policy = self.effective_policy()
         self.metrics.canary_percent.labels(name).set(policy.canary_percent if policy.canary else 0)
         self.metrics.policy_revision.labels(name).set(policy.revision)
+        self.metrics.shadow_percent.labels(name).set(policy.shadow_percent if policy.shadow is not None else 0)
+        self.metrics.rollout_step.labels(name).set(policy.step + 1 if policy.canary and policy.steps else 0)
+        self.metrics.rollout_paused.labels(name).set(int(bool(policy.paused)))
 
     # --- which version -----------------------------------------------------------------
 
@@ -252,6 +260,15 @@ class Server:
         if rows > self.settings.max_batch_rows:
             raise bad_request(f"the request has {rows} rows, over the limit of "
                               f"{self.settings.max_batch_rows} per request")
+
+    def offer_shadow(self, version: Version, key: Optional[str], request_id: str, serialized: List[bytes]):
+        """Hands an answered request to the shadow version, when one is set and samples it."""
+        policy = self.effective_policy()
+        if policy.shadow is None or policy.shadow == version.number or not policies.shadowed(policy, key):
+            return
+        shadow = self.versions.get(policy.shadow)
+        if shadow is not None and shadow.state == AVAILABLE:
+            self.shadow.offer(shadow, request_id, serialized)
 
     def record(self, version: Version, slot: str, key: Optional[str], examples, outputs: dict,
                started: float, code: int = 200) -> str:
