@@ -4,7 +4,8 @@
 
 DIR is a driftline output directory with a pushed model. For batch 1 (one example per
 request) and 1, 8 and 32 concurrent clients on loopback, it measures p50/p99 latency and
-throughput of `driftline serve` without and with server-side batching, and the same
+throughput of `driftline serve` without and with server-side batching and with a shadow
+version scoring every request (a copy of the served model), and the same
 SavedModel's signature called in this process, one example at a time (the latency
 limit) and 64 at a time (the throughput limit). Clients are threads with keep-alive
 connections, in this process; on a small machine they share its cores with the server.
@@ -60,15 +61,40 @@ def in_process(model_dir: Path, examples, seconds: float) -> dict:
     return result
 
 
-def through_server(config: Path, examples, seconds: float, batching: bool) -> dict:
+def _shadowed(server, config: Path, model_dir: Path) -> Path:
+    """A copy of the served model, one version number below it, set to shadow every
+    request: a shadow that costs what the served model costs."""
+    import shutil
+    import subprocess
+
+    copy = model_dir.with_name(str(int(model_dir.name) - 1))
+    shutil.copytree(model_dir, copy)
+    server.wait(versions=2)
+    proc = subprocess.run([sys.executable, "-m", "driftline", "rollout", "shadow", "--version", copy.name,
+                           "--percent", "100", "--config", str(config), "--server", server.url,
+                           "--reason", "bench: a shadow on every request"],
+                          capture_output=True, text=True, cwd=config.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stdout + proc.stderr)
+    return copy
+
+
+def through_server(config: Path, examples, seconds: float, batching: bool, shadow_of: Path = None) -> dict:
+    """`shadow_of`: the served model's directory, to shadow every request with a copy of it."""
+    import shutil
+
     from serving_helpers import Served, load
 
-    extra_config = config.with_name(config.stem + ("-batching" if batching else "-plain") + ".toml")
+    name = "-shadow" if shadow_of else "-batching" if batching else "-plain"
+    extra_config = config.with_name(config.stem + name + ".toml")
     extra_config.write_text(config.read_text() + "\n[serving]\n" + (
         "batching = true\nbatch_max_rows = 64\nbatch_timeout_ms = 1.0\n" if batching else "batching = false\n"))
     server = Served(extra_config, config.parent)
+    copy = None
     try:
         server.wait(versions=1)
+        if shadow_of is not None:
+            copy = _shadowed(server, extra_config, shadow_of)
         bodies = [json.dumps({"instances": [{"b64": base64.b64encode(e).decode()}]}).encode() for e in examples]
         found = {}
         for clients in CLIENTS:
@@ -83,6 +109,13 @@ def through_server(config: Path, examples, seconds: float, batching: bool) -> di
         return found
     finally:
         server.stop()
+        if copy is not None:
+            from driftline.serving import policy as policies
+
+            serving = copy.parent
+            policy = policies.read(serving)
+            policies.write(serving, policy.changed("unshadow", "bench done", shadow=None, shadow_percent=0.0))
+            shutil.rmtree(copy)
 
 
 def run(output_dir: Path, data_root: Path, seconds: float = 8.0) -> dict:
@@ -94,6 +127,7 @@ def run(output_dir: Path, data_root: Path, seconds: float = 8.0) -> dict:
     result = {"model": str(model_dir), "in_process": in_process(model_dir, examples, seconds)}
     for batching in (False, True):
         result["server_batching" if batching else "server"] = through_server(config, examples, seconds, batching)
+    result["server_shadow"] = through_server(config, examples, seconds, False, shadow_of=model_dir)
     limit = result["in_process"]
     one = result["server"]["clients_1"]
     result["targets"] = {
@@ -102,6 +136,8 @@ def run(output_dir: Path, data_root: Path, seconds: float = 8.0) -> dict:
         "throughput at 32 clients with batching / in-process batched (target >= 0.5)":
             round(result["server_batching"]["clients_32"]["throughput_rps"] /
                   limit["batch_64"]["examples_per_s"], 3),
+        "p99 at 1 client with a shadow on every request minus without (ms)":
+            round(result["server_shadow"]["clients_1"]["p99_ms"] - one["p99_ms"], 3),
     }
     return result
 
@@ -113,7 +149,8 @@ def report(result: dict) -> str:
         r = result["in_process"][name]
         lines.append(f"| SavedModel in process, {name.replace('_', ' ')} | 1 | {r['requests']} | {r['p50_ms']} | "
                      f"{r['p99_ms']} | {r['throughput_rps']} ({r['examples_per_s']} examples/s) | — |")
-    for key, label in (("server", "driftline serve"), ("server_batching", "driftline serve, batching")):
+    for key, label in (("server", "driftline serve"), ("server_batching", "driftline serve, batching"),
+                       ("server_shadow", "driftline serve, a shadow on every request")):
         for clients, r in result[key].items():
             lines.append(f"| {label} | {clients.split('_')[1]} | {r['requests']} | {r['p50_ms']} | {r['p99_ms']} | "
                          f"{r['throughput_rps']} | {r['failed']} |")

@@ -1,7 +1,8 @@
 """The replay's timeline, drawn from what MLMD holds: per monitoring window, the skew and
 drift distances against their thresholds, the alarms, each version's share of the
-traffic, the online F1 per version from late outcomes, and every decision (retraining,
-canary, promotion, rollback, a span becoming labelled) with its reason. One PNG and a
+traffic with the canary's steps over it, the online F1 per version from late outcomes, and
+every decision (retraining, a canary's step, pause, promotion or abort, a span becoming
+labelled) with its reason. One PNG and a
 self-contained HTML page around it."""
 import base64
 import datetime as dt
@@ -91,6 +92,22 @@ def _share_panel(ax, passes: list, xs: list, versions: list):
     ax.legend(fontsize=7, loc="lower left")
 
 
+def _step_line(ax, rollouts: list, last_x: float):
+    """The canary's share as each rollout change set it: its steps, drawn over the shares
+    the windows measured."""
+    if not any(r["canary_version"] for r in rollouts):
+        return
+    xs = [r["x"] for r in rollouts] + [last_x + 0.5]
+    shares = [(r["canary_percent"] / 100 if r["canary_version"] else 0.0) for r in rollouts]
+    ax.step(xs, shares + shares[-1:], where="post", color="#111111", linewidth=1.4,
+            label="canary share set (steps)")
+    for r in rollouts:
+        if r["canary_version"] and r["action"] in ("canary", "step", "approve"):
+            ax.annotate(f"{r['canary_percent']:g}%", (r["x"], r["canary_percent"] / 100), fontsize=7,
+                        xytext=(2, 2), textcoords="offset points")
+    ax.legend(fontsize=7, loc="lower left")
+
+
 def _online_panel(ax, online: list, versions: list):
     from driftline.monitoring.dashboard import online_metric
 
@@ -112,9 +129,11 @@ def _online_panel(ax, online: list, versions: list):
 
 def _mark_events(found: dict, dist_ax, share_ax, f1_ax):
     """Decisions (coloured by outcome) and the replay's own marks across every panel."""
-    colours = {"promoted": "#2ca02c", "rolled back": "#d62728"}
+    colours = {"promoted": "#2ca02c", "rolled back": "#d62728", "aborted": "#d62728", "paused": "#ff7f0e"}
     for decision in found["decisions"]:
-        colour = colours.get(decision["outcome"], "#9467bd" if decision["outcome"].startswith("canary") else "#7f7f7f")
+        outcome = decision["outcome"]
+        colour = colours.get(outcome, "#9467bd" if outcome.startswith("canary") else
+                             "#98df8a" if outcome.startswith("step to") else "#7f7f7f")
         for ax in (dist_ax, share_ax, f1_ax):
             ax.axvline(decision["x"], color=colour, linewidth=1.2)
         dist_ax.annotate(_short(decision), (decision["x"], 1.0), xycoords=("data", "axes fraction"),
@@ -141,6 +160,7 @@ def chart(found: dict) -> bytes:
     versions = sorted({v for p in passes for v in p["result"].get("versions", {})}, key=int)
     _distance_panel(dist_ax, passes, xs)
     _share_panel(share_ax, passes, xs, versions)
+    _step_line(share_ax, found["rollouts"], float(len(passes)))
     _online_panel(f1_ax, found["online"], versions)
     _mark_events(found, dist_ax, share_ax, f1_ax)
     fig.tight_layout()

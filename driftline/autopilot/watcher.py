@@ -163,9 +163,9 @@ class Watcher:
                     f"{len(alarms)} alarm(s)" + (": " + ", ".join(_brief(a) for a in alarms) if alarms else ""))
                  + f" (MLMD execution {result['execution']})")
         if result.get("shadow"):
-            from driftline.monitoring import shadow
+            from driftline.views.shadow import shadow_text
 
-            self.say(f"shadow          {shadow.text(result['shadow'])}")
+            self.say(f"shadow          {shadow_text(result['shadow'])}")
         return result
 
     def _outcome_pass(self, table, found) -> Optional[dict]:
@@ -185,9 +185,9 @@ class Watcher:
                  + "".join(f"; ALARM {a['text']}" for a in result["alarms"])
                  + f" (MLMD execution {result['execution']})")
         if result.get("shadow"):
-            from driftline.monitoring import shadow
+            from driftline.views.shadow import shadow_text
 
-            self.say(f"shadow          {shadow.online_text(result['shadow'])}")
+            self.say(f"shadow          {shadow_text(result['shadow'])}")
         return result
 
     # --- deciding -------------------------------------------------------------------------
@@ -254,7 +254,8 @@ class Watcher:
         outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir), self.task)
         joined = online.join(recent, outcomes, self.task)["versions"]
         analysis = self.analyse(recent, policy, joined)
-        requests = windows.requests_in(windows.rows_of(recent, str(canary)))
+        # A request of several rows counts once per row, as its outcomes do.
+        requests = int(windows.rows_of(recent, str(canary)).num_rows)
         minutes = max(0.0, time.time() - started) / 60
         analysis.details.update(step_requests=requests, step_minutes=round(minutes, 2),
                                 share=float(policy.canary_percent), verdict=analysis.verdict,
@@ -297,8 +298,9 @@ class Watcher:
             return step_analysis.StepVerdict(step_analysis.ABORT, problems, held, details=details)
         need = self.settings.canary_min_labelled
         if c_labels.size < need or s_labels.size < need:
-            whose = "the canary has" if c_labels.size < need else "the stable version has"
-            verdict = step_analysis.too_few(int(min(c_labels.size, s_labels.size)), need, whose)
+            short = c_labels if c_labels.size < need else s_labels
+            verdict = step_analysis.too_few(int(short.size), need, "the canary has" if short is c_labels
+                                            else "the stable version has")
         elif self.task.kind == "regression":
             verdict = rmse_verdict(c_labels, c_scores, s_labels, s_scores, self.config)
         else:
@@ -314,7 +316,7 @@ class Watcher:
         canary, share, settings = policy.canary, policy.canary_percent, self.config.rollout
         at = f"canary {canary} at {share:g}%"
         if analysis.verdict == step_analysis.ABORT:
-            reason = analysis.text()
+            reason = "; ".join(analysis.reasons + analysis.held)
             new, deployment = rollout.abort(self.target, f"{at} aborted: {reason}")
             return self._decided(policy, "aborted", reason, new, deployment, analysis)
         if analysis.verdict == step_analysis.PROMOTE:

@@ -131,9 +131,9 @@ def labels(args, config) -> int:
         else:
             print(f"version {version:<8} {info['note']}")
     if result.get("shadow"):
-        from driftline.monitoring import shadow
+        from driftline.views.shadow import shadow_text
 
-        print(f"shadow          {shadow.online_text(result['shadow'])}")
+        print(f"shadow          {shadow_text(result['shadow'])}")
     for alarm in result["alarms"]:
         print(f"ALARM           {alarm['text']}")
     print(f"recorded        MLMD execution {result['execution']} (driftline.Monitoring)")
@@ -261,9 +261,9 @@ def _text(result: dict, log_dir) -> str:
     elif result.get("drift_note"):
         lines.append(f"drift           {result['drift_note']}")
     if result.get("shadow"):
-        from driftline.monitoring import shadow
+        from driftline.views.shadow import shadow_text
 
-        lines.append(f"shadow          {shadow.text(result['shadow'])}")
+        lines.append(f"shadow          {shadow_text(result['shadow'])}")
     for alarm in result["alarms"]:
         lines.append(f"ALARM           {alarm['text']}")
     if result["judged"] and not result["alarms"]:

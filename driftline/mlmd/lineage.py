@@ -358,6 +358,12 @@ class Lineage:
 
         return [d for p in self.pushes(artifact) for d in deployments.of_artifact(self.store, p.id)]
 
+    def shadowed(self, artifact) -> list:
+        """What the monitoring passes saw of this model while it shadowed, oldest first."""
+        from driftline.mlmd import passes
+
+        return [d for p in self.pushes(artifact) for d in passes.shadowed(self.store, p.id)]
+
     def decisions(self, artifact) -> list:
         """The retraining and canary decisions about this model's pushes, oldest first."""
         from driftline.mlmd import decisions
@@ -409,6 +415,7 @@ class Lineage:
             summary["traffic"] = self._traffic(start)
         summary["deployments"] = self.served(start)
         summary["decisions"] = self.decisions(start)
+        summary["shadowed"] = self.shadowed(start)
         summary["serving_target"] = target == "serving"
         return result
 

@@ -25,7 +25,10 @@ def history(store, model: str) -> Dict[str, list]:
         result = json.loads(found.get("result") or "{}")
         entry = {"execution": found["execution"], "time": found["time_ms"] / 1000.0, "result": result}
         (outcomes if result.get("kind") == "labels" else passes).append(entry)
-    return {"passes": passes, "outcomes": outcomes, "deployments": deployments(store, model)}
+    from driftline.mlmd.decisions import history as decisions
+
+    steps = [d for d in decisions(store, model) if d["trigger"] == "canary"]
+    return {"passes": passes, "outcomes": outcomes, "deployments": deployments(store, model), "steps": steps}
 
 
 def _when(seconds: float):
@@ -128,6 +131,39 @@ def _online_chart(found: dict, online: list) -> bytes:
     return png(fig)
 
 
+def _shadow_chart(found: dict, points: list) -> bytes:
+    """The shadow's agreement with the answering versions, window by window."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 2.4))
+    for version in sorted({v for _, v, _ in points}):
+        mine = [(t, a) for t, v, a in points if v == version]
+        ax.plot([t for t, _ in mine], [a for _, a in mine], marker="o", label=f"shadow {version}")
+    _mark_deployments(ax, found)
+    ax.set(ylabel="equal decisions", title="Shadow agreement with the answering versions", ylim=(0, 1.02))
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    return png(fig)
+
+
+def rollout_state(found: dict) -> str:
+    """Where the newest rollout change left things: the step, a pause, the shadow."""
+    if not found["deployments"]:
+        return "no rollout change recorded yet"
+    d = found["deployments"][-1]
+    policy = json.loads(d.get("policy") or "{}")
+    text = f"stable {d['stable_version']}"
+    if d["canary_version"]:
+        steps = policy.get("steps") or []
+        at = f" (step {policy.get('step', 0) + 1} of {len(steps)}: " + " → ".join(f"{x:g}%" for x in steps) + ")" \
+            if steps else ""
+        text += f", canary {d['canary_version']} at {d['canary_percent']:g}%{at}"
+    if d.get("shadow_version"):
+        text += f", shadow {d['shadow_version']} on {d['shadow_percent']:g}% of requests"
+    if d.get("paused"):
+        text += f"; PAUSED for a person: {d['paused']}"
+    return text
+
+
 def charts(found: dict) -> Dict[str, bytes]:
     """The dashboard's PNGs, each only when there is something to draw."""
     out = {}
@@ -146,6 +182,10 @@ def charts(found: dict) -> Dict[str, bytes]:
               for v, info in o["result"].get("versions", {}).items() if info.get("judged")]
     if online:
         out["online_f1.png"] = _online_chart(found, online)
+    shadowed = [(_when(p["time"]), p["result"]["shadow"]["version"], p["result"]["shadow"]["agreement"])
+                for p in found["passes"] if (p["result"].get("shadow") or {}).get("agreement") is not None]
+    if shadowed:
+        out["shadow.png"] = _shadow_chart(found, shadowed)
     return out
 
 
@@ -168,6 +208,10 @@ def page(model: str, found: dict, images: Dict[str, bytes]) -> str:
                 f"<td>{html.escape(str(d['action']))}</td><td>{d['stable_version']}</td>"
                 f"<td>{d['canary_version'] or ''}{' at %g%%' % d['canary_percent'] if d['canary_version'] else ''}"
                 f"</td><td>{html.escape(str(d['reason'] or ''))}</td></tr>" for d in found["deployments"]]
+    steps = [f"<tr><td>{when(d['time_ms'] / 1000.0)}</td><td>{html.escape(str(d['pushed_version']))}</td>"
+             f"<td>{html.escape(str(d['details'].get('share', '')))}</td>"
+             f"<td>{html.escape(str(d['details'].get('verdict', '')))}</td><td>{html.escape(d['outcome'])}</td>"
+             f"<td>{html.escape(d['reason'])}</td></tr>" for d in found.get("steps", [])]
     newest = found["passes"][-1] if found["passes"] else None
     status = ("no monitoring pass yet: run `driftline monitor`" if newest is None else
               f"newest pass {when(newest['time'])}: {newest['result'].get('rows', 0)} rows, "
@@ -182,6 +226,11 @@ def page(model: str, found: dict, images: Dict[str, bytes]) -> str:
              "<h2>Versions</h2>" + (img("versions.png") or "<p>No traffic judged yet.</p>"),
              "<h2>Online quality</h2>" + (img("online_f1.png") or "<p>No outcomes joined yet "
                                           "(`driftline monitor labels FILE`).</p>"),
+             f"<h2>Rollout</h2><p id='rollout'>{html.escape(rollout_state(found))}</p>"
+             + ("<table><tr><th>time (UTC)</th><th>canary</th><th>share %</th><th>verdict</th><th>decision</th>"
+                "<th>why</th></tr>" + "".join(steps[::-1]) + "</table>" if steps else
+                "<p>No canary step analysed yet.</p>"),
+             "<h2>Shadow</h2>" + (img("shadow.png") or "<p>No shadow version has scored requests.</p>"),
              "<h2>Rollout changes</h2>" + ("<table><tr><th>time (UTC)</th><th>revision</th><th>action</th>"
                                            "<th>stable</th><th>canary</th><th>reason</th></tr>"
                                            + "".join(rollouts) + "</table>" if rollouts else "<p>None.</p>")]

@@ -3,11 +3,7 @@ window and the training statistics each was compared with, its properties the wi
 the distances and the alarms. Lineage thus continues past deployment: from a model to
 every judgement of its traffic."""
 from driftline.mlmd import records
-from driftline.mlmd.records import DOUBLE, INT, STRING
-
-MONITORING = records.RecordType("driftline.Monitoring", {
-    "model": STRING, "rows": INT, "first_timestamp": DOUBLE, "last_timestamp": DOUBLE, "judged": INT,
-    "alarms": STRING, "result": STRING}, context_type="driftline.monitoring")
+from driftline.mlmd.passes import MONITORING
 
 
 def record(store, model: str, result: dict, sources: list) -> int:

@@ -63,6 +63,15 @@ def alerts(config) -> List[Alert]:
               f"(increase(driftline_request_latency_seconds_count[{RATE_WINDOW}])) >= {m.min_requests}",
               "p99 latency of version {{ $labels.version }}",
               f"The 99th percentile of request latency is over {m.p99_latency_ms:g} ms."),
+        Alert("DriftlineRolloutPaused", "driftline_rollout_paused > 0",
+              "The rollout of {{ $labels.model }} waits for a person",
+              "Its canary step was inconclusive past [rollout] max_step_minutes or max_step_requests, or "
+              "[rollout] approve_before holds the next step: `driftline rollout status` says why; "
+              "`driftline rollout approve` or `abort` decides."),
+        Alert("DriftlineShadowDisagrees", f"driftline_shadow_agreement < {m.min_shadow_agreement:g}",
+              "Shadow version {{ $labels.version }} disagrees",
+              f"It decides as the answering versions did on fewer than {m.min_shadow_agreement:.0%} of the "
+              "newest window's shadowed rows (driftline monitor)."),
     ] + ([Alert("DriftlineOnlineF1", f"driftline_online_f1_upper < {m.min_online_f1:g}",
                 "Online F1 of version {{ $labels.version }}",
                 f"F1 on requests whose outcome arrived is below {m.min_online_f1:g} even at the upper "
@@ -159,6 +168,14 @@ def tests_yaml(config, rules_file: str) -> str:
         series += _series("driftline_request_latency_seconds_bucket", {**fast, "le": le}, f"0+{per_minute}x10")
     series += _series("driftline_request_latency_seconds_count", fast, f"0+{per_minute}x10")
     case(series, _expect(by_name["DriftlineLatencyP99"], "8m", [slow]))
+    case(_series("driftline_rollout_paused", {"model": model}, "0 0 1 1"),
+         _expect(by_name["DriftlineRolloutPaused"], "1m", [])
+         + _expect(by_name["DriftlineRolloutPaused"], "3m", [{"model": model}]))
+    shadow = {"model": model, "version": "9"}
+    agree, disagree = min(1.0, m.min_shadow_agreement + 0.05), max(0.0, m.min_shadow_agreement - 0.2)
+    case(_series("driftline_shadow_agreement", shadow, f"{agree:g} {agree:g} {disagree:g} {disagree:g}"),
+         _expect(by_name["DriftlineShadowDisagrees"], "1m", [])
+         + _expect(by_name["DriftlineShadowDisagrees"], "3m", [shadow]))
     if "DriftlineOnlineF1" in by_name:
         online = {"model": model, "version": "7"}
         good, bad = min(1.0, m.min_online_f1 + 0.2), max(0.0, m.min_online_f1 - 0.2)

@@ -106,24 +106,5 @@ def online(joined: dict, shadow: Dict[str, tuple], thresholds: Dict[str, float],
             "difference": {"value": float(value(every, second) - value(every, first)), "low": low, "high": high}}
 
 
-def text(result: dict) -> str:
-    """One line for a window's agreement."""
-    parts = [f"shadow {result['version']} on {result['rows']} rows"]
-    if result.get("agreement") is not None:
-        parts.append(f"agrees on {result['agreement']:.1%} of decisions")
-    if result.get("distance") is not None:
-        parts.append(f"prediction distance {result['distance']:.3f}")
-    if result.get("failed"):
-        parts.append(f"{result['failed']} rows failed")
-    return ", ".join(parts)
-
-
-def online_text(result: dict) -> str:
-    d = result["difference"]
-    return (f"shadow {result['version']} online {result['metric']} {result['shadow']:.3f} against the answering "
-            f"version's {result['served']:.3f} on the same {result['rows']} labelled rows (difference "
-            f"{d['value']:+.3f}, paired interval {d['low']:+.3f} to {d['high']:+.3f})")
-
-
 def present(request_log_dir) -> bool:
     return Path(log_dir(request_log_dir)).is_dir()

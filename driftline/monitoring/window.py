@@ -155,10 +155,5 @@ def rows_of(table, version: str):
     return table.filter(pc.equal(table.column("model_version"), version))
 
 
-def requests_in(table) -> int:
-    """How many requests the rows came from (a request's rows share its id, `<id>-<row>`)."""
-    return len({str(r).rsplit("-", 1)[0] for r in table.column("request_id").to_pylist()})
-
-
 def floats(table, column: str) -> np.ndarray:
     return np.asarray([float(v) for v in table.column(column).to_pylist() if v not in (None, "")])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from components.drift_gate.verdict import DRIFT_REPORT_TYPE
 from components.errors import DriftlineError
+from driftline.views.shadow import shadow_text
 
 HEADLINE = ["auc", "f1_score"]
 # A regression task's run shows its errors in the same two columns, named in the cell.
@@ -164,8 +165,13 @@ def _traffic_lines(s: dict) -> list:
     if s.get("blessing"):
         lines.append(f"pushed by       the blessing #{s['blessing']} the Pusher read (above)")
     for d in s.get("deployments", []):
+        share = (f"shadow on {d.get('shadow_percent') or 0:g}% of requests, answering none" if d["role"] == "shadow"
+                 else f"{d['role']} at {d['share_percent']:g}%")
         lines.append(f"served          {_utc(d['time_ms'])} revision {d['revision']} ({d['action']}): "
-                     f"{d['role']} at {d['share_percent']:g}% ({d['reason'] or 'no reason given'})")
+                     f"{share} ({d['reason'] or 'no reason given'})")
+    for seen in s.get("shadowed", []):
+        lines.append(f"shadowed        {_utc(seen['time_ms'])} {shadow_text(seen['shadow'])} (MLMD execution "
+                     f"{seen['execution']})")
     for d in s.get("decisions", []):
         lines.append(f"decision        {_utc(d['time_ms'])} {d['trigger']}: {d['outcome']} ({d['reason']}; "
                      f"MLMD execution {d['execution']})")

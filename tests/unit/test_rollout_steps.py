@@ -11,6 +11,7 @@ from driftline.autopilot import watcher as autopilot
 from driftline.config import load_config
 from driftline.monitoring import shadow as shadows
 from driftline.serving import policy as policies
+from driftline.views.shadow import shadow_text
 from pipeline.errors import ConfigError
 
 
@@ -144,4 +145,4 @@ def test_the_shadows_online_f1_is_compared_on_the_same_rows_with_a_paired_interv
     found = shadows.online(joined, said, {"10": 0.5, "30": 0.5}, load_config())
     assert found["rows"] == n and found["shadow"] == 1.0 and found["served"] < 0.8
     assert found["difference"]["low"] > 0  # the shadow is better beyond noise, on the same rows
-    assert "paired interval" in shadows.online_text(found)
+    assert "paired interval" in shadow_text(found)
