@@ -5,7 +5,8 @@ on a window, or its online metric beside theirs on the same labelled rows."""
 def shadow_text(found: dict) -> str:
     if "difference" in found:
         d = found["difference"]
-        return (f"shadow {found['version']} online {found['metric']} {found['shadow']:.3f} against the answering "
+        metric = {"f1_score": "F1", "rmse": "RMSE"}.get(found["metric"], found["metric"])
+        return (f"shadow {found['version']} online {metric} {found['shadow']:.3f} against the answering "
                 f"version's {found['served']:.3f} on the same {found['rows']} labelled rows (difference "
                 f"{d['value']:+.3f}, paired interval {d['low']:+.3f} to {d['high']:+.3f})")
     parts = [f"shadow {found['version']} on {found['rows']} rows"]
