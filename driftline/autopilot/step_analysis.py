@@ -49,7 +49,7 @@ def limits(error_rate: Optional[tuple], p99_ms: float, max_error_rate: float, ma
         rate = error_rate[0] / error_rate[1]
         (problems if rate > max_error_rate else held).append(
             f"error rate {rate:.3f} {'over' if rate > max_error_rate else 'within'} {max_error_rate:g} "
-            f"({int(error_rate[0])} of {int(error_rate[1])} requests)")
+            f"({int(error_rate[0])} of its {int(error_rate[1])} requests since the server started)")
     (problems if p99_ms > max_p99_ms else held).append(
         f"p99 latency {p99_ms:.1f} ms {'over' if p99_ms > max_p99_ms else 'within'} {max_p99_ms:g} ms")
     return problems, held

@@ -323,9 +323,10 @@ class Watcher:
             following = policy.next_step if policy.next_step is not None else 100.0
             reason = "; ".join(analysis.held)
             if settings.gated(following):
-                why = (f"the analysis at {share:g}% passed ({reason}); [rollout] approve_before holds the "
-                       f"step to {following:g}% for a person")
-                new, deployment = rollout.pause(self.target, why)
+                short = (f"the analysis at {share:g}% passed; [rollout] approve_before holds the step to "
+                         f"{following:g}% for a person")
+                why = f"{short}: {reason}"
+                new, deployment = rollout.pause(self.target, why, short)
                 return self._decided(policy, "paused", why, new, deployment, analysis)
             new, deployment = rollout.advance(self.target, f"{at}: {reason}")
             outcome = "promoted" if new.canary is None else f"step to {new.canary_percent:g}%"
@@ -335,9 +336,10 @@ class Watcher:
             self.say(f"canary          {at}: inconclusive so far ({requests} requests, {minutes:.1f} min): "
                      f"{analysis.text()}")
             return None
-        why = (f"inconclusive after {requests} requests and {minutes:.1f} minutes at {share:g}% (limits "
-               f"{settings.max_step_requests} requests, {settings.max_step_minutes:g} minutes): {analysis.text()}")
-        new, deployment = rollout.pause(self.target, why)
+        short = (f"inconclusive after {requests} requests and {minutes:.1f} minutes at {share:g}% (limits "
+                 f"{settings.max_step_requests} requests, {settings.max_step_minutes:g} minutes)")
+        why = f"{short}: {analysis.text()}"
+        new, deployment = rollout.pause(self.target, why, short)
         return self._decided(policy, "paused", why, new, deployment, analysis)
 
     def _decided(self, policy, outcome: str, reason: str, new, deployment, analysis) -> dict:

@@ -53,6 +53,8 @@ def status(args) -> int:
     for entry in history(target.store, target.model)[-args.history:]:
         canary = (f", canary {entry['canary_version']} at {entry['canary_percent']:g}%"
                   if entry["canary_version"] else "")
+        if entry.get("shadow_version"):
+            canary += f", shadow {entry['shadow_version']} on {entry['shadow_percent']:g}%"
         print(f"  deployment {entry['execution']:<6} revision {entry['revision']:<3} {entry['action']:<8} "
               f"stable {entry['stable_version']}{canary}: {entry['reason']}")
     return 0
@@ -86,7 +88,7 @@ def _progress(policy, analysis) -> list:
                      f"{analysis['minutes']:g} min: {analysis['text']}")
     if policy.paused:
         lines.append(f"waits for: a person, `driftline rollout approve` or `driftline rollout abort` "
-                     f"({policy.paused})")
+                     f"(paused: {policy.paused})")
     elif analysis is not None and analysis["verdict"] == "inconclusive":
         limits = analysis["limits"]
         needed = f"about {analysis['needs']} more labelled requests of the canary" if analysis["needs"] else \

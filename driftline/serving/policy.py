@@ -116,7 +116,7 @@ class Policy:
         if self.shadow is not None:
             text += f", shadow {self.shadow} on {self.shadow_percent:g}% of requests"
         if self.paused:
-            text += f"; PAUSED: {self.paused}"
+            text += "; PAUSED for a person"
         return text
 
     def _alone(self) -> dict:

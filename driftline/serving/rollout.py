@@ -191,14 +191,16 @@ def advance(target: Target, reason: str, action: str = "step", paused_only: bool
         return new, apply(target, new, _serving(new), state)
 
 
-def pause(target: Target, reason: str):
-    """The rollout stays where it is and waits for `approve` or `abort` by a person."""
+def pause(target: Target, reason: str, why: str = ""):
+    """The rollout stays where it is and waits for `approve` or `abort` by a person.
+    `why`: the pause's short reason the policy keeps (default: `reason`, which MLMD keeps)."""
+    why = why or reason
     with _one_change(target) as (state, policy):
         if policy.canary is None:
             raise RolloutRefused("there is no canary rollout to pause; nothing was changed")
-        if policy.paused == reason:
+        if policy.paused == why:
             return policy, None
-        new = policy.changed("pause", reason, paused=reason)
+        new = policy.changed("pause", reason, paused=why)
         return new, apply(target, new, _serving(new), state)
 
 

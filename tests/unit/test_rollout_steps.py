@@ -34,7 +34,7 @@ def test_a_stepped_canary_names_its_next_share_until_promotion():
 
 def test_a_pause_holds_until_the_next_change_and_a_rollback_walks_past_it():
     paused = _stepped().changed("pause", "inconclusive", paused="inconclusive")
-    assert paused.paused == "inconclusive" and "PAUSED: inconclusive" in paused.describe()
+    assert paused.paused == "inconclusive" and "PAUSED for a person" in paused.describe()
     approved = paused.changed("approve", "by a person", canary_percent=25.0, step=1)
     assert approved.paused == ""
     # The pause routed as the canary did: a rollback goes back to before the canary.
@@ -100,7 +100,7 @@ def test_a_better_canary_is_promoted_and_a_worse_one_aborted_on_real_f1_interval
 
 def test_error_rate_and_latency_break_a_step_whatever_the_metric():
     problems, held = step_analysis.limits((12, 100), 40.0, 0.05, 250.0)
-    assert problems == ["error rate 0.120 over 0.05 (12 of 100 requests)"]
+    assert problems == ["error rate 0.120 over 0.05 (12 of its 100 requests since the server started)"]
     assert held == ["p99 latency 40.0 ms within 250 ms"]
     problems, _ = step_analysis.limits((0, 100), 400.0, 0.05, 250.0)
     assert problems == ["p99 latency 400.0 ms over 250 ms"]
