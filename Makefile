@@ -14,7 +14,7 @@ help:
 	@echo "make test-fast   unit tests only (no TensorFlow import): run it on every change"
 	@echo "make serve       serve the pushed model versions (REST :8501, gRPC :8500) after run-local"
 	@echo "make flights     the NYC flights 2013 example: downloaded, cut into monthly spans by driftline init, run"
-	@echo "make replay      spans 1-2 train, 3-4 arrive in time order: serve, drift, alarms, retrain, canary, promote or roll back"
+	@echo "make replay      spans 1-2 train, 3-4 arrive in time order: serve, drift, alarms, retrain, canary steps, promote or abort"
 	@echo "make reliability kill -9 in every stage, 200 push kill points, fuzzed CSV, a full disk, MySQL faults"
 	@echo "make schema-check   check schemas/schema.pbtxt (file:line:col for each problem)"
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"

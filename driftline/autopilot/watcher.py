@@ -151,6 +151,10 @@ class Watcher:
             done["decision"] = self.decide(table)
         except RolloutRefused as exc:  # a server down for a moment: the next tick decides
             self.say(f"no decision     {exc}")
+        if done["decision"] and self.dashboard:  # the rollout it changed shows at once
+            from driftline.monitoring.passes import redraw_dashboard
+
+            redraw_dashboard(self.config, self.store)
         return done
 
     def _window_pass(self, window) -> dict:

@@ -21,7 +21,19 @@ log = logging.getLogger("driftline.serving")
 
 COLUMNS = ["request_id", "timestamp", "shadow_version", "prediction", "latency_ms", "error"]
 DIRECTORY = "shadow"
+NICE = 15
 PREFIX = "shadow"
+
+
+def _yield_to_requests():
+    """Lowers this thread's scheduling priority (Linux sets `nice` per thread), so that on
+    busy cores the answers' threads run first and the shadow takes what is left."""
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the shadow runs as is
+        pass
 
 
 def log_dir(request_log_dir) -> Path:
@@ -66,6 +78,7 @@ class Shadow:
         self.metrics.shadow_rows.labels(self.model, str(version.number), outcome).inc(rows)
 
     def _run(self):
+        _yield_to_requests()
         while not (self._stop.is_set() and self.queue.empty()):
             try:
                 version, request_id, serialized = self.queue.get(timeout=0.2)
