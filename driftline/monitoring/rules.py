@@ -168,6 +168,18 @@ def tests_yaml(config, rules_file: str) -> str:
         series += _series("driftline_request_latency_seconds_bucket", {**fast, "le": le}, f"0+{per_minute}x10")
     series += _series("driftline_request_latency_seconds_count", fast, f"0+{per_minute}x10")
     case(series, _expect(by_name["DriftlineLatencyP99"], "8m", [slow]))
+    _rollout_cases(case, by_name, m, model)
+    if "DriftlineOnlineF1" in by_name:
+        online = {"model": model, "version": "7"}
+        good, bad = min(1.0, m.min_online_f1 + 0.2), max(0.0, m.min_online_f1 - 0.2)
+        case(_series("driftline_online_f1_upper", online, f"{good:g} {good:g} {bad:g} {bad:g}"),
+             _expect(by_name["DriftlineOnlineF1"], "1m", [])
+             + _expect(by_name["DriftlineOnlineF1"], "3m", [online]))
+    return "\n".join(lines) + "\n"
+
+
+def _rollout_cases(case, by_name: Dict[str, Alert], m, model: str):
+    """A paused rollout, and a shadow whose agreement falls under the floor."""
     case(_series("driftline_rollout_paused", {"model": model}, "0 0 1 1"),
          _expect(by_name["DriftlineRolloutPaused"], "1m", [])
          + _expect(by_name["DriftlineRolloutPaused"], "3m", [{"model": model}]))
@@ -176,10 +188,3 @@ def tests_yaml(config, rules_file: str) -> str:
     case(_series("driftline_shadow_agreement", shadow, f"{agree:g} {agree:g} {disagree:g} {disagree:g}"),
          _expect(by_name["DriftlineShadowDisagrees"], "1m", [])
          + _expect(by_name["DriftlineShadowDisagrees"], "3m", [shadow]))
-    if "DriftlineOnlineF1" in by_name:
-        online = {"model": model, "version": "7"}
-        good, bad = min(1.0, m.min_online_f1 + 0.2), max(0.0, m.min_online_f1 - 0.2)
-        case(_series("driftline_online_f1_upper", online, f"{good:g} {good:g} {bad:g} {bad:g}"),
-             _expect(by_name["DriftlineOnlineF1"], "1m", [])
-             + _expect(by_name["DriftlineOnlineF1"], "3m", [online]))
-    return "\n".join(lines) + "\n"

@@ -139,3 +139,17 @@ def load(port: int, path: str, bodies, clients: int, seconds: float = None, requ
     for thread in threads:
         thread.join()
     return results
+
+
+def write_probe(directory: Path, probe):
+    """The warm-up request a version must answer before it serves (TF Serving's
+    assets.extra/tf_serving_warmup_requests): one Predict of the tf.Example `probe`."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([probe.SerializeToString()], dtype=tf.string))
+    (directory / "assets.extra").mkdir()
+    with tf.io.TFRecordWriter(str(directory / "assets.extra" / "tf_serving_warmup_requests")) as writer:
+        writer.write(prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())

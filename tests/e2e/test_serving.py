@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from serving_helpers import Served, b64, load, metric
+from serving_helpers import Served, b64, load, metric, write_probe
 
 MODEL = "taxi_big_tipper"
 
@@ -395,8 +395,6 @@ def _faulty_version(directory):
     """A SavedModel that passes its load probe and fails at prediction for a negative fare
     (a TensorFlow assertion at run time): what a model whose graph breaks on some input
     does to a request."""
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-
     class Faulty(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
         def serve(self, examples):
@@ -408,12 +406,7 @@ def _faulty_version(directory):
     tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
     probe = tf.train.Example()
     probe.features.feature["fare"].float_list.value.append(1.0)
-    request = predict_pb2.PredictRequest()
-    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([probe.SerializeToString()], dtype=tf.string))
-    (directory / "assets.extra").mkdir()
-    with tf.io.TFRecordWriter(str(directory / "assets.extra" / "tf_serving_warmup_requests")) as writer:
-        writer.write(prediction_log_pb2.PredictionLog(
-            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+    write_probe(directory, probe)
 
 
 def _wait_state(server, version, state, timeout=120):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from serving_helpers import Served, metric
+from serving_helpers import Served, metric, write_probe
 
 MODEL = "taxi_big_tipper"
 STEPS_SETTINGS = """
@@ -50,7 +50,7 @@ def stepped(runs, challengers, small_spans, tmp_path_factory):
     with open(small_spans / "span-3" / "data.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["payment_type"] == "Credit Card"]
     assert len(rows) >= 150, len(rows)
-    ctx = {"work": work, "config": config, "serving": serving, "maps": [typed_inputs(r) for r in rows],
+    ctx = {"work": work, "config": config, "serving": serving, "maps": [typed_inputs(r) for r in rows], "rows": rows,
            "server": Served(config, work, extra=("--serving-dir", serving))}
     try:
         state = ctx["server"].wait(versions=2)
@@ -260,6 +260,30 @@ def test_a_shadow_changes_no_answer_and_logs_its_prediction_by_request_id(steppe
     scored = metric(stepped["server"].get("/metrics"), "driftline_shadow_rows_total", model=MODEL,
                     version=str(shadow), outcome="scored")
     assert scored >= 2000
+    # gRPC's Predict is shadowed too.
+    _grpc_predict(stepped, 3)
+    deadline = time.monotonic() + 60
+    while metric(stepped["server"].get("/metrics"), "driftline_shadow_rows_total", model=MODEL,
+                 version=str(shadow), outcome="scored") < scored + 3:
+        assert time.monotonic() < deadline, "the gRPC request's rows were not shadowed"
+        time.sleep(0.1)
+
+
+def _grpc_predict(ctx, rows: int):
+    """One Predict through the unmodified tensorflow-serving-api stub, routed by the policy."""
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from e2e_helpers import raw_example
+
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(ctx["server"].grpc))
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto(
+        [raw_example(row).SerializeToString() for row in ctx["rows"][:rows]]))
+    response = stub.Predict(request, timeout=30)
+    assert tf.make_ndarray(response.outputs["probabilities"]).size == rows
 
 
 def _wait_shadowed(ctx, ids, timeout=120):
@@ -290,7 +314,7 @@ def test_monitor_reports_the_shadows_agreement_and_the_trace_shows_it(stepped, d
     trace = driftline("lineage", "trace", stepped["work"] / "challenge" / "serving" / MODEL / str(shadow),
                       "--config", stepped["config"], cwd=stepped["work"])
     assert "shadow on 100% of requests, answering none" in trace.stdout, trace.stdout
-    assert f"shadowed        " in trace.stdout and f"{found['agreement']:.1%} of decisions" in trace.stdout
+    assert "shadowed        " in trace.stdout and f"{found['agreement']:.1%} of decisions" in trace.stdout
 
 
 def test_a_shadow_that_fails_on_every_request_fails_none(stepped, driftline, tmp_path):
@@ -323,7 +347,6 @@ def _always_failing_version(directory):
     """A SavedModel whose probe carries a feature no request has: it loads, and raises on
     every request (a parse error on the missing feature)."""
     import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
     class Failing(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -335,9 +358,4 @@ def _always_failing_version(directory):
     tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
     probe = tf.train.Example()
     probe.features.feature["probe_only"].float_list.value.append(1.0)
-    request = predict_pb2.PredictRequest()
-    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([probe.SerializeToString()], dtype=tf.string))
-    (directory / "assets.extra").mkdir()
-    with tf.io.TFRecordWriter(str(directory / "assets.extra" / "tf_serving_warmup_requests")) as writer:
-        writer.write(prediction_log_pb2.PredictionLog(
-            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+    write_probe(directory, probe)
