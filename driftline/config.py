@@ -55,6 +55,9 @@ class MonitoringConfig:
     max_online_rmse: Optional[float] = setting(None, float, optional=True, minimum=0.0)
     # Share of requests answered with an error (4xx and 5xx), over the rules' rate window.
     error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
+    # Performance is estimated from a classifier's probabilities only when its expected
+    # calibration error on its evaluation rows (the ModelGate's) is at most this.
+    max_calibration_error: float = setting(0.05, float, **SHARE)
     # A shadow version that decides as the answering versions did on fewer of a window's
     # shadowed rows than this raises the DriftlineShadowDisagrees alert.
     min_shadow_agreement: float = setting(0.9, float, **SHARE)

@@ -229,6 +229,14 @@ def watch(args, config, schema, log_dir) -> int:
             time.sleep(interval)
 
 
+def _estimate_text(found: dict) -> str:
+    """A version's estimated performance on the window, as one line."""
+    names = {"f1_score": "F1", "precision": "precision", "recall": "recall", "auc": "AUC"}
+    parts = [f"{names[k]} {m['value']:.3f} ({m['low']:.3f}–{m['high']:.3f})" for k, m in found["metrics"].items()]
+    return (f"estimated from its probabilities on {found['rows']} rows, before outcomes: " + ", ".join(parts)
+            + f" (calibration error {found['calibration_error']:.3f})")
+
+
 def _text(result: dict, log_dir) -> str:
     import datetime as dt
 
@@ -247,6 +255,10 @@ def _text(result: dict, log_dir) -> str:
         lines.append(line)
         if info.get("note"):
             lines.append(f"                {info['note']}")
+        if info.get("estimated_performance"):
+            lines.append(f"                {_estimate_text(info['estimated_performance'])}")
+        elif info.get("estimate_note"):
+            lines.append(f"                {info['estimate_note']}")
         skew = info.get("skew")
         if skew:
             closest = max((f for f in skew["features"] if f["distance"] is not None and f["threshold"]),

@@ -24,6 +24,8 @@ class Trained:
     run: str                   # the pipeline run that trained it
     statistics: Optional[object]   # ExampleStatistics artifact
     predictions: Optional[str]     # the ModelGate's predictions parquet of that run
+    # The ModelGate's expected calibration error on its evaluation rows (None: not recorded).
+    calibration_error: Optional[float] = None
 
 
 def trained(store, pipeline_name: str, version: str) -> Optional[Trained]:
@@ -42,14 +44,17 @@ def trained(store, pipeline_name: str, version: str) -> Optional[Trained]:
     if model is None:
         return None
     run = first_run_producing(store, model.id)
-    statistics = predictions = None
+    statistics = predictions = calibration = None
     if run is not None:
         stats_id, _ = statistics_of_run(store, run, nodes.STATISTICS_GEN)
         statistics = store.get_artifacts_by_id([stats_id])[0] if stats_id else None
         gate = metadata.run_executions(store, pipeline_name, run.name).get(nodes.MODEL_GATE)
-        found = output_artifacts(store, gate.id).get(nodes.PREDICTIONS) if gate else None
+        outputs = output_artifacts(store, gate.id) if gate else {}
+        found = outputs.get(nodes.PREDICTIONS)
         predictions = f"{found[0].uri}/{verdict.PREDICTIONS_FILE}" if found else None
-    return Trained(version, pushed, model, run.name if run else "", statistics, predictions)
+        blessing = outputs.get(nodes.BLESSING)
+        calibration = verdict.read(blessing[0]).get("calibration_error") if blessing else None
+    return Trained(version, pushed, model, run.name if run else "", statistics, predictions, calibration)
 
 
 def operating_thresholds(models: dict) -> dict:

@@ -83,6 +83,7 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                             f"skew of {feature.name} for version {version}: distance "
                             f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
                             f"(its requests against its training data, run {source.run})"))
+    _estimate(config, version, rows, source, info)
     expected = _evaluation_probabilities(source.predictions)
     if expected is not None and expected.size:
         distance = prediction_distance(_floats(rows, "probability"), expected)
@@ -92,6 +93,36 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                                 f"version {version}: its predictions' distribution is {distance:.4f} "
                                 f"from the one on its evaluation split, over {settings.prediction_drift:g}"))
     return info
+
+
+def _estimate(config, version: str, rows, source, info: dict):
+    """The version's performance on the window's rows whose label can be known, estimated
+    from its probabilities (estimate.py), or why not."""
+    from components.model import operating_point
+    from driftline.monitoring import estimate
+    from pipeline.inputs import resolve_task
+
+    if resolve_task(config).kind != "binary":
+        info["estimate_note"] = "no estimate for a regression model: its numbers carry no rate to estimate from"
+        return
+    refused = estimate.refusal(source.calibration_error, config.monitoring.max_calibration_error, version)
+    if refused:
+        info["estimate_note"] = refused
+        return
+    known = [str(v) for v in rows.column("label_known").to_pylist()] if "label_known" in rows.column_names \
+        else ["1"] * rows.num_rows
+    probabilities = np.asarray([float(p) for p, k in zip(rows.column("probability").to_pylist(), known)
+                                if k in ("1", "1.0") and p not in ("", None)])
+    if probabilities.size < config.monitoring.min_requests:
+        info["estimate_note"] = (f"{probabilities.size} rows whose label can be known, fewer than min_requests = "
+                                 f"{config.monitoring.min_requests}: no estimate")
+        return
+    threshold = operating_point.of_artifact(source.model)
+    evaluation = config.evaluation
+    info["estimated_performance"] = {
+        "rows": int(probabilities.size), "threshold": threshold, "calibration_error": source.calibration_error,
+        "metrics": estimate.estimate(probabilities, threshold, evaluation.bootstrap_samples,
+                                     config.training.seed, evaluation.confidence)}
 
 
 def _judge_drift(window: Window, schema, settings, result: dict, alarms: list):
@@ -132,6 +163,11 @@ def judge_window(config, schema, store, window: Window):
         result["versions"][version] = _judge_version(config, schema, store, version,
                                                      _rows_of(current, version), alarms, sources)
     _judge_drift(window, schema, settings, result, alarms)
+    estimated = [(info["estimated_performance"]["rows"], version) for version, info in result["versions"].items()
+                 if "estimated_performance" in info]
+    if estimated:  # the window's: the version that served most of it
+        version = max(estimated)[1]
+        result["estimated_performance"] = {"version": version, **result["versions"][version]["estimated_performance"]}
     log_dir = Path(window.files[0]).parent if window.files else config.request_log_dir
     result["shadow"] = _judge_shadow(config, store, current, log_dir, sources)
     result["alarms"] = [asdict(a) for a in alarms]

@@ -138,7 +138,21 @@ class MonitoringCollector:
                 online.add_metric([m, version], float(info["f1_score"]["value"]))
                 online_high.add_metric([m, version], float(info["f1_score"]["high"]))
         return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high,
-                *self._shadow(result), *self._analysis()]
+                self._estimated(result), *self._shadow(result), *self._analysis()]
+
+    def _estimated(self, result: dict):
+        from prometheus_client.core import GaugeMetricFamily
+
+        found = GaugeMetricFamily("driftline_estimated_performance", "A classifier's performance on the newest "
+                                  "window, estimated from its probabilities before outcomes arrive (bound: the "
+                                  "estimate, or its interval's low or high end)",
+                                  labels=["model", "version", "metric", "bound"])
+        for version, info in result.get("versions", {}).items():
+            for metric, values in (info.get("estimated_performance") or {}).get("metrics", {}).items():
+                for bound in ("value", "low", "high"):
+                    if values.get(bound) is not None:
+                        found.add_metric([self.model, version, metric, bound], float(values[bound]))
+        return found
 
     def _shadow(self, result: dict):
         from prometheus_client.core import GaugeMetricFamily

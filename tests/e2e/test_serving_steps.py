@@ -308,6 +308,7 @@ def test_monitor_reports_the_shadows_agreement_and_the_trace_shows_it(stepped, d
     found = result["shadow"]
     assert found["version"] == str(shadow) and found["rows"] == 2000 and found["failed"] == 0
     assert 0.0 <= found["agreement"] <= 1.0 and found["distance"] is not None
+    _estimated_or_refused(stepped, result)
     gauge = metric(stepped["server"].get("/metrics"), "driftline_shadow_agreement", model=MODEL,
                    version=str(shadow))
     assert gauge == pytest.approx(found["agreement"])
@@ -315,6 +316,32 @@ def test_monitor_reports_the_shadows_agreement_and_the_trace_shows_it(stepped, d
                       "--config", stepped["config"], cwd=stepped["work"])
     assert "shadow on 100% of requests, answering none" in trace.stdout, trace.stdout
     assert "shadowed        " in trace.stdout and f"{found['agreement']:.1%} of decisions" in trace.stdout
+
+
+def _estimated_or_refused(ctx, result):
+    """The answering version's performance is estimated from its probabilities when the
+    gate found it calibrated, and refused naming its calibration error otherwise."""
+    from driftline.config import load_config
+    from driftline.mlmd.store import open_for_recording
+    from driftline.monitoring.baseline import trained
+
+    config = load_config(ctx["config"])
+    for version, info in result["versions"].items():
+        if not info["judged"]:
+            continue
+        error = trained(open_for_recording(config), config.pipeline_name, version).calibration_error
+        if error <= config.monitoring.max_calibration_error:
+            found = info["estimated_performance"]
+            assert set(found["metrics"]) == {"f1_score", "precision", "recall", "auc"}
+            assert all(m["low"] <= m["value"] <= m["high"] for m in found["metrics"].values()), found
+            assert found["calibration_error"] == error
+        else:
+            assert f"expected calibration error {error:.3f}" in info["estimate_note"]
+    estimated = [v for v, i in result["versions"].items() if "estimated_performance" in i]
+    if estimated:  # the window's block is the busiest estimated version's
+        assert result["estimated_performance"]["version"] in estimated
+    else:
+        assert "estimated_performance" not in result
 
 
 def test_a_shadow_that_fails_on_every_request_fails_none(stepped, driftline, tmp_path):
