@@ -57,7 +57,7 @@ class MonitoringConfig:
     error_rate: float = setting(0.05, float, minimum=0.0, maximum=1.0)
     # Performance is estimated from a classifier's probabilities only when its expected
     # calibration error on its evaluation rows (the ModelGate's) is at most this.
-    max_calibration_error: float = setting(0.05, float, **SHARE)
+    max_calibration_error: float = setting(0.1, float, **SHARE)
     # A shadow version that decides as the answering versions did on fewer of a window's
     # shadowed rows than this raises the DriftlineShadowDisagrees alert.
     min_shadow_agreement: float = setting(0.9, float, **SHARE)
