@@ -234,7 +234,8 @@ def _estimate_text(found: dict) -> str:
     names = {"f1_score": "F1", "precision": "precision", "recall": "recall", "auc": "AUC"}
     parts = [f"{names[k]} {m['value']:.3f} ({m['low']:.3f}–{m['high']:.3f})" for k, m in found["metrics"].items()]
     return (f"estimated from its probabilities on {found['rows']} rows, before outcomes: " + ", ".join(parts)
-            + f" (calibration error {found['calibration_error']:.3f})")
+            + f"; F1 {found['always_yes_f1']:.3f} for always \"yes\" (calibration error "
+            f"{found['calibration_error']:.3f})")
 
 
 def _text(result: dict, log_dir) -> str:

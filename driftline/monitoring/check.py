@@ -119,8 +119,12 @@ def _estimate(config, version: str, rows, source, info: dict):
         return
     threshold = operating_point.of_artifact(source.model)
     evaluation = config.evaluation
+    rate = float(probabilities.mean())
     info["estimated_performance"] = {
         "rows": int(probabilities.size), "threshold": threshold, "calibration_error": source.calibration_error,
+        # The constant beside it: answering "yes" to every row has recall 1 and precision
+        # the expected positive rate.
+        "always_yes_f1": 2 * rate / (1 + rate),
         "metrics": estimate.estimate(probabilities, threshold, evaluation.bootstrap_samples,
                                      config.training.seed, evaluation.confidence)}
 
