@@ -21,7 +21,8 @@ log = logging.getLogger("driftline.serving")
 
 COLUMNS = ["request_id", "timestamp", "shadow_version", "prediction", "latency_ms", "error"]
 DIRECTORY = "shadow"
-NICE = 15
+# Below the answers' threads, not starved by every other process on the machine.
+NICE = 5
 PREFIX = "shadow"
 
 
@@ -42,7 +43,7 @@ def log_dir(request_log_dir) -> Path:
 
 
 class Shadow:
-    def __init__(self, request_log_dir: Path, metrics, model: str, queue_requests: int = 1000,
+    def __init__(self, request_log_dir: Path, metrics, model: str, queue_requests: int = 10_000,
                  max_bytes: int = 16 << 20, max_total_bytes: int = 256 << 20):
         self.metrics, self.model = metrics, model
         self.queue: "queue.Queue" = queue.Queue(maxsize=queue_requests)

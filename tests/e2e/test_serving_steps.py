@@ -286,7 +286,7 @@ def _grpc_predict(ctx, rows: int):
     assert tf.make_ndarray(response.outputs["probabilities"]).size == rows
 
 
-def _wait_shadowed(ctx, ids, timeout=120):
+def _wait_shadowed(ctx, ids, timeout=600):
     from driftline.monitoring import shadow as shadows
 
     deadline = time.monotonic() + timeout
@@ -294,6 +294,10 @@ def _wait_shadowed(ctx, ids, timeout=120):
         said = shadows.read(ctx["work"] / "steps-log")
         if ids <= set(said):
             return said
+        # The queue holds far more than a test sends: a drop is a defect, not a wait.
+        dropped = metric(ctx["server"].get("/metrics"), "driftline_shadow_rows_total", model=MODEL,
+                         outcome="dropped")
+        assert dropped == 0, f"the shadow dropped {dropped:g} rows"
         assert time.monotonic() < deadline, f"{len(ids - set(said))} shadowed rows never reached the shadow log"
         time.sleep(0.2)
 
