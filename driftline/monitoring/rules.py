@@ -123,9 +123,7 @@ def tests_yaml(config, rules_file: str) -> str:
              f"rule_files:\n  - {_q(rules_file)}", f"evaluation_interval: {TEST_INTERVAL}", "tests:"]
 
     def case(series: List[str], checks: List[str]):
-        lines.append(f"  - interval: {TEST_INTERVAL}")
-        lines.append("    input_series:")
-        lines.extend(series)
+        lines.extend([f"  - interval: {TEST_INTERVAL}", "    input_series:", *series])
         lines.append("    alert_rule_test:")
         lines.extend(checks)
 
