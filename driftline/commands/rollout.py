@@ -15,10 +15,7 @@ def _target(args):
     return config, Target(config.model_name, Path(args.serving_dir or config.serving_dir), url.rstrip("/"), store)
 
 
-def _done(new, execution) -> int:
-    if execution is None:
-        print(f"revision {new.revision}: {new.describe()}: unchanged")
-        return 0
+def _done(new, execution: int) -> int:
     print(f"revision {new.revision}: {new.describe()} ({new.action}: {new.reason or 'no reason given'}); "
           f"recorded in MLMD as deployment {execution}")
     return 0

@@ -68,13 +68,6 @@ class Shadow:
         except queue.Full:
             self._count(version, "dropped", len(serialized))
 
-    def flush(self, timeout: float = 30.0):
-        """Waits until every offered request is scored and its rows are on disk."""
-        deadline = time.monotonic() + timeout
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self.log.flush(max(0.0, deadline - time.monotonic()))
-
     def _count(self, version, outcome: str, rows: int):
         self.metrics.shadow_rows.labels(self.model, str(version.number), outcome).inc(rows)
 
