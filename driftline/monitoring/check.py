@@ -83,7 +83,7 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                             f"skew of {feature.name} for version {version}: distance "
                             f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
                             f"(its requests against its training data, run {source.run})"))
-    _estimate(config, version, rows, source, info)
+    _estimate(config, schema, version, rows, source, info)
     expected = _evaluation_probabilities(source.predictions)
     if expected is not None and expected.size:
         distance = prediction_distance(_floats(rows, "probability"), expected)
@@ -95,14 +95,14 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
     return info
 
 
-def _estimate(config, version: str, rows, source, info: dict):
+def _estimate(config, schema, version: str, rows, source, info: dict):
     """The version's performance on the window's rows whose label can be known, estimated
     from its probabilities (estimate.py), or why not."""
     from components.model import operating_point
     from driftline.monitoring import estimate
     from pipeline.inputs import resolve_task
 
-    if resolve_task(config).kind != "binary":
+    if resolve_task(config, schema).kind != "binary":
         info["estimate_note"] = "no estimate for a regression model: its numbers carry no rate to estimate from"
         return
     refused = estimate.refusal(source.calibration_error, config.monitoring.max_calibration_error, version)
@@ -173,12 +173,12 @@ def judge_window(config, schema, store, window: Window):
         version = max(estimated)[1]
         result["estimated_performance"] = {"version": version, **result["versions"][version]["estimated_performance"]}
     log_dir = Path(window.files[0]).parent if window.files else config.request_log_dir
-    result["shadow"] = _judge_shadow(config, store, current, log_dir, sources)
+    result["shadow"] = _judge_shadow(config, schema, store, current, log_dir, sources)
     result["alarms"] = [asdict(a) for a in alarms]
     return result, sources
 
 
-def _judge_shadow(config, store, current, log_dir, sources: list) -> Optional[dict]:
+def _judge_shadow(config, schema, store, current, log_dir, sources: list) -> Optional[dict]:
     """The shadow's agreement with the answering versions on the window's rows, or None;
     the shadow's pushed model joins the pass's `sources`."""
     from driftline.monitoring import shadow
@@ -190,7 +190,7 @@ def _judge_shadow(config, store, current, log_dir, sources: list) -> Optional[di
     said = shadow.read(log_dir)
     versions = {v for v, _ in said.values()} | set(current.column("model_version").to_pylist())
     models = {v: trained(store, config.pipeline_name, v) for v in versions}
-    found = shadow.agreement(current, said, operating_thresholds(models), resolve_task(config).kind)
+    found = shadow.agreement(current, said, operating_thresholds(models), resolve_task(config, schema).kind)
     if found is not None and models.get(found["version"]) is not None:
         sources.append(("shadow_model", models[found["version"]].pushed))
     return found
