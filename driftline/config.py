@@ -61,17 +61,22 @@ class MonitoringConfig:
     # A shadow version that decides as the answering versions did on fewer of a window's
     # shadowed rows than this raises the DriftlineShadowDisagrees alert.
     min_shadow_agreement: float = setting(0.9, float, **SHARE)
+    # Multivariate drift: a window whose rows a classifier tells from the served
+    # version's evaluation rows with an AUC above this, beyond noise, is an alarm (0.5:
+    # indistinguishable; 1: told apart every time).
+    max_domain_auc: float = setting(0.6, float, minimum=0.5, maximum=1.0)
 
 
 @dataclass
 class RetrainingConfig:
     # `driftline monitor --watch` retrains when an alarm of one of these kinds has held
-    # for `alarm_windows` consecutive passes (skew and online F1 about the stable version,
-    # drift about the whole window) and a span newer than the one the stable version was
-    # trained up to has arrived under data_root. One window's alarm is often noise;
-    # several in a row are a change.
+    # for `alarm_windows` consecutive passes (skew, estimated performance and online F1
+    # about the stable version, drift and multivariate drift about the whole window) and a
+    # span newer than the one the stable version was trained up to has arrived under
+    # data_root. One window's alarm is often noise; several in a row are a change.
     triggers: list = setting(["skew", "drift", "online_f1"], list, nonempty=True,
-                             items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift")))
+                             items=Rule(str, choices=("skew", "drift", "online_f1", "prediction_drift",
+                                                      "estimated_performance", "multivariate_drift")))
     alarm_windows: int = setting(3, int, minimum=1)
     # The canary is judged once at least this many of its requests have outcomes (rows
     # whose label can be known): promoted when its error rate and p99 latency are within

@@ -7,10 +7,13 @@ For each model version that served rows in the window (and has at least
   skew_comparator L-infinity thresholds, in the SERVING environment;
 - prediction drift: the histogram of its served probabilities against the same model's
   on its evaluation split, as the ModelGate recorded them;
-- latency p50 and p99.
+- latency p50 and p99;
+- a classifier's performance estimated from its probabilities (estimate.py), against the
+  range its evaluation rows showed in windows of the same size.
 And for the window as a whole, drift against the window before it, by the schema's
-drift_comparator thresholds. Each distance over its threshold is an alarm. Nothing is
-judged on fewer than `min_requests` rows: the result says so instead.
+drift_comparator thresholds, and multivariate drift against the busiest version's
+evaluation rows (multivariate.py). Each distance over its threshold is an alarm. Nothing
+is judged on fewer than `min_requests` rows: the result says so instead.
 """
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,9 +27,13 @@ from driftline.monitoring.baseline import trained
 from driftline.monitoring.distance import prediction_distance
 from driftline.monitoring.window import Window, floats as _floats, rows_of as _rows_of
 
+# The ModelGate's own columns in its predictions file, beside the raw inputs.
+RESERVED = ("span", "label", "observable", "candidate", "baseline")
+
+
 @dataclass
 class Alarm:
-    kind: str        # skew, drift, prediction_drift, latency
+    kind: str        # skew, drift, prediction_drift, latency, estimated_performance, multivariate_drift
     version: str     # "" for the whole window
     feature: str     # "" when not about one feature
     value: float
@@ -34,7 +41,9 @@ class Alarm:
     text: str
 
 
-def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
+def reference_rows(path: str):
+    """The ModelGate's predictions on the version's evaluation rows (labels, whether each
+    label can be known, the probabilities and the raw inputs) as a pyarrow Table, or None."""
     import io
 
     import pyarrow.parquet as pq
@@ -43,14 +52,15 @@ def _evaluation_probabilities(path: str) -> Optional[np.ndarray]:
 
     if not path or not storage.exists(path):
         return None
-    table = pq.read_table(io.BytesIO(storage.read_bytes(path)), columns=["candidate"])
-    return np.asarray(table.column("candidate").to_pylist(), dtype=np.float64)
+    return pq.read_table(io.BytesIO(storage.read_bytes(path)))
 
 
-def _judge_version(config, schema, store, version: str, rows, alarms: list, sources: list) -> dict:
+def _judge_version(config, schema, store, version: str, rows, alarms: list, sources: list,
+                   references: dict) -> dict:
     """One version's share of the window: latency, skew against its own training data,
-    and its predictions against those on its evaluation split. Appends its alarms and the
-    MLMD artifacts it read."""
+    its predictions against those on its evaluation split and its estimated performance.
+    Appends its alarms and the MLMD artifacts it read; keeps its evaluation rows in
+    `references`."""
     settings = config.monitoring
     latency = _floats(rows, "latency_ms")
     info = {"rows": rows.num_rows, "latency_p50_ms": float(np.percentile(latency, 50)),
@@ -83,9 +93,12 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                             f"skew of {feature.name} for version {version}: distance "
                             f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
                             f"(its requests against its training data, run {source.run})"))
-    _estimate(config, schema, version, rows, source, info)
-    expected = _evaluation_probabilities(source.predictions)
-    if expected is not None and expected.size:
+    reference = reference_rows(source.predictions)
+    if reference is not None and reference.num_rows:
+        references[version] = reference
+    _estimate(config, schema, version, rows, source, reference, info, alarms)
+    if reference is not None and reference.num_rows:
+        expected = np.asarray(reference.column("candidate").to_pylist(), dtype=np.float64)
         distance = prediction_distance(_floats(rows, "probability"), expected)
         info["prediction_drift"] = distance
         if distance > settings.prediction_drift:
@@ -95,38 +108,19 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
     return info
 
 
-def _estimate(config, schema, version: str, rows, source, info: dict):
-    """The version's performance on the window's rows whose label can be known, estimated
-    from its probabilities (estimate.py), or why not."""
-    from components.model import operating_point
-    from driftline.monitoring import estimate
+def _estimate(config, schema, version: str, rows, source, reference, info: dict, alarms: list):
+    """The version's performance on the window estimated from its probabilities, or why
+    not; an alarm when the estimated F1 leaves the range its evaluation rows showed."""
+    from driftline.monitoring import performance
     from pipeline.inputs import resolve_task
 
-    if resolve_task(config, schema).kind != "binary":
-        info["estimate_note"] = "no estimate for a regression model: its numbers carry no rate to estimate from"
+    found = performance.judge(config, resolve_task(config, schema).kind, version, rows, source, reference)
+    if "note" in found:
+        info["estimate_note"] = found["note"]
         return
-    refused = estimate.refusal(source.calibration_error, config.monitoring.max_calibration_error, version)
-    if refused:
-        info["estimate_note"] = refused
-        return
-    known = [str(v) for v in rows.column("label_known").to_pylist()] if "label_known" in rows.column_names \
-        else ["1"] * rows.num_rows
-    probabilities = np.asarray([float(p) for p, k in zip(rows.column("probability").to_pylist(), known)
-                                if k in ("1", "1.0") and p not in ("", None)])
-    if probabilities.size < config.monitoring.min_requests:
-        info["estimate_note"] = (f"{probabilities.size} rows whose label can be known, fewer than min_requests = "
-                                 f"{config.monitoring.min_requests}: no estimate")
-        return
-    threshold = operating_point.of_artifact(source.model)
-    evaluation = config.evaluation
-    rate = float(probabilities.mean())
-    info["estimated_performance"] = {
-        "rows": int(probabilities.size), "threshold": threshold, "calibration_error": source.calibration_error,
-        # The constant beside it: answering "yes" to every row has recall 1 and precision
-        # the expected positive rate.
-        "always_yes_f1": 2 * rate / (1 + rate),
-        "metrics": estimate.estimate(probabilities, threshold, evaluation.bootstrap_samples,
-                                     config.training.seed, evaluation.confidence)}
+    info["estimated_performance"] = found["block"]
+    if found["alarm"]:
+        alarms.append(Alarm("estimated_performance", version, "", *found["alarm"]))
 
 
 def _judge_drift(window: Window, schema, settings, result: dict, alarms: list):
@@ -163,10 +157,12 @@ def judge_window(config, schema, store, window: Window):
         result["alarms"] = []
         return result, sources
 
+    references: dict = {}
     for version in sorted(set(current.column("model_version").to_pylist())):
         result["versions"][version] = _judge_version(config, schema, store, version,
-                                                     _rows_of(current, version), alarms, sources)
+                                                     _rows_of(current, version), alarms, sources, references)
     _judge_drift(window, schema, settings, result, alarms)
+    result["multivariate_drift"] = _judge_multivariate(config, current, result["versions"], references, alarms)
     estimated = [(info["estimated_performance"]["rows"], version) for version, info in result["versions"].items()
                  if "estimated_performance" in info]
     if estimated:  # the window's: the version that served most of it
@@ -176,6 +172,37 @@ def judge_window(config, schema, store, window: Window):
     result["shadow"] = _judge_shadow(config, schema, store, current, log_dir, sources)
     result["alarms"] = [asdict(a) for a in alarms]
     return result, sources
+
+
+def _judge_multivariate(config, current, versions: dict, references: dict, alarms: list) -> Optional[dict]:
+    """The window's rows against the evaluation rows of the version that served most of
+    them (multivariate.py), or None when no judged version has them."""
+    from driftline.monitoring import multivariate
+    from driftline.serving.request_log import EXTRA
+
+    busiest = max(((info["rows"], v) for v, info in versions.items() if v in references), default=None)
+    if busiest is None:
+        return None
+    version = busiest[1]
+    reference = references[version]
+    features = [name for name in reference.column_names if name in current.column_names
+                and name not in EXTRA and name not in RESERVED]
+    if not features:
+        return None
+    found = multivariate.domain_classifier(reference.select(features).to_pydict(),
+                                           current.select(features).to_pydict(), features,
+                                           config.training.seed, config.evaluation.confidence)
+    threshold = config.monitoring.max_domain_auc
+    found.update(version=version, threshold=threshold, verdict=multivariate.verdict(found, threshold),
+                 features=found["features"][:5])
+    if found["verdict"] == "over threshold":
+        auc = found["auc"]
+        alarms.append(Alarm("multivariate_drift", "", ", ".join(found["relied_on"]), auc["value"], threshold,
+                            f"multivariate drift: a classifier tells the window's rows from version {version}'s "
+                            f"evaluation rows with AUC {auc['value']:.3f} ({auc['low']:.3f}–{auc['high']:.3f}), "
+                            f"over {threshold:g}; it relied on "
+                            + (", ".join(found["relied_on"]) or "no one feature")))
+    return found
 
 
 def _judge_shadow(config, schema, store, current, log_dir, sources: list) -> Optional[dict]:

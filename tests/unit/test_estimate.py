@@ -59,3 +59,43 @@ def test_an_uncalibrated_model_is_refused_naming_its_error():
                     "estimated from them")
     assert estimate.refusal(0.03, 0.1, "7") is None
     assert "no calibration error is recorded" in estimate.refusal(None, 0.1, "7")
+
+
+def test_an_overconfident_model_recalibrated_on_its_evaluation_rows_is_estimated_without_bias():
+    """Scores further from 0.5 than the true rates: read as rates they bias the estimate;
+    mapped to the rates its evaluation rows show (isotonic), they do not."""
+    rng = np.random.default_rng(2)
+
+    def rows(n):
+        truth = rng.beta(2.0, 1.5, n)
+        return np.clip(0.5 + 1.6 * (truth - 0.5), 0.001, 0.999), rng.random(n) < truth
+
+    scores, labels = rows(4000)
+    calibrated = estimate.calibrator(labels, scores)
+    raw_hits = fixed_hits = 0
+    windows = 150
+    for i in range(windows):
+        s, y = rows(400)
+        realized = metrics.at_threshold(y, s, 0.6)["f1_score"]
+        raw = estimate.estimate(s, 0.6, 300, i, 0.95)["f1_score"]
+        fixed = estimate.estimate(s, 0.6, 300, i, 0.95, rates=calibrated(s))["f1_score"]
+        raw_hits += raw["low"] <= realized <= raw["high"]
+        fixed_hits += fixed["low"] <= realized <= fixed["high"]
+    assert 0.90 <= fixed_hits / windows <= 0.99, fixed_hits
+    assert raw_hits < fixed_hits
+
+
+def test_windows_like_the_evaluation_rows_stay_inside_its_range_and_a_worse_mix_leaves_it():
+    rng = np.random.default_rng(3)
+    p = rng.beta(2.0, 1.0, 3000)
+    labels = rng.random(p.size) < p
+    found = estimate.reference_range(labels, p, 0.6, 400, seed=0)
+    assert found["windows"] == estimate.REFERENCE_WINDOWS and found["low"] < found["mean"] < found["high"]
+    inside = sum(not estimate.outside(estimate.estimate(w, 0.6, 200, i, 0.95)["f1_score"]["value"], found)
+                 for i, w in enumerate(rng.choice(p, (100, 400))))
+    assert inside >= 97
+    # Traffic where the model is unsure (scores near its threshold) is estimated worse,
+    # before any outcome: out of the range.
+    unsure = rng.uniform(0.45, 0.7, 400)
+    assert estimate.outside(estimate.estimate(unsure, 0.6, 200, 0, 0.95)["f1_score"]["value"], found)
+    assert estimate.reference_range(labels[:300], p[:300], 0.6, 400, seed=0) is None
