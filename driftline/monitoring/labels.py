@@ -102,7 +102,7 @@ def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
     logged = list(dict.fromkeys(task.references + (task.known_rule.columns if task.known_rule else [])))
     log = {name: log_table.column(name).to_pylist() if name in log_table.column_names else
            [""] * log_table.num_rows
-           for name in ["request_id", "model_version", "probability", LABEL_KNOWN] + logged}
+           for name in ["request_id", "model_version", "probability", "timestamp", LABEL_KNOWN] + logged}
     matched = unknown = 0
     kept, pending = [], []
     for i, rid in enumerate(log["request_id"]):
@@ -132,11 +132,19 @@ def join(log_table, outcomes: Dict[str, object], task: Task) -> dict:
     by_version: Dict[str, list] = {}
     for i, label in zip(kept, labels):
         by_version.setdefault(log["model_version"][i], []).append(
-            (label, float(log["probability"][i]), log["request_id"][i]))
+            (label, float(log["probability"][i]), log["request_id"][i], _seconds(log["timestamp"][i])))
     return {"kind": task.kind, "matched": matched, "unobservable": unknown, "unmatched": len(outcomes) - matched,
             "versions": {v: (np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows]))
                          for v, rows in by_version.items()},
-            "ids": {v: [r[2] for r in rows] for v, rows in by_version.items()}}
+            "ids": {v: [r[2] for r in rows] for v, rows in by_version.items()},
+            "stamps": {v: np.asarray([r[3] for r in rows]) for v, rows in by_version.items()}}
+
+
+def _seconds(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:

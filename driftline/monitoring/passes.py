@@ -39,6 +39,11 @@ def outcome_pass(config, store, joined: dict, files=(), dashboard: bool = True, 
     thresholds = operating_thresholds(models)
     result = labels.quality(joined, config, {v: thresholds[v] for v in joined["versions"]})
     result["shadow"] = shadow.online(joined, said, thresholds, config) if said else None
+    if joined.get("kind") != "regression":
+        from driftline.monitoring import dashboard as board, realized
+
+        result["estimate_checks"], result["estimate_partials"] = realized.against_estimates(
+            board.history(store, config.model_name), joined, thresholds, config.monitoring.min_requests)
     result["outcome_files"] = [str(f) for f in files]
     sources = [("served_model" if v in joined["versions"] else "shadow_model", t.pushed)
                for v, t in models.items() if t is not None]
