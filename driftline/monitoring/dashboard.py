@@ -145,6 +145,50 @@ def _shadow_chart(found: dict, points: list) -> bytes:
     return png(fig)
 
 
+def _estimate_chart(found: dict, estimated: list) -> bytes:
+    """F1 estimated before outcomes (interval shaded), the range the evaluation rows
+    showed, and the F1 realized when the outcomes of the same window arrived."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    times = [_when(p["time"]) for p, _ in estimated]
+    f1 = [b["metrics"]["f1_score"] for _, b in estimated]
+    ax.fill_between(times, [f["low"] for f in f1], [f["high"] for f in f1], color="#1f77b4", alpha=0.2)
+    ax.plot(times, [f["value"] for f in f1], marker="o", color="#1f77b4", label="estimated (interval shaded)")
+    ranged = [(t, b["reference"]) for t, (_, b) in zip(times, estimated) if b.get("reference")]
+    for bound in ("low", "high"):
+        if ranged:
+            ax.plot([t for t, _ in ranged], [r[bound] for _, r in ranged], color="#7f7f7f", linestyle="--",
+                    linewidth=1, label="evaluation rows' range" if bound == "low" else None)
+    when = {p["execution"]: _when(p["time"]) for p, _ in estimated}
+    checks = [(when[c["pass"]], c["realized"]) for o in found["outcomes"]
+              for c in o["result"].get("estimate_checks") or [] if c["pass"] in when]
+    if checks:
+        ax.scatter([t for t, _ in checks], [r for _, r in checks], color="#d62728", marker="x", zorder=3,
+                   label="realized when the outcomes arrived")
+    _mark_deployments(ax, found)
+    ax.set(ylabel="F1", ylim=(0, 1), title="F1 estimated before the outcomes, and realized after")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.autofmt_xdate()
+    return png(fig)
+
+
+def _multivariate_chart(found: dict, points: list) -> bytes:
+    """The domain classifier's AUC per window, with its interval and the threshold."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 2.4))
+    times = [_when(p["time"]) for p, _ in points]
+    auc = [f["auc"] for _, f in points]
+    ax.errorbar(times, [a["value"] for a in auc], yerr=[[a["value"] - a["low"] for a in auc],
+                                                        [a["high"] - a["value"] for a in auc]],
+                marker="o", capsize=3, label="domain classifier AUC")
+    ax.axhline(points[-1][1]["threshold"], color="#d62728", linestyle="--", linewidth=1, label="threshold")
+    _mark_deployments(ax, found)
+    ax.set(ylabel="AUC", ylim=(0.4, 1.02), title="Multivariate drift: the window told from the evaluation rows")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    return png(fig)
+
+
 def rollout_state(found: dict) -> str:
     """Where the newest rollout change left things: the step, a pause, the shadow."""
     if not found["deployments"]:
@@ -186,6 +230,12 @@ def charts(found: dict) -> Dict[str, bytes]:
                 for p in found["passes"] if (p["result"].get("shadow") or {}).get("agreement") is not None]
     if shadowed:
         out["shadow.png"] = _shadow_chart(found, shadowed)
+    estimated = [(p, p["result"]["estimated_performance"]) for p in passes if p["result"].get("estimated_performance")]
+    if estimated:
+        out["estimate.png"] = _estimate_chart(found, estimated)
+    together = [(p, p["result"]["multivariate_drift"]) for p in passes if p["result"].get("multivariate_drift")]
+    if together:
+        out["multivariate.png"] = _multivariate_chart(found, together)
     return out
 
 
@@ -223,6 +273,8 @@ def page(model: str, found: dict, images: Dict[str, bytes]) -> str:
              "<h2>Alarms</h2>" + ("<table><tr><th>time (UTC)</th><th>kind</th><th>alarm</th></tr>"
                                   + "".join(alarms[::-1]) + "</table>" if alarms else "<p>None.</p>"),
              "<h2>Skew and drift</h2>" + (img("skew.png") + img("drift.png") or "<p>Nothing judged yet.</p>"),
+             "<h2>Before the outcomes</h2>" + (img("estimate.png") + img("multivariate.png")
+                                                 or "<p>No window estimated or compared yet.</p>"),
              "<h2>Versions</h2>" + (img("versions.png") or "<p>No traffic judged yet.</p>"),
              "<h2>Online quality</h2>" + (img("online_f1.png") or "<p>No outcomes joined yet "
                                           "(`driftline monitor labels FILE`).</p>"),

@@ -14,6 +14,11 @@ PANELS = [
      "(rate(driftline_request_latency_seconds_bucket{model=\"$model\"}[5m])))", "{{version}}"),
     ("Online F1 by version", "driftline_online_f1{model=\"$model\"}", "{{version}}"),
     ("Canary share (%)", "driftline_canary_percent{model=\"$model\"}", "canary"),
+    ("F1 estimated before outcomes, and its range from the evaluation rows",
+     "driftline_estimated_performance{model=\"$model\", metric=\"f1_score\"} or "
+     "driftline_estimated_f1_range{model=\"$model\"}", "{{version}} {{bound}}"),
+    ("Multivariate drift: domain classifier AUC", "driftline_multivariate_auc{model=\"$model\"} or "
+     "driftline_multivariate_auc_threshold{model=\"$model\"}", "{{bound}}"),
 ]
 
 

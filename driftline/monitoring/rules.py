@@ -68,6 +68,19 @@ def alerts(config) -> List[Alert]:
               "Its canary step was inconclusive past [rollout] max_step_minutes or max_step_requests, or "
               "[rollout] approve_before holds the next step: `driftline rollout status` says why; "
               "`driftline rollout approve` or `abort` decides."),
+        Alert("DriftlineEstimatedF1",
+              "driftline_estimated_performance{metric=\"f1_score\", bound=\"value\"} < ignoring(metric, bound) "
+              "driftline_estimated_f1_range{bound=\"low\"} or driftline_estimated_performance{metric="
+              "\"f1_score\", bound=\"value\"} > ignoring(metric, bound) driftline_estimated_f1_range{bound=\"high\"}",
+              "Estimated F1 of version {{ $labels.version }} is out of its range",
+              "F1 estimated from its probabilities on the newest window, before outcomes, is outside the "
+              "range its evaluation rows showed in windows of that size (driftline monitor)."),
+        Alert("DriftlineMultivariateDrift",
+              "driftline_multivariate_auc{bound=\"low\"} > on(model) driftline_multivariate_auc_threshold",
+              "Multivariate drift of {{ $labels.model }}",
+              "A classifier tells the newest window's rows from the served version's evaluation rows, "
+              "beyond noise, better than [monitoring] max_domain_auc allows; "
+              "driftline_multivariate_feature_reliance names the features (driftline monitor)."),
         Alert("DriftlineShadowDisagrees", f"driftline_shadow_agreement < {m.min_shadow_agreement:g}",
               "Shadow version {{ $labels.version }} disagrees",
               f"It decides as the answering versions did on fewer than {m.min_shadow_agreement:.0%} of the "
@@ -167,6 +180,7 @@ def tests_yaml(config, rules_file: str) -> str:
     series += _series("driftline_request_latency_seconds_count", fast, f"0+{per_minute}x10")
     case(series, _expect(by_name["DriftlineLatencyP99"], "8m", [slow]))
     _rollout_cases(case, by_name, m, model)
+    _estimate_cases(case, by_name, m, model)
     if "DriftlineOnlineF1" in by_name:
         online = {"model": model, "version": "7"}
         good, bad = min(1.0, m.min_online_f1 + 0.2), max(0.0, m.min_online_f1 - 0.2)
@@ -186,3 +200,23 @@ def _rollout_cases(case, by_name: Dict[str, Alert], m, model: str):
     case(_series("driftline_shadow_agreement", shadow, f"{agree:g} {agree:g} {disagree:g} {disagree:g}"),
          _expect(by_name["DriftlineShadowDisagrees"], "1m", [])
          + _expect(by_name["DriftlineShadowDisagrees"], "3m", [shadow]))
+
+
+def _estimate_cases(case, by_name: Dict[str, Alert], m, model: str):
+    """An estimated F1 that falls under its range, one above it, one inside; a domain
+    classifier's AUC whose interval rises over the threshold."""
+    f1 = {"model": model, "version": "7", "metric": "f1_score", "bound": "value"}
+    series = _series("driftline_estimated_performance", f1, "0.7 0.7 0.4 0.4")
+    series += _series("driftline_estimated_performance", {**f1, "version": "8"}, "0.7 0.7 0.95 0.95")
+    for version in ("7", "8"):
+        series += _series("driftline_estimated_f1_range", {"model": model, "version": version, "bound": "low"}, "0.6x3")
+        series += _series("driftline_estimated_f1_range", {"model": model, "version": version, "bound": "high"},
+                          "0.8x3")
+    case(series, _expect(by_name["DriftlineEstimatedF1"], "1m", [])
+         + _expect(by_name["DriftlineEstimatedF1"], "3m", [{"model": model, "version": v} for v in ("7", "8")]))
+    auc = {"model": model, "bound": "low"}
+    within, over = (m.max_domain_auc + 0.5) / 2, min(1.0, m.max_domain_auc + 0.1)
+    case(_series("driftline_multivariate_auc", auc, f"{within:g} {within:g} {over:g} {over:g}")
+         + _series("driftline_multivariate_auc_threshold", {"model": model}, f"{m.max_domain_auc:g}x3"),
+         _expect(by_name["DriftlineMultivariateDrift"], "1m", [])
+         + _expect(by_name["DriftlineMultivariateDrift"], "3m", [{"model": model}]))

@@ -138,7 +138,7 @@ class MonitoringCollector:
                 online.add_metric([m, version], float(info["f1_score"]["value"]))
                 online_high.add_metric([m, version], float(info["f1_score"]["high"]))
         return [judged, rows, when, skew, skew_limit, drift, drift_limit, predictions, online, online_high,
-                self._estimated(result), *self._shadow(result), *self._analysis()]
+                *self._estimated(result), *self._multivariate(result), *self._shadow(result), *self._analysis()]
 
     def _estimated(self, result: dict):
         from prometheus_client.core import GaugeMetricFamily
@@ -147,12 +147,38 @@ class MonitoringCollector:
                                   "window, estimated from its probabilities before outcomes arrive (bound: the "
                                   "estimate, or its interval's low or high end)",
                                   labels=["model", "version", "metric", "bound"])
+        limits = GaugeMetricFamily("driftline_estimated_f1_range", "The range of F1 the version's evaluation "
+                                   "rows showed in windows of the newest window's size (bound: low or high)",
+                                   labels=["model", "version", "bound"])
         for version, info in result.get("versions", {}).items():
-            for metric, values in (info.get("estimated_performance") or {}).get("metrics", {}).items():
+            block = info.get("estimated_performance") or {}
+            for metric, values in block.get("metrics", {}).items():
                 for bound in ("value", "low", "high"):
                     if values.get(bound) is not None:
                         found.add_metric([self.model, version, metric, bound], float(values[bound]))
-        return found
+            for bound in ("low", "high"):
+                if (block.get("reference") or {}).get(bound) is not None:
+                    limits.add_metric([self.model, version, bound], float(block["reference"][bound]))
+        return [found, limits]
+
+    def _multivariate(self, result: dict):
+        from prometheus_client.core import GaugeMetricFamily
+
+        auc = GaugeMetricFamily("driftline_multivariate_auc", "Cross-validated AUC of a classifier telling the "
+                                "newest window's rows from the served version's evaluation rows (bound: the "
+                                "AUC, or its interval's low or high end)", labels=["model", "bound"])
+        limit = GaugeMetricFamily("driftline_multivariate_auc_threshold", "[monitoring] max_domain_auc",
+                                  labels=["model"])
+        lost = GaugeMetricFamily("driftline_multivariate_feature_reliance", "AUC that classifier loses when the "
+                                 "feature's values are shuffled", labels=["model", "feature"])
+        found = result.get("multivariate_drift") or {}
+        if found:
+            for bound in ("value", "low", "high"):
+                auc.add_metric([self.model, bound], float(found["auc"][bound]))
+            limit.add_metric([self.model], float(found["threshold"]))
+            for feature in found.get("features", []):
+                lost.add_metric([self.model, feature["name"]], float(feature["auc_lost"]))
+        return [auc, limit, lost]
 
     def _shadow(self, result: dict):
         from prometheus_client.core import GaugeMetricFamily

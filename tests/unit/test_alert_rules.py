@@ -23,7 +23,7 @@ def test_promtool_accepts_the_rules_and_their_tests_pass(tmp_path):
     config = load_config()
     _write(tmp_path, config)
     checked = _promtool("check", "rules", "driftline.rules.yml", cwd=tmp_path)
-    assert checked.returncode == 0 and "SUCCESS: 8 rules found" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and "SUCCESS: 10 rules found" in checked.stdout, checked.stdout + checked.stderr
     tested = _promtool("test", "rules", "driftline.rules.test.yml", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     text = (tmp_path / "driftline.rules.yml").read_text()
