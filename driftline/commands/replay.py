@@ -45,13 +45,19 @@ def replay(args) -> int:
         store = mlmd.MetadataStore(metadata.connection_config(config, create=False))
         decisions = retraining.history(store, config.model_name)
         final = policies.read(Path(config.serving_dir))
+        from driftline.monitoring import dashboard
+        from driftline.views import estimates
+
+        checks = [c for o in dashboard.history(store, config.model_name)["outcomes"]
+                  for c in o["result"].get("estimate_checks") or []]
         summary = [f"spans {spans[0]}-{spans[-1]}, {len(decisions)} decisions recorded in MLMD; serving at the "
                    f"end: {final.describe() if final else 'the first model'}; "
-                   f"{time.monotonic() - started:.0f} s"]
+                   f"{time.monotonic() - started:.0f} s", estimates.summary_text(estimates.summary(checks))]
         report = timeline.write(store, config.model_name, directory / "timeline", replay_log.events, summary)
     for decision in decisions:
         print(f"decision        {decision['trigger']}: {decision['outcome']} (MLMD execution {decision['execution']})")
     print(f"serving         {summary[0].split('serving at the end: ')[1]}")
+    print(f"estimates       {summary[1]}")
     print(f"timeline        {report} and {report.parent / 'timeline.png'}")
     print(f"lineage         driftline lineage trace latest --output-dir {config.output_dir}")
     return 0

@@ -101,3 +101,26 @@ def test_the_timeline_shows_every_decision_and_is_drawn(replayed):
     assert all(f"canary {d['pushed_version']} at " in page for d in steps)  # each step's rollout change
     image = np.asarray(Image.open(replayed["dir"] / "timeline" / "timeline.png").convert("L"), dtype=float)
     assert image.shape[0] > 400 and image.std() > 10  # not blank
+
+
+def test_the_replay_checks_its_estimates_against_the_realized_f1_and_reports_them(replayed):
+    """Each window's F1 estimated before its outcomes is set beside the F1 they realized
+    when they arrived (one window later), recorded in MLMD with the outcome pass, and
+    the replay's report sums them up."""
+    from driftline.monitoring import dashboard
+    from driftline.views import estimates
+
+    history = dashboard.history(replayed["store"], MODEL)
+    checks = [c for o in history["outcomes"] for c in o["result"].get("estimate_checks") or []]
+    estimated = {p["execution"] for p in history["passes"] if p["result"].get("estimated_performance")}
+    assert len(checks) >= 5 and {c["pass"] for c in checks} <= estimated
+    assert len({c["pass"] for c in checks}) == len(checks)  # each window checked once
+    for c in checks:
+        assert c["error"] == pytest.approx(c["estimated"]["value"] - c["realized"])
+        assert c["covered"] == (c["estimated"]["low"] <= c["realized"] <= c["estimated"]["high"])
+    line = f"estimates       {estimates.summary_text(estimates.summary(checks))}"
+    assert line in replayed["proc"].stdout.splitlines(), replayed["proc"].stdout[-2000:]
+    assert estimates.summary(checks)["mean_absolute_error"] < 0.15
+    page = (replayed["dir"] / "timeline" / "index.html").read_text()
+    assert "<th>F1 estimated (interval), realized</th>" in page and "<th>domain AUC (interval)</th>" in page
+    assert estimates.summary_text(estimates.summary(checks)) in page
