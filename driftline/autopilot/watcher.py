@@ -44,14 +44,18 @@ def _since(store, model: str) -> float:
     return max(times, default=0) / 1000.0
 
 
+# Alarms about the window as a whole, not one version's share of it.
+WINDOW_KINDS = ("drift", "multivariate_drift")
+
+
 def streaks(found: dict, stable: Optional[int], since: float, triggers: List[str]) -> Dict[str, dict]:
     """kind -> {"windows": consecutive judged passes (newest backwards) with that alarm
-    about the stable version (drift: about the window), "alarm": the newest alarm}."""
+    about the stable version (drift and multivariate drift: about the window), "alarm": the newest alarm}."""
     out = {}
     version = str(stable) if stable is not None else None
 
     def relevant(alarm, kind):
-        return alarm["kind"] == kind and (kind == "drift" or alarm["version"] == version)
+        return alarm["kind"] == kind and (kind in WINDOW_KINDS or alarm["version"] == version)
 
     for kind in triggers:
         if kind == "online_f1":
@@ -166,6 +170,8 @@ class Watcher:
                  + ("not judged (too few)" if not result["judged"] else
                     f"{len(alarms)} alarm(s)" + (": " + ", ".join(_brief(a) for a in alarms) if alarms else ""))
                  + f" (MLMD execution {result['execution']})")
+        if result.get("estimated_performance") or result.get("multivariate_drift"):
+            self.say(f"before outcomes {_foresight(result)}")
         if result.get("shadow"):
             from driftline.views.shadow import shadow_text
 
@@ -192,6 +198,10 @@ class Watcher:
             from driftline.views.shadow import shadow_text
 
             self.say(f"shadow          {shadow_text(result['shadow'])}")
+        from driftline.views.estimates import check_text
+
+        for check in result.get("estimate_checks") or []:
+            self.say(f"estimate        {check_text(check)}")
         return result
 
     # --- deciding -------------------------------------------------------------------------
@@ -440,7 +450,24 @@ def rmse_verdict(c_labels, c_predicted, s_labels, s_predicted, config):
 
 def _brief(alarm: dict) -> str:
     about = alarm["feature"] or (f"version {alarm['version']}" if alarm["version"] else "")
-    return f"{alarm['kind']} {about} {alarm['value']:.4f} > {alarm['threshold']:g}".replace("  ", " ")
+    beyond = "<" if alarm["value"] < alarm["threshold"] else ">"
+    return f"{alarm['kind']} {about} {alarm['value']:.4f} {beyond} {alarm['threshold']:g}".replace("  ", " ")
+
+
+def _foresight(result: dict) -> str:
+    """The window's estimated F1 and multivariate drift, as one line."""
+    parts = []
+    block = result.get("estimated_performance")
+    if block:
+        f1, reference = block["metrics"]["f1_score"], block.get("reference")
+        parts.append(f"version {block['version']} F1 estimated {f1['value']:.3f} ({f1['low']:.3f}–{f1['high']:.3f})"
+                     + (f", its range {reference['low']:.3f}–{reference['high']:.3f}" if reference else ""))
+    found = result.get("multivariate_drift")
+    if found:
+        auc = found["auc"]
+        parts.append(f"domain AUC {auc['value']:.3f} ({auc['low']:.3f}–{auc['high']:.3f}) {found['verdict']} "
+                     f"{found['threshold']:g}")
+    return "; ".join(parts)
 
 
 def _clock(seconds: float) -> str:

@@ -50,10 +50,13 @@ def suggest_thresholds(args, config) -> int:
         history = thresholds.span_distances(config, schema)
         for feature, seen in thresholds.window_distances(store, config.model_name).items():
             history.setdefault(feature, []).extend(seen)
+        foresight = thresholds.foresight_rules(config, store)
     suggestions = thresholds.suggest(schema, history)
     proposed = thresholds.apply(schema, suggestions)
     for s in suggestions:
         print(f"  {s.feature:<24} {s.reasoning}")
+    for line in foresight:
+        print(line)
     changes = schema_diff.diff(schema, proposed)
     print(schema_diff.render(changes, f"{path} (now)", f"{path} (suggested)"), end="")
     if not changes:
@@ -114,8 +117,13 @@ def labels(args, config) -> int:
         result = passes.outcome_pass(config, store, joined, [args.file], log_dir=log_dir)
     if args.json:
         print_json(result)
-        return errors.BLOCKED if result["alarms"] else 0
-    print(f"outcomes        {len(outcomes)} in {args.file}: {joined['matched']} joined to logged predictions "
+    else:
+        _print_labels(args.file, len(outcomes), joined, result)
+    return errors.BLOCKED if result["alarms"] else 0
+
+
+def _print_labels(path, outcomes: int, joined: dict, result: dict):
+    print(f"outcomes        {outcomes} in {path}: {joined['matched']} joined to logged predictions "
           f"({joined['unobservable']} of them rows whose label cannot be known, left out), "
           f"{joined['unmatched']} not in the log")
     for version, info in result["versions"].items():
@@ -134,10 +142,13 @@ def labels(args, config) -> int:
         from driftline.views.shadow import shadow_text
 
         print(f"shadow          {shadow_text(result['shadow'])}")
+    from driftline.views.estimates import check_text
+
+    for check in result.get("estimate_checks") or []:
+        print(f"estimate        {check_text(check)}")
     for alarm in result["alarms"]:
         print(f"ALARM           {alarm['text']}")
     print(f"recorded        MLMD execution {result['execution']} (driftline.Monitoring)")
-    return errors.BLOCKED if result["alarms"] else 0
 
 
 def monitor(args) -> int:
@@ -233,9 +244,19 @@ def _estimate_text(found: dict) -> str:
     """A version's estimated performance on the window, as one line."""
     names = {"f1_score": "F1", "precision": "precision", "recall": "recall", "auc": "AUC"}
     parts = [f"{names[k]} {m['value']:.3f} ({m['low']:.3f}–{m['high']:.3f})" for k, m in found["metrics"].items()]
+    reference = found.get("reference")
     return (f"estimated from its probabilities on {found['rows']} rows, before outcomes: " + ", ".join(parts)
             + f"; F1 {found['always_yes_f1']:.3f} for always \"yes\" (calibration error "
-            f"{found['calibration_error']:.3f})")
+            f"{found['calibration_error']:.3f})"
+            + (f"; its evaluation rows' F1 range {reference['low']:.3f}–{reference['high']:.3f}" if reference else ""))
+
+
+def _multivariate_text(found: dict) -> str:
+    auc = found["auc"]
+    relied = ", ".join(f"{f['name']} {f['auc_lost']:.3f}" for f in found["features"][:3])
+    return (f"a classifier tells the window from version {found['version']}'s evaluation rows with AUC "
+            f"{auc['value']:.3f} ({auc['low']:.3f}–{auc['high']:.3f}): {found['verdict']} {found['threshold']:g}"
+            f"; AUC lost without each feature: {relied}")
 
 
 def _text(result: dict, log_dir) -> str:
@@ -273,6 +294,8 @@ def _text(result: dict, log_dir) -> str:
                      + " (against the window before)")
     elif result.get("drift_note"):
         lines.append(f"drift           {result['drift_note']}")
+    if result.get("multivariate_drift"):
+        lines.append(f"multivariate    {_multivariate_text(result['multivariate_drift'])}")
     if result.get("shadow"):
         from driftline.views.shadow import shadow_text
 

@@ -364,6 +364,12 @@ class Lineage:
 
         return [d for p in self.pushes(artifact) for d in passes.shadowed(self.store, p.id)]
 
+    def watched(self, artifact, version: str) -> dict:
+        """What the monitoring passes saw of this pushed model while it answered."""
+        from driftline.mlmd import passes
+
+        return passes.watched(self.store, artifact.id, version)
+
     def decisions(self, artifact) -> list:
         """The retraining and canary decisions about this model's pushes, oldest first."""
         from driftline.mlmd import decisions
@@ -413,6 +419,8 @@ class Lineage:
                 summary.update(judgement=judged, blessed=judged["blessed"], blessing=blessing.id,
                                metrics={m: v["value"] for m, v in judged["metrics"].items()})
             summary["traffic"] = self._traffic(start)
+            if summary["traffic"].get("version"):
+                summary["watched"] = self.watched(start, str(summary["traffic"]["version"]))
         summary["deployments"] = self.served(start)
         summary["decisions"] = self.decisions(start)
         summary["shadowed"] = self.shadowed(start)

@@ -110,3 +110,50 @@ def apply(schema, suggestions: List[Suggestion]):
         if s.proposed != s.current:
             by_name[s.feature].drift_comparator.infinity_norm.threshold = s.proposed
     return proposed
+
+
+def foresight_rules(config, store) -> List[str]:
+    """The reasoning behind the estimated-F1 range and the domain classifier's threshold,
+    from the serving version's evaluation rows; [] when nothing serves yet."""
+    from pathlib import Path
+
+    from driftline.monitoring import estimate, multivariate
+    from driftline.monitoring.baseline import trained
+    from driftline.monitoring.check import RESERVED, reference_rows
+    from driftline.serving import policy as policies
+
+    policy = policies.read(Path(config.serving_dir))
+    source = trained(store, config.pipeline_name, str(policy.stable)) if policy and policy.stable else None
+    reference = reference_rows(source.predictions) if source else None
+    if reference is None or not reference.num_rows:
+        return ["estimated F1     no serving version with evaluation rows in MLMD: nothing to take a range from"]
+    from components.model import operating_point
+
+    version, settings, seed = policy.stable, config.monitoring, config.training.seed
+    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
+    labels = np.asarray(reference.column("label").to_pylist())[observable]
+    scores = np.asarray(reference.column("candidate").to_pylist(), dtype=np.float64)[observable]
+    rows = max(1, int(round(settings.window_rows * observable.mean())))
+    found = estimate.reference_range(labels, scores, operating_point.of_artifact(source.model), rows, seed)
+    lines = [f"estimated F1     version {version}: " + (
+        f"realized F1 over {found['windows']} windows of {rows} labelled rows (a window of {settings.window_rows} "
+        f"requests holds about that many) drawn from its {labels.size} evaluation rows: mean {found['mean']:.3f}, "
+        f"sd {found['sd']:.3f}; an estimate outside {found['low']:.3f}–{found['high']:.3f} (mean ± "
+        f"{estimate.SPREAD:g} sd) is an alarm" if found else
+        f"its {labels.size} labelled evaluation rows are fewer than a window's {rows}: no range, no alarm")]
+    features = [n for n in reference.column_names if n not in RESERVED]
+    halves = np.random.default_rng(seed).permutation(reference.num_rows)
+    half = min(settings.window_rows, reference.num_rows // 2)
+    if half < settings.min_requests:
+        return lines + [f"multivariate     {reference.num_rows} evaluation rows: too few to split in two halves of "
+                        f"min_requests = {settings.min_requests}"]
+    table = reference.select(features)
+    told = multivariate.domain_classifier(table.take(halves[:half]).to_pydict(),
+                                          table.take(halves[half:2 * half]).to_pydict(), features, seed,
+                                          config.evaluation.confidence)["auc"]
+    advice = (f"max_domain_auc = {settings.max_domain_auc:g} is above its high end: kept"
+              if told["high"] < settings.max_domain_auc else
+              f"max_domain_auc = {settings.max_domain_auc:g} is not above its high end: set [monitoring] "
+              f"max_domain_auc = {ceil_to(told['high'] + 0.05):g} in the config")
+    return lines + [f"multivariate     a classifier tells two halves of {half} of its evaluation rows apart with AUC "
+                    f"{told['value']:.3f} ({told['low']:.3f}–{told['high']:.3f}), what chance looks like here; {advice}"]

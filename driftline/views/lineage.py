@@ -169,12 +169,32 @@ def _traffic_lines(s: dict) -> list:
                  else f"{d['role']} at {d['share_percent']:g}%")
         lines.append(f"served          {_utc(d['time_ms'])} revision {d['revision']} ({d['action']}): "
                      f"{share} ({d['reason'] or 'no reason given'})")
+    lines += _watched_lines(s.get("watched"))
     for seen in s.get("shadowed", []):
         lines.append(f"shadowed        {_utc(seen['time_ms'])} {shadow_text(seen['shadow'])} (MLMD execution "
                      f"{seen['execution']})")
     for d in s.get("decisions", []):
         lines.append(f"decision        {_utc(d['time_ms'])} {d['trigger']}: {d['outcome']} ({d['reason']}; "
                      f"MLMD execution {d['execution']})")
+    return lines
+
+
+def _watched_lines(watched) -> list:
+    """The monitoring of the version's traffic, in two lines at most."""
+    if not watched or not watched["passes"]:
+        return []
+    alarms = ", ".join(f"{kind} {count}" for kind, count in sorted(watched["alarms"].items())) or "none"
+    line = f"monitored       {watched['passes']} windows judged; their alarms by kind: {alarms}"
+    estimate = watched["estimate"]
+    if estimate:
+        f1 = estimate["f1_score"]
+        line += (f"; newest F1 estimate {f1['value']:.3f} ({f1['low']:.3f}–{f1['high']:.3f}) at "
+                 f"{_utc(estimate['time_ms'])} (MLMD execution {estimate['execution']})")
+    lines = [line]
+    if watched["checks"]:
+        from driftline.views.estimates import summary, summary_text
+
+        lines.append(f"estimates       {summary_text(summary(watched['checks']))}")
     return lines
 
 
