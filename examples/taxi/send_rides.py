@@ -1,7 +1,7 @@
 """Rides as traffic for a running `driftline serve`, and their outcomes for later.
 
     .venv/bin/python examples/taxi/send_rides.py CSV --outcomes FILE [--config FILE]
-        [--server URL] [--limit N] [--prefix rider] [--drill-against VERSION]
+        [--server URL] [--limit N] [--prefix rider] [--drill-against VERSION] [--swap-fares]
 
 Each row of CSV (a span's data file) is sent as one :classify request keyed
 `PREFIX-<row>` (so a rider keeps meeting the same version), and FILE receives each
@@ -11,6 +11,10 @@ are known, for `driftline monitor labels FILE` or the watcher's outcomes directo
 `--drill-against VERSION` writes a drill instead of the real outcomes: each ride's label
 is the answering version's own decision, turned over for the rides VERSION answered. It
 shows what the rollout does with a canary that is wrong on every ride.
+
+`--swap-fares` gives the largest fares to the shortest trips among the rides sent (and
+so in their outcomes): each column's distribution is unchanged, only how fare and
+distance go together is reversed, which no per-feature check can see.
 """
 import argparse
 import csv
@@ -39,6 +43,15 @@ def _example(row: dict, types: dict) -> dict:
             for name, kind in types.items() if row.get(name) not in ("", None)}
 
 
+def _swap_fares(rides: list):
+    def number(text):
+        return float(text) if text not in ("", None) else -1.0
+
+    fares = sorted((ride["fare"] for ride in rides), key=number, reverse=True)
+    for ride, fare in zip(sorted(rides, key=lambda r: number(r["trip_miles"])), fares):
+        ride["fare"] = fare
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csv", type=Path)
@@ -48,6 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, help="send only the first N rides")
     parser.add_argument("--prefix", default="rider", help="the request keys' prefix")
     parser.add_argument("--drill-against", type=int, metavar="VERSION")
+    parser.add_argument("--swap-fares", action="store_true", help="the largest fares to the shortest trips")
     args = parser.parse_args(argv)
 
     from driftline.config import load_config
@@ -60,6 +74,8 @@ def main(argv=None) -> int:
     url = urlparse(args.server or config.rest_url)
     with open(args.csv, newline="") as f:
         rides = list(csv.DictReader(f))[:args.limit]
+    if args.swap_fares:
+        _swap_fares(rides)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
     versions, written = Counter(), []
     for i, ride in enumerate(rides):

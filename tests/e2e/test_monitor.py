@@ -398,3 +398,89 @@ def test_the_docs_monitor_transcripts_show_lines_a_pass_prints(monitored, driftl
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert_labels_shown("driftline monitor --window", "monitoring.md", proc.stdout,
                         where=lambda t: any(line.startswith("ALARM") for line in t.output))
+
+
+def _in_process(monitored):
+    from driftline.config import load_config
+    from driftline.mlmd.store import open_for_recording
+    from driftline.schema.check import load_schema
+
+    config = load_config(monitored["config"])
+    return config, load_schema(config.schema_file), open_for_recording(config)
+
+
+def test_the_window_carries_its_multivariate_drift_and_estimate_blocks(monitored):
+    from test_serving_steps import _estimated_or_refused
+
+    for name in ("unchanged", "shifted"):
+        result = monitored[name][1]
+        found = result["multivariate_drift"]
+        assert found["version"] == monitored["version"] and found["threshold"] == 0.6
+        assert found["auc"]["low"] <= found["auc"]["value"] <= found["auc"]["high"]
+        assert found["verdict"] == ("over threshold" if found["auc"]["low"] > 0.6 else "within threshold")
+        assert 1 <= len(found["features"]) <= 5 and set(found["relied_on"]) <= {f["name"] for f in found["features"]}
+        _estimated_or_refused({"config": monitored["config"]}, result)
+    # Every payment "Cash": a marginal the classifier sees at once, and names.
+    shifted = monitored["shifted"][1]["multivariate_drift"]
+    assert shifted["verdict"] == "over threshold" and shifted["relied_on"][0] == "payment_type", shifted
+    alarm = _alarms(monitored["shifted"][1], "multivariate_drift")
+    assert list(alarm) == [", ".join(shifted["relied_on"])]
+
+
+def test_fares_swapped_between_short_and_long_trips_pass_every_feature_check_and_are_caught_together(monitored):
+    """Within the window, the largest fares go to the shortest trips: every marginal is
+    the same, so skew and drift say what they said of the rows unchanged (drift against
+    them: nothing at all), while the domain classifier tells the window from the
+    evaluation rows far better than before and names fare and trip_miles."""
+    import pyarrow as pa
+
+    from driftline.monitoring import check
+    from driftline.monitoring.window import Window, read_log
+
+    config, schema, store = _in_process(monitored)
+    table, files = read_log(monitored["work"] / "monitor-log")
+    unchanged = table.slice(0, monitored["rows"])
+
+    def number(text):
+        return float(text) if text not in ("", None) else -1.0
+
+    miles = unchanged.column("trip_miles").to_pylist()
+    fares = sorted(unchanged.column("fare").to_pylist(), key=number, reverse=True)
+    swapped_fares = [None] * len(fares)
+    for i, fare in zip(sorted(range(len(miles)), key=lambda i: number(miles[i])), fares):
+        swapped_fares[i] = fare
+    swapped = unchanged.set_column(unchanged.column_names.index("fare"), "fare", pa.array(swapped_fares))
+    before, _ = check.judge_window(config, schema, store, Window(unchanged, None, files, table.num_rows))
+    after, _ = check.judge_window(config, schema, store, Window(swapped, unchanged, files, table.num_rows))
+    per_feature = {(a["kind"], a["feature"]) for a in after["alarms"] if a["kind"] in ("skew", "drift")}
+    assert per_feature == {(a["kind"], a["feature"]) for a in before["alarms"] if a["kind"] == "skew"}
+    assert after["drift"]["passed"] and all(f["distance"] == 0 for f in after["drift"]["features"]
+                                            if f["distance"] is not None)
+    told, untold = after["multivariate_drift"], before["multivariate_drift"]
+    assert told["verdict"] == "over threshold" and told["auc"]["low"] > untold["auc"]["high"], (told, untold)
+    assert set(told["relied_on"][:2]) == {"fare", "trip_miles"}, told["features"]
+
+
+def test_windows_of_the_served_models_evaluation_rows_are_estimated_within_their_interval(monitored):
+    """The served model's own evaluation rows, drawn as windows of 200 labelled rows:
+    the interval of the estimate covers the F1 the labels realize at about its nominal rate."""
+    from components.model import operating_point
+    from components.model_gate import metrics
+    from driftline.monitoring import estimate
+    from driftline.monitoring.baseline import trained
+    from driftline.monitoring.check import reference_rows
+
+    config, _, store = _in_process(monitored)
+    source = trained(store, config.pipeline_name, monitored["version"])
+    reference = reference_rows(source.predictions)
+    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
+    labels = np.asarray(reference.column("label").to_pylist())[observable].astype(bool)
+    scores = np.asarray(reference.column("candidate").to_pylist())[observable]
+    threshold, rates = operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
+    rng, covered, windows = np.random.default_rng(0), 0, 150
+    for i in range(windows):
+        rows = rng.integers(0, labels.size, 200)
+        found = estimate.estimate(scores[rows], threshold, 300, i, 0.95, rates(scores[rows]))["f1_score"]
+        covered += found["low"] <= metrics.at_threshold(labels[rows], scores[rows], threshold)["f1_score"] \
+            <= found["high"]
+    assert 0.88 <= covered / windows <= 1.0, covered
