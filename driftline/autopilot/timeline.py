@@ -197,17 +197,22 @@ def _colour(outcome: str) -> str:
 
 def _mark_events(found: dict, axes: list) -> List[str]:
     """Decisions (coloured by outcome) and the replay's own marks as lines across every
-    panel, numbered at the top; returns the numbered labels, listed under the chart where
-    they fit, rather than written sideways over the data."""
+    panel, numbered at the top (one number for all that fall between the same two
+    windows); returns the numbered labels, listed under the chart where they fit, rather
+    than written sideways over the data."""
     entries = sorted([(d["x"], _short(d), _colour(d["outcome"]), "-") for d in found["decisions"]]
                      + [(m["x"], m["text"], "#bbbbbb", "--") for m in found["marks"]], key=lambda e: e[0])
-    labels = []
-    for number, (x, text, colour, style) in enumerate(entries, start=1):
+    labels, numbered = [], {}
+    for x, text, colour, style in entries:
         for ax in axes:
             ax.axvline(x, color=colour, linestyle=style, linewidth=1.1)
-        axes[0].annotate(str(number), (x, 1.0), xycoords=("data", "axes fraction"), fontsize=7, ha="center",
-                         va="bottom", color=colour if colour != "#bbbbbb" else "#555555")
-        labels.append(f"{number}. after window {x - 0.5:g}: {text}")
+        if x in numbered:
+            labels[numbered[x]] += f"; {text}"
+            continue
+        numbered[x] = len(labels)
+        axes[0].annotate(str(len(labels) + 1), (x, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
+                         ha="center", va="bottom", color=colour if colour != "#bbbbbb" else "#555555")
+        labels.append(f"{len(labels) + 1}. after window {x - 0.5:g}: {text}")
     return labels
 
 

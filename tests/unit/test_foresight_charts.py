@@ -38,7 +38,8 @@ def test_the_timeline_has_a_panel_per_question_and_lists_its_decisions_below():
     passes, online = _found()
     decisions = [{"x": 2.5, "time": 1_800_000_130, "kind": "skew", "outcome": "waiting: no span newer than span 2",
                   "reason": "r", "version": "7"}]
-    marks = [{"x": 1.5, "time": 1_800_000_070, "text": "span 3 traffic"}]
+    marks = [{"x": 1.5, "time": 1_800_000_070, "text": "span 3 traffic"},
+             {"x": 2.5, "time": 1_800_000_131, "text": "span 3 labelled"}]
     found = {"passes": passes, "decisions": decisions, "rollouts": [], "marks": marks, "online": online}
     image = timeline.chart(found)
     assert image.startswith(b"\x89PNG")
@@ -46,12 +47,10 @@ def test_the_timeline_has_a_panel_per_question_and_lists_its_decisions_below():
 
     plt.close("all")
     # Decisions and marks are numbered in time order; the labels are whole, not cut.
-    import matplotlib
-
-    matplotlib.use("Agg")
     fig, axes = plt.subplots(4, 1)
     labels = timeline._mark_events(found, list(axes))
     plt.close(fig)
-    assert labels == ["1. after window 1: span 3 traffic", "2. after window 2: skew held, no newer span"]
+    assert labels == ["1. after window 1: span 3 traffic",
+                      "2. after window 2: skew held, no newer span; span 3 labelled"]  # one number per gap
     page = timeline.page("m", found, image, ["summary"])
     assert "<td>0.800 (0.760–0.840), 0.790</td>" in page and "<td>0.900 (0.870–0.930)</td>" in page
