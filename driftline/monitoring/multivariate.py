@@ -122,14 +122,19 @@ def domain_classifier(reference: Dict[str, list], current: Dict[str, list], feat
     current = _sampled(current, MAX_ROWS, rng)
     size = len(next(iter(current.values())))
     reference = _sampled(reference, min(MAX_ROWS, max(size, 1)), rng)
+    from threadpoolctl import threadpool_limits
+
     x, categorical = encode(reference, current, features)
     y = np.concatenate([np.zeros(len(reference[features[0]])), np.ones(size)])
-    scores, fitted = _out_of_fold(x, y, categorical, seed)
-    value = float(metrics.auc(y, scores))
+    # On a few thousand rows, starting OpenMP threads costs more than the trees do, and
+    # the monitor shares its machine with the server it watches: one thread.
+    with threadpool_limits(1):
+        scores, fitted = _out_of_fold(x, y, categorical, seed)
+        value = float(metrics.auc(y, scores))
+        ranked = _reliance(x, y, fitted, features, value, seed)
     drawn = np.asarray([metrics.auc(y[i], scores[i])
                         for i in metrics.resample_indices(y.size, INTERVAL_SAMPLES, seed)])
     low, high = metrics.percentiles(drawn[np.isfinite(drawn)], confidence)
-    ranked = _reliance(x, y, fitted, features, value, seed)
     return {"auc": {"value": value, "low": float(low), "high": float(high)},
             "rows": {"reference": int((y == 0).sum()), "window": int(size)}, "features": ranked,
             # A feature is named only when shuffling it costs more than the AUC's own noise.
