@@ -210,8 +210,10 @@ def _mark_events(found: dict, axes: list) -> List[str]:
             labels[numbered[x]] += f"; {text}"
             continue
         numbered[x] = len(labels)
-        axes[0].annotate(str(len(labels) + 1), (x, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
-                         ha="center", va="bottom", color=colour if colour != "#bbbbbb" else "#555555")
+        # Inside the top panel, on white: above it the number would meet the panel's title.
+        axes[0].annotate(str(len(labels) + 1), (x, 0.98), xycoords=("data", "axes fraction"), fontsize=8,
+                         ha="center", va="top", color=colour if colour != "#bbbbbb" else "#555555",
+                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
         labels.append(f"{len(labels) + 1}. after window {x - 0.5:g}: {text}")
     return labels
 
