@@ -189,8 +189,7 @@ def _judge_multivariate(config, current, versions: dict, references: dict, alarm
                 and name not in EXTRA and name not in RESERVED]
     if not features:
         return None
-    found = multivariate.domain_classifier(reference.select(features).to_pydict(),
-                                           current.select(features).to_pydict(), features,
+    found = multivariate.domain_classifier(reference.select(features), current.select(features), features,
                                            config.training.seed, config.evaluation.confidence)
     threshold = config.monitoring.max_domain_auc
     found.update(version=version, threshold=threshold, verdict=multivariate.verdict(found, threshold),

@@ -67,11 +67,16 @@ def encode(reference: Dict[str, list], current: Dict[str, list], features: List[
     return np.column_stack(columns), np.asarray(categorical)
 
 
-def _sampled(table: Dict[str, list], rows: int, rng) -> Dict[str, list]:
-    size = len(next(iter(table.values())))
+def _sampled(table, rows: int, rng) -> Dict[str, list]:
+    """At most `rows` of the table's rows (column -> values): a dict of lists, or a
+    pyarrow Table, sampled before it is copied into Python values."""
+    arrow = hasattr(table, "take")
+    size = table.num_rows if arrow else len(next(iter(table.values())))
     if size <= rows:
-        return table
+        return table.to_pydict() if arrow else table
     keep = np.sort(rng.choice(size, rows, replace=False))
+    if arrow:
+        return table.take(keep).to_pydict()
     return {name: [values[i] for i in keep] for name, values in table.items()}
 
 
@@ -112,10 +117,10 @@ def _reliance(x, y, fitted, features: List[str], base: float, seed: int) -> List
     return sorted(found, key=lambda f: -f["auc_lost"])
 
 
-def domain_classifier(reference: Dict[str, list], current: Dict[str, list], features: List[str],
-                      seed: int, confidence: float) -> dict:
+def domain_classifier(reference, current, features: List[str], seed: int, confidence: float) -> dict:
     """{"auc": {"value", "low", "high"}, "rows": {...}, "features": [{"name", "auc_lost"}],
-    "relied_on": [names]}: how well the window's rows are told from the reference's."""
+    "relied_on": [names]}: how well the window's rows are told from the reference's.
+    `reference`, `current`: column -> values, as dicts of lists or pyarrow Tables."""
     from components.model_gate import metrics
 
     rng = np.random.default_rng(seed)
