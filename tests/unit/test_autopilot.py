@@ -36,6 +36,24 @@ def test_a_streak_counts_consecutive_judged_windows_back_from_the_newest():
     assert autopilot.streaks(found, 7, 4.5, ["skew"])["skew"]["windows"] == 2
 
 
+def test_the_alarms_known_before_outcomes_can_trigger_retraining_too():
+    """Multivariate drift is about the whole window, as drift is; an estimated F1 out of
+    its range is about a version, as skew is."""
+    whole = _alarm("multivariate_drift", version="", feature="fare, trip_miles")
+    found = {"passes": [_pass(1, [whole, _alarm("estimated_performance", feature="")]),
+                        _pass(2, [whole, _alarm("estimated_performance", version="8", feature="")])],
+             "outcomes": []}
+    held = autopilot.streaks(found, 7, 0, ["multivariate_drift", "estimated_performance"])
+    assert held["multivariate_drift"]["windows"] == 2 and held["multivariate_drift"]["alarm"] == whole
+    assert held["estimated_performance"]["windows"] == 0  # the newest is about version 8, not the stable 7
+
+
+def test_a_config_may_name_them_as_triggers(tmp_path):
+    path = tmp_path / "triggers.toml"
+    path.write_text('[retraining]\ntriggers = ["multivariate_drift", "estimated_performance"]\n')
+    assert load_config(path).retraining.triggers == ["multivariate_drift", "estimated_performance"]
+
+
 def test_an_online_f1_streak_reads_the_outcome_joins_that_judged_the_stable_version():
     def join(time, judged, alarmed):
         return {"time": time, "result": {"versions": {"7": {"judged": judged}},
