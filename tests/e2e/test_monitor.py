@@ -484,3 +484,30 @@ def test_windows_of_the_served_models_evaluation_rows_are_estimated_within_their
         covered += found["low"] <= metrics.at_threshold(labels[rows], scores[rows], threshold)["f1_score"] \
             <= found["high"]
     assert 0.88 <= covered / windows <= 1.0, covered
+
+
+def test_traffic_richer_in_tippers_raises_the_served_models_estimate_before_any_outcome(monitored):
+    """The served model's labelled evaluation rows as traffic, then the same rows with
+    every ride that turned out a big tipper sent twice: only the mix changes, the
+    estimate reads nothing but the scores, and it rises as the realized precision does."""
+    from components.model import operating_point
+    from components.model_gate import metrics
+    from driftline.monitoring import estimate
+    from driftline.monitoring.baseline import trained
+    from driftline.monitoring.check import reference_rows
+
+    config, _, store = _in_process(monitored)
+    source = trained(store, config.pipeline_name, monitored["version"])
+    reference = reference_rows(source.predictions)
+    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
+    labels = np.asarray(reference.column("label").to_pylist())[observable].astype(bool)
+    scores = np.asarray(reference.column("candidate").to_pylist())[observable]
+    threshold, rates = operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
+    richer = np.concatenate([np.arange(labels.size), np.flatnonzero(labels)])
+    before, after = (estimate.estimate(scores[rows], threshold, 300, 0, 0.95, rates(scores[rows]))
+                     for rows in (np.arange(labels.size), richer))
+    assert after["precision"]["value"] > before["precision"]["value"]
+    assert after["f1_score"]["value"] > before["f1_score"]["value"]
+    realized = [metrics.at_threshold(labels[rows], scores[rows], threshold)["precision"]
+                for rows in (np.arange(labels.size), richer)]
+    assert realized[1] > realized[0]
