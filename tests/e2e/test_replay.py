@@ -107,6 +107,8 @@ def test_the_replay_checks_its_estimates_against_the_realized_f1_and_reports_the
     """Each window's F1 estimated before its outcomes is set beside the F1 they realized
     when they arrived (one window later), recorded in MLMD with the outcome pass, and
     the replay's report sums them up."""
+    import html
+
     from driftline.monitoring import dashboard
     from driftline.views import estimates
 
@@ -123,4 +125,4 @@ def test_the_replay_checks_its_estimates_against_the_realized_f1_and_reports_the
     assert estimates.summary(checks)["mean_absolute_error"] < 0.15
     page = (replayed["dir"] / "timeline" / "index.html").read_text()
     assert "<th>F1 estimated (interval), realized</th>" in page and "<th>domain AUC (interval)</th>" in page
-    assert estimates.summary_text(estimates.summary(checks)) in page
+    assert html.escape(estimates.summary_text(estimates.summary(checks))) in page
