@@ -18,17 +18,34 @@ from driftline.monitoring.distance import prediction_distance
 from driftline.serving.shadow import PREFIX, log_dir
 
 
+# path -> ((size, mtime), its rows): a watcher's window and outcome passes read the same
+# files tick after tick, and a file the server has closed never changes again.
+_READ: Dict[str, tuple] = {}
+
+
+def _read_file(path: Path) -> Dict[str, tuple]:
+    stat = path.stat()
+    key = (stat.st_size, stat.st_mtime_ns)
+    cached = _READ.get(str(path))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                prediction = float(row["prediction"]) if row.get("prediction") else None
+                found[row["request_id"]] = (row["shadow_version"], prediction)
+            except (KeyError, TypeError, ValueError):
+                continue  # a row torn by a crash mid-line
+    _READ[str(path)] = (key, found)
+    return found
+
+
 def read(request_log_dir) -> Dict[str, tuple]:
     """request id -> (shadow version, its prediction or None when it failed)."""
     found = {}
     for path in sorted(log_dir(request_log_dir).glob(f"{PREFIX}-*.csv")):
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    prediction = float(row["prediction"]) if row.get("prediction") else None
-                    found[row["request_id"]] = (row["shadow_version"], prediction)
-                except (KeyError, TypeError, ValueError):
-                    continue  # a row torn by a crash mid-line
+        found.update(_read_file(path))
     return found
 
 
