@@ -267,9 +267,10 @@ class Watcher:
         recent = windows.since(table, started)
         outcomes = _read_outcomes(_outcome_files(self.config.outcomes_dir), self.task)
         joined = online.join(recent, outcomes, self.task)["versions"]
-        analysis = self.analyse(recent, policy, joined)
+        answered = windows.rows_of(recent, str(canary))
+        analysis = self.analyse(answered, policy, joined)
         # A request of several rows counts once per row, as its outcomes do.
-        requests = int(windows.rows_of(recent, str(canary)).num_rows)
+        requests = int(answered.num_rows)
         minutes = max(0.0, time.time() - started) / 60
         analysis.details.update(step_requests=requests, step_minutes=round(minutes, 2),
                                 share=float(policy.canary_percent), verdict=analysis.verdict,
@@ -289,9 +290,10 @@ class Watcher:
             "limits": {"max_step_requests": self.config.rollout.max_step_requests,
                        "max_step_minutes": self.config.rollout.max_step_minutes}})
 
-    def analyse(self, recent, policy, joined):
+    def analyse(self, answered, policy, joined):
         """The step's StepVerdict from the canary's and the stable version's labelled
-        requests of the step, and the canary's error rate and latency."""
+        requests of the step, and the canary's error rate and latency (`answered`: the
+        rows the canary answered in the step)."""
         from driftline.autopilot import step_analysis
 
         canary, stable = policy.canary, policy.stable
@@ -302,7 +304,7 @@ class Watcher:
             c_scores, s_scores = (np.asarray(scores) >= t for scores, t in zip(
                 (c_scores, s_scores), self.thresholds((str(canary), str(stable)))))
         monitoring = self.config.monitoring
-        latency = windows.floats(windows.rows_of(recent, str(canary)), "latency_ms")
+        latency = windows.floats(answered, "latency_ms")
         p99 = float(np.percentile(latency, 99)) if latency.size else 0.0
         problems, held = step_analysis.limits(_error_rate(self.target.url, self.config.model_name, canary), p99,
                                               monitoring.error_rate, monitoring.p99_latency_ms)
