@@ -401,31 +401,38 @@ def unpaired_difference(value_of, c_labels, c_scores, s_labels, s_scores, config
     return metrics.Interval(whole, *metrics.percentiles(values, config.evaluation.confidence))
 
 
-def f1_difference(c_labels, c_scores, s_labels, s_scores, config):
-    """Canary F1 minus stable F1 (each deciding already: scores are 0/1 decisions)."""
+def _online_verdict(name: str, value_of, canary: tuple, stable: tuple, config, margin: float,
+                    higher_is_better: bool, digits: int, spec: str):
+    """The step's verdict on an online metric: `value_of(labels, scores)` of the canary's
+    (labels, scores) against the stable version's, the difference bootstrapped unpaired
+    and judged against `margin` (`spec` and `digits`: how the values and the difference
+    are written)."""
+    from driftline.autopilot import step_analysis
+
+    c_value, s_value = value_of(*canary), value_of(*stable)
+    difference = unpaired_difference(value_of, *canary, *stable, config)
+    n_canary, n_stable = canary[0].size, stable[0].size
+    text = (f"online {name} {c_value:{spec}} against the stable version's {s_value:{spec}} (difference "
+            f"{difference.text(digits)}, {n_canary} and {n_stable} labelled requests)")
+    verdict = step_analysis.judge(difference, int(n_canary), margin, higher_is_better, name, text)
+    key = name.lower()
+    verdict.details = {f"canary_{key}": c_value, f"stable_{key}": s_value, f"{key}_difference": difference.to_json()}
+    return verdict
+
+
+def f1_verdict(c_labels, c_decided, s_labels, s_decided, config):
+    """The step's verdict on online F1 (scores are 0/1 decisions already): the canary's
+    no worse than the stable version's by more than `canary_f1_margin`."""
     from components.model_gate import metrics
 
     def f1(labels, decided):
         return metrics.at_threshold(labels, decided)["f1_score"]
 
-    return unpaired_difference(f1, np.asarray(c_labels, dtype=bool), np.asarray(c_scores),
-                               np.asarray(s_labels, dtype=bool), np.asarray(s_scores), config)
-
-
-def f1_verdict(c_labels, c_decided, s_labels, s_decided, config):
-    """The step's verdict on online F1: the canary's against the stable version's."""
-    from components.model_gate import metrics
-    from driftline.autopilot import step_analysis
-
     margin = config.retraining.canary_f1_margin
-    difference = f1_difference(c_labels, c_decided, s_labels, s_decided, config)
-    f1_canary = metrics.at_threshold(c_labels, c_decided)["f1_score"]
-    f1_stable = metrics.at_threshold(s_labels, s_decided)["f1_score"]
-    text = (f"online F1 {f1_canary:.3f} against the stable version's {f1_stable:.3f} "
-            f"(difference {difference.text()}, {c_labels.size} and {s_labels.size} labelled requests)")
-    verdict = step_analysis.judge(difference, int(c_labels.size), margin, True, "F1", text)
-    verdict.details = {"canary_f1": f1_canary, "stable_f1": f1_stable, "f1_difference": difference.to_json(),
-                       "f1_margin": margin}
+    verdict = _online_verdict("F1", f1, (np.asarray(c_labels, dtype=bool), np.asarray(c_decided)),
+                              (np.asarray(s_labels, dtype=bool), np.asarray(s_decided)), config, margin, True, 3,
+                              ".3f")
+    verdict.details["f1_margin"] = margin
     return verdict
 
 
@@ -433,20 +440,15 @@ def rmse_verdict(c_labels, c_predicted, s_labels, s_predicted, config):
     """The step's verdict on online RMSE: an increase over the stable version's beyond
     `[evaluation] max_rmse_increase` of the stable RMSE is worse."""
     from components.model_gate import regression
-    from driftline.autopilot import step_analysis
 
     def rmse(labels, predicted):
         return regression.errors(labels, predicted)["rmse"]
 
-    canary, stable = rmse(c_labels, c_predicted), rmse(s_labels, s_predicted)
-    difference = unpaired_difference(rmse, np.asarray(c_labels, float), np.asarray(c_predicted, float),
-                                     np.asarray(s_labels, float), np.asarray(s_predicted, float), config)
-    allowed = config.evaluation.max_rmse_increase * stable
-    text = (f"online RMSE {canary:.4g} against the stable version's {stable:.4g} (difference "
-            f"{difference.text(4)}, {c_labels.size} and {s_labels.size} labelled requests)")
-    verdict = step_analysis.judge(difference, int(c_labels.size), allowed, False, "RMSE", text)
-    verdict.details = {"canary_rmse": canary, "stable_rmse": stable, "rmse_difference": difference.to_json(),
-                       "rmse_allowed_increase": allowed}
+    canary = (np.asarray(c_labels, float), np.asarray(c_predicted, float))
+    stable = (np.asarray(s_labels, float), np.asarray(s_predicted, float))
+    allowed = config.evaluation.max_rmse_increase * rmse(*stable)
+    verdict = _online_verdict("RMSE", rmse, canary, stable, config, allowed, False, 4, ".4g")
+    verdict.details["rmse_allowed_increase"] = allowed
     return verdict
 
 

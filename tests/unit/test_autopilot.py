@@ -69,10 +69,13 @@ def test_the_canary_f1_difference_has_an_interval_that_holds_the_true_difference
     labels = rng.integers(0, 2, 400)
     good = np.where(labels == 1, 0.8, 0.2)                       # always right: F1 1
     half = np.where(rng.random(400) < 0.5, good, 1 - good)       # right half the time
-    same = autopilot.f1_difference(labels, good, labels, good, config)
-    assert same.value == 0.0 and same.low <= 0.0 <= same.high
-    worse = autopilot.f1_difference(labels, half, labels, good, config)
-    assert worse.value < -0.3 and worse.high < -0.3  # clearly worse, beyond noise
+    def difference(canary, stable):
+        return autopilot.f1_verdict(labels, canary >= 0.5, labels, stable >= 0.5, config).details["f1_difference"]
+
+    same = difference(good, good)
+    assert same["value"] == 0.0 and same["low"] <= 0.0 <= same["high"]
+    worse = difference(half, good)
+    assert worse["value"] < -0.3 and worse["high"] < -0.3  # clearly worse, beyond noise
 
 
 def test_spans_are_a_range_with_one_to_train_on_and_one_to_serve():
