@@ -14,8 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-PROMOTE, ABORT, INCONCLUSIVE = "promote", "abort", "inconclusive"
-VERDICTS = (PROMOTE, ABORT, INCONCLUSIVE)
+from driftline.serving.policy import ABORT, INCONCLUSIVE, PROMOTE
 
 
 @dataclass

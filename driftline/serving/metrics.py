@@ -207,7 +207,9 @@ class MonitoringCollector:
         found = self._beside(".analysis.json") or {}
         if found.get("canary") is not None:
             version = str(found["canary"])
-            for name in ("promote", "abort", "inconclusive"):
+            from driftline.serving.policy import VERDICTS
+
+            for name in VERDICTS:
                 verdict.add_metric([self.model, version, name], float(found.get("verdict") == name))
             if found.get("needs") is not None:
                 needs.add_metric([self.model, version], float(found["needs"]))

@@ -38,6 +38,11 @@ from typing import Optional
 
 from driftline.serving.errors import PolicyError, RolloutRefused
 
+# What an analysis of a canary's step can say (driftline/autopilot/step_analysis.py), as
+# the server exports it: named here, below both.
+PROMOTE, ABORT, INCONCLUSIVE = "promote", "abort", "inconclusive"
+VERDICTS = (PROMOTE, ABORT, INCONCLUSIVE)
+
 SLOTS = ("blue", "green")
 BUCKETS = 10000  # routing resolution: 0.01% of traffic
 MIN_PERCENT = 100 / BUCKETS
