@@ -296,6 +296,8 @@ def _text(result: dict, log_dir) -> str:
         lines.append(f"drift           {result['drift_note']}")
     if result.get("multivariate_drift"):
         lines.append(f"multivariate    {_multivariate_text(result['multivariate_drift'])}")
+    elif result.get("multivariate_note"):
+        lines.append(f"multivariate    {result['multivariate_note']}")
     if result.get("shadow"):
         from driftline.views.shadow import shadow_text
 

@@ -24,6 +24,7 @@ import numpy as np
 from components.drift_gate.comparison import DRIFT, SKEW, compare, load_statistics
 from driftline.data import drift as span_drift
 from driftline.monitoring.baseline import trained
+from driftline.monitoring import multivariate
 from driftline.monitoring.distance import prediction_distance
 from driftline.monitoring.window import Window, floats as _floats, rows_of as _rows_of
 
@@ -162,7 +163,12 @@ def judge_window(config, schema, store, window: Window):
         result["versions"][version] = _judge_version(config, schema, store, version,
                                                      _rows_of(current, version), alarms, sources, references)
     _judge_drift(window, schema, settings, result, alarms)
-    result["multivariate_drift"] = _judge_multivariate(config, current, result["versions"], references, alarms)
+    if current.num_rows < multivariate.MIN_ROWS:
+        result["multivariate_drift"] = None
+        result["multivariate_note"] = (f"{current.num_rows} rows, fewer than the {multivariate.MIN_ROWS} a domain "
+                                       "classifier is trained and cross-validated on: multivariate drift not judged")
+    else:
+        result["multivariate_drift"] = _judge_multivariate(config, current, result["versions"], references, alarms)
     estimated = [(info["estimated_performance"]["rows"], version) for version, info in result["versions"].items()
                  if "estimated_performance" in info]
     if estimated:  # the window's: the version that served most of it
@@ -177,7 +183,6 @@ def judge_window(config, schema, store, window: Window):
 def _judge_multivariate(config, current, versions: dict, references: dict, alarms: list) -> Optional[dict]:
     """The window's rows against the evaluation rows of the version that served most of
     them (multivariate.py), or None when no judged version has them."""
-    from driftline.monitoring import multivariate
     from driftline.serving.request_log import EXTRA
 
     busiest = max(((info["rows"], v) for v, info in versions.items() if v in references), default=None)

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 FOLDS = 5
+MIN_ROWS = 50          # a window smaller than this is not judged: too few rows per fold to learn from
 MAX_ROWS = 2000        # per side: the reference is sampled down to the window's size and to this
 INTERVAL_SAMPLES = 300
 RELIED_ON = 0.01       # AUC lost when a feature is shuffled, to name it (and at least the interval's half-width)
