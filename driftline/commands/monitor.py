@@ -50,7 +50,9 @@ def suggest_thresholds(args, config) -> int:
         history = thresholds.span_distances(config, schema)
         for feature, seen in thresholds.window_distances(store, config.model_name).items():
             history.setdefault(feature, []).extend(seen)
-        foresight = thresholds.foresight_rules(config, store)
+        from pipeline.inputs import resolve_task
+
+        foresight = thresholds.foresight_rules(config, store, resolve_task(config, schema).kind)
     suggestions = thresholds.suggest(schema, history)
     proposed = thresholds.apply(schema, suggestions)
     for s in suggestions:

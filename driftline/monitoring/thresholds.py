@@ -95,7 +95,7 @@ def suggest(schema, history: Dict[str, List[tuple]]) -> List[Suggestion]:
                      f"{len(distances) - spans} between monitoring windows without an alarm), "
                      f"largest {max(distances):.3f}; {PERCENTILE}th percentile {high:.3f} plus "
                      f"{MARGIN:.0%} is {from_history:g}{floor_note}"
-                     + (f" (now {current:g})" if proposed != current else f", as now"))
+                     + (f" (now {current:g})" if proposed != current else ", as now"))
         suggestions.append(Suggestion(feature.name, current, proposed, reasoning, distances))
     return suggestions
 
@@ -112,9 +112,10 @@ def apply(schema, suggestions: List[Suggestion]):
     return proposed
 
 
-def foresight_rules(config, store) -> List[str]:
-    """The reasoning behind the estimated-F1 range and the domain classifier's threshold,
-    from the serving version's evaluation rows; [] when nothing serves yet."""
+def foresight_rules(config, store, kind: str = "binary") -> List[str]:
+    """The reasoning behind the estimated-F1 range (a classifier's: `kind`) and the
+    domain classifier's threshold, from the serving version's evaluation rows; one line
+    saying so when nothing serves yet."""
     from pathlib import Path
 
     from driftline.monitoring import estimate, multivariate
@@ -134,8 +135,10 @@ def foresight_rules(config, store) -> List[str]:
     labels = np.asarray(reference.column("label").to_pylist())[observable]
     scores = np.asarray(reference.column("candidate").to_pylist(), dtype=np.float64)[observable]
     rows = max(1, int(round(settings.window_rows * observable.mean())))
-    found = estimate.reference_range(labels, scores, operating_point.of_artifact(source.model), rows, seed)
-    lines = [f"estimated F1     version {version}: " + (
+    found = estimate.reference_range(labels, scores, operating_point.of_artifact(source.model), rows, seed) \
+        if kind == "binary" else None
+    lines = ["estimated F1     no estimate for a regression model, so no range" if kind != "binary" else
+             f"estimated F1     version {version}: " + (
         f"realized F1 over {found['windows']} windows of {rows} labelled rows (a window of {settings.window_rows} "
         f"requests holds about that many) drawn from its {labels.size} evaluation rows: mean {found['mean']:.3f}, "
         f"sd {found['sd']:.3f}; an estimate outside {found['low']:.3f}–{found['high']:.3f} (mean ± "
