@@ -9,8 +9,9 @@ from driftline.monitoring import dashboard
 def _pass(i, value, auc):
     return {"execution": 10 + i, "time": 1_800_000_000 + 60 * i, "result": {
         "judged": True, "rows": 500, "alarms": [], "first_timestamp": 0, "last_timestamp": 0,
-        "versions": {"7": {"rows": 500, "judged": True, "latency_p50_ms": 2.0, "latency_p99_ms": 4.0, "skew": {"features": [
-            {"name": "f", "distance": 0.05 * i, "threshold": 0.1}]}}},
+        "versions": {"7": {"rows": 500, "judged": True, "latency_p50_ms": 2.0, "latency_p99_ms": 4.0,
+                           "prediction_drift": 0.05,
+                           "skew": {"features": [{"name": "f", "distance": 0.05 * i, "threshold": 0.1}]}}},
         "drift": {"features": [{"name": "g", "distance": 0.02, "threshold": 0.1}]},
         "estimated_performance": {"version": "7", "always_yes_f1": 0.6, "metrics": {
             "f1_score": {"value": value, "low": value - 0.04, "high": value + 0.04}},
