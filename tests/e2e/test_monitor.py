@@ -461,11 +461,10 @@ def test_fares_swapped_between_short_and_long_trips_pass_every_feature_check_and
     assert set(told["relied_on"][:2]) == {"fare", "trip_miles"}, told["features"]
 
 
-def test_windows_of_the_served_models_evaluation_rows_are_estimated_within_their_interval(monitored):
-    """The served model's own evaluation rows, drawn as windows of 200 labelled rows:
-    the interval of the estimate covers the F1 the labels realize at about its nominal rate."""
+def _served_evaluation_rows(monitored):
+    """(labels, scores, operating threshold, recalibration) of the served version's
+    labelled evaluation rows, found through MLMD as a monitoring pass finds them."""
     from components.model import operating_point
-    from components.model_gate import metrics
     from driftline.monitoring import estimate
     from driftline.monitoring.baseline import trained
     from driftline.monitoring.check import reference_rows
@@ -476,7 +475,16 @@ def test_windows_of_the_served_models_evaluation_rows_are_estimated_within_their
     observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
     labels = np.asarray(reference.column("label").to_pylist())[observable].astype(bool)
     scores = np.asarray(reference.column("candidate").to_pylist())[observable]
-    threshold, rates = operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
+    return labels, scores, operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
+
+
+def test_windows_of_the_served_models_evaluation_rows_are_estimated_within_their_interval(monitored):
+    """The served model's own evaluation rows, drawn as windows of 200 labelled rows:
+    the interval of the estimate covers the F1 the labels realize at about its nominal rate."""
+    from components.model_gate import metrics
+    from driftline.monitoring import estimate
+
+    labels, scores, threshold, rates = _served_evaluation_rows(monitored)
     rng, covered, windows = np.random.default_rng(0), 0, 150
     for i in range(windows):
         rows = rng.integers(0, labels.size, 200)
@@ -490,19 +498,10 @@ def test_traffic_richer_in_tippers_raises_the_served_models_estimate_before_any_
     """The served model's labelled evaluation rows as traffic, then the same rows with
     every ride that turned out a big tipper sent twice: only the mix changes, the
     estimate reads nothing but the scores, and it rises as the realized precision does."""
-    from components.model import operating_point
     from components.model_gate import metrics
     from driftline.monitoring import estimate
-    from driftline.monitoring.baseline import trained
-    from driftline.monitoring.check import reference_rows
 
-    config, _, store = _in_process(monitored)
-    source = trained(store, config.pipeline_name, monitored["version"])
-    reference = reference_rows(source.predictions)
-    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
-    labels = np.asarray(reference.column("label").to_pylist())[observable].astype(bool)
-    scores = np.asarray(reference.column("candidate").to_pylist())[observable]
-    threshold, rates = operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
+    labels, scores, threshold, rates = _served_evaluation_rows(monitored)
     richer = np.concatenate([np.arange(labels.size), np.flatnonzero(labels)])
     before, after = (estimate.estimate(scores[rows], threshold, 300, 0, 0.95, rates(scores[rows]))
                      for rows in (np.arange(labels.size), richer))
