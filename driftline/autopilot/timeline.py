@@ -11,6 +11,8 @@ import html
 from pathlib import Path
 from typing import Dict, List
 
+from driftline.views.estimates import checks_of
+
 
 def gather(store, model: str, events: List[dict]) -> dict:
     from driftline.mlmd.deployments import history as deployments
@@ -124,8 +126,7 @@ def _quality_panel(ax, found: dict, xs: list):
     if ranged:
         ax.plot([x for x, _ in ranged], [r["low"] for _, r in ranged], color="#7f7f7f", linestyle="--",
                 linewidth=1, drawstyle="steps-mid", label="low end of the evaluation rows' range")
-    checks = [(at[c["pass"]], c["realized"]) for o in found["online"] for c in o["result"].get("estimate_checks") or []
-              if c["pass"] in at]
+    checks = [(at[c["pass"]], c["realized"]) for c in checks_of(found["online"]) if c["pass"] in at]
     if checks:
         ax.scatter([x for x, _ in checks], [r for _, r in checks], color="#d62728", marker="x", zorder=4,
                    label="F1 realized when the outcomes arrived")
@@ -252,7 +253,7 @@ def _when(seconds: float) -> str:
 
 def page(model: str, found: dict, image: bytes, summary: List[str]) -> str:
     windows = []
-    realized = {c["pass"]: c["realized"] for o in found["online"] for c in o["result"].get("estimate_checks") or []}
+    realized = {c["pass"]: c["realized"] for c in checks_of(found["online"])}
     for x, p in enumerate(found["passes"], start=1):
         versions = ", ".join(f"{v}: {i['rows']}" for v, i in sorted(p["result"].get("versions", {}).items()))
         alarms = "<br>".join(html.escape(a["text"]) for a in p["result"].get("alarms", [])) or "none"

@@ -48,8 +48,7 @@ def replay(args) -> int:
         from driftline.monitoring import dashboard
         from driftline.views import estimates
 
-        checks = [c for o in dashboard.history(store, config.model_name)["outcomes"]
-                  for c in o["result"].get("estimate_checks") or []]
+        checks = estimates.checks_of(dashboard.history(store, config.model_name)["outcomes"])
         summary = [f"spans {spans[0]}-{spans[-1]}, {len(decisions)} decisions recorded in MLMD; serving at the "
                    f"end: {final.describe() if final else 'the first model'}; "
                    f"{time.monotonic() - started:.0f} s", estimates.summary_text(estimates.summary(checks))]

@@ -95,10 +95,11 @@ def _judge_version(config, schema, store, version: str, rows, alarms: list, sour
                             f"{feature.distance:.4f} over the threshold {feature.threshold:g} "
                             f"(its requests against its training data, run {source.run})"))
     reference = reference_rows(source.predictions)
-    if reference is not None and reference.num_rows:
-        references[version] = reference
+    if reference is not None and not reference.num_rows:
+        reference = None
     _estimate(config, schema, version, rows, source, reference, info, alarms)
-    if reference is not None and reference.num_rows:
+    if reference is not None:
+        references[version] = reference
         expected = np.asarray(reference.column("candidate").to_pylist(), dtype=np.float64)
         distance = prediction_distance(_floats(rows, "probability"), expected)
         info["prediction_drift"] = distance

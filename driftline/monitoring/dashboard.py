@@ -160,8 +160,9 @@ def _estimate_chart(found: dict, estimated: list) -> bytes:
             ax.plot([t for t, _ in ranged], [r[bound] for _, r in ranged], color="#7f7f7f", linestyle="--",
                     linewidth=1, label="evaluation rows' range" if bound == "low" else None)
     when = {p["execution"]: _when(p["time"]) for p, _ in estimated}
-    checks = [(when[c["pass"]], c["realized"]) for o in found["outcomes"]
-              for c in o["result"].get("estimate_checks") or [] if c["pass"] in when]
+    from driftline.views.estimates import checks_of
+
+    checks = [(when[c["pass"]], c["realized"]) for c in checks_of(found["outcomes"]) if c["pass"] in when]
     if checks:
         ax.scatter([t for t, _ in checks], [r for _, r in checks], color="#d62728", marker="x", zorder=3,
                    label="realized when the outcomes arrived")

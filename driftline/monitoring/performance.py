@@ -14,7 +14,7 @@ def _labelled_scores(rows) -> np.ndarray:
                        if k in ("1", "1.0") and p not in ("", None)])
 
 
-def _reference_scores(reference) -> Optional[tuple]:
+def labelled_reference(reference) -> Optional[tuple]:
     """(labels, scores) of the evaluation rows whose label is known, or None."""
     if reference is None or "observable" not in reference.column_names:
         return None
@@ -41,7 +41,7 @@ def judge(config, kind: str, version: str, rows, source, reference) -> dict:
         return {"note": f"{scores.size} rows whose label can be known, fewer than min_requests = "
                         f"{settings.min_requests}: no estimate"}
     threshold = operating_point.of_artifact(source.model)
-    judged = _reference_scores(reference)
+    judged = labelled_reference(reference)
     calibrated = judged is not None and judged[0].size >= settings.min_requests
     rates = estimate.calibrator(*judged)(scores) if calibrated else scores
     rate = float(rates.mean())

@@ -13,7 +13,9 @@ import numpy as np
 
 def checked_before(outcomes: list) -> set:
     """The window passes whose estimate an earlier outcome pass already checked."""
-    return {c["pass"] for o in outcomes for c in o["result"].get("estimate_checks") or []}
+    from driftline.views.estimates import checks_of
+
+    return {c["pass"] for c in checks_of(outcomes)}
 
 
 def _counts(labels, scores, threshold: float) -> Dict[str, int]:

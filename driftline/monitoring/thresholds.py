@@ -120,6 +120,7 @@ def foresight_rules(config, store, kind: str = "binary") -> List[str]:
 
     from driftline.monitoring import estimate, multivariate
     from driftline.monitoring.baseline import trained
+    from driftline.monitoring.performance import labelled_reference
     from driftline.monitoring.check import RESERVED, reference_rows
     from driftline.serving import policy as policies
 
@@ -131,10 +132,8 @@ def foresight_rules(config, store, kind: str = "binary") -> List[str]:
     from components.model import operating_point
 
     version, settings, seed = policy.stable, config.monitoring, config.training.seed
-    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
-    labels = np.asarray(reference.column("label").to_pylist())[observable]
-    scores = np.asarray(reference.column("candidate").to_pylist(), dtype=np.float64)[observable]
-    rows = max(1, int(round(settings.window_rows * observable.mean())))
+    labels, scores = labelled_reference(reference)
+    rows = max(1, int(round(settings.window_rows * labels.size / reference.num_rows)))
     found = estimate.reference_range(labels, scores, operating_point.of_artifact(source.model), rows, seed) \
         if kind == "binary" else None
     lines = ["estimated F1     no estimate for a regression model, so no range" if kind != "binary" else

@@ -5,6 +5,12 @@ from typing import List
 import numpy as np
 
 
+def checks_of(outcomes: list) -> List[dict]:
+    """Every estimate check the outcome passes (dashboard.history's "outcomes") made,
+    oldest first."""
+    return [c for o in outcomes for c in o["result"].get("estimate_checks") or []]
+
+
 def summary(checks: List[dict]) -> dict:
     """{"windows", "mean_absolute_error", "largest_error", "covered"} over `checks`."""
     if not checks:
