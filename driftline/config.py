@@ -15,11 +15,12 @@ class ServingConfig:
     host: str = setting("127.0.0.1", str, nonempty=True)
     rest_port: int = setting(8501, int, minimum=0, maximum=65535, help="0: any free port")
     grpc_port: int = setting(8500, int, minimum=0, maximum=65535, help="0: any free port")
-    # Server-side batching, as TF Serving's: requests wait up to batch_timeout_ms for
-    # others and are predicted together, up to batch_max_rows rows a model call.
-    batching: bool = setting(False, bool)
+    # Server-side batching: requests that arrive while a version's model is busy share
+    # its next call, up to batch_max_rows rows; an idle model waits batch_timeout_ms for
+    # more requests first (0: never waits). false: each request calls the model itself.
+    batching: bool = setting(True, bool)
     batch_max_rows: int = setting(64, int, minimum=1, maximum=100_000)
-    batch_timeout_ms: float = setting(2.0, float, minimum=0.0, maximum=1000.0)
+    batch_timeout_ms: float = setting(0.0, float, minimum=0.0, maximum=1000.0)
     # Refused with 400 / 413 beyond these.
     max_request_rows: int = setting(1000, int, minimum=1)
     max_body_bytes: int = setting(4 << 20, int, minimum=1024)

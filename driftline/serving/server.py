@@ -1,6 +1,6 @@
 """The model server: which version answers a request, the answer, and what is recorded.
 
-One process serves TF Serving's REST API (Starlette on uvicorn, rest.py) and its gRPC
+One process serves TF Serving's REST API (ASGI on uvicorn, rest.py) and its gRPC
 PredictionService (grpc_service.py) over the same versions, policy, metrics and request
 log. Model calls run off the event loop (a thread pool, or the batcher), so a slow
 prediction never stalls the others.
@@ -9,17 +9,19 @@ import asyncio
 import logging
 import threading
 import time
-import uuid
+import itertools
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 from driftline.serving import policy as policies
+from driftline.serving.batching import Batcher
 from driftline.serving.errors import ServingError, bad_request, not_found
 from driftline.serving.metrics import Metrics
 from driftline.serving.models import AVAILABLE, OUTPUT, ModelVersions, Version
 from driftline.serving.request_log import RequestLog
-from driftline.serving.requests import Contract, raw_values
+from driftline.serving.requests import Contract, Row, raw_values
 from driftline.serving.shadow import Shadow
 
 log = logging.getLogger("driftline.serving")
@@ -34,9 +36,9 @@ class Settings:
     log_dir: Path
     max_batch_rows: int = 1000        # rows in one request
     max_body_bytes: int = 4 << 20
-    batching: bool = False
-    batch_max_rows: int = 64          # server-side batching: rows per model call...
-    batch_timeout_ms: float = 2.0     # ...and how long a batch waits to fill
+    batching: bool = True             # batching.py: concurrent requests share model calls,
+    batch_max_rows: int = 64          # up to this many rows a call,
+    batch_timeout_ms: float = 0.0     # an idle model waiting this long for others first
     poll_seconds: float = 1.0
     policy_poll_seconds: float = 0.2
     log_max_bytes: int = 16 << 20
@@ -48,56 +50,6 @@ class Settings:
     # Called with the policy the server wrote when it pinned its first version (to
     # record it as a deployment in MLMD); None: not recorded.
     on_pinned: Optional[Callable] = None
-
-
-class Batcher:
-    """Server-side batching, as TF Serving's: requests for one version wait up to
-    `timeout` for others and are predicted together, up to `max_rows` rows a call."""
-
-    def __init__(self, max_rows: int, timeout_s: float):
-        self.max_rows, self.timeout_s = max_rows, timeout_s
-        self.queues: Dict[int, asyncio.Queue] = {}
-
-    async def predict(self, version: Version, serialized: List[bytes]):
-        queue = self.queues.get(version.number)
-        if queue is None:
-            queue = self.queues[version.number] = asyncio.Queue()
-            asyncio.get_running_loop().create_task(self._work(version, queue))
-        future = asyncio.get_running_loop().create_future()
-        await queue.put((serialized, future))
-        return await future
-
-    async def _work(self, version: Version, queue: asyncio.Queue):
-        from starlette.concurrency import run_in_threadpool
-
-        while True:
-            batch = [await queue.get()]
-            rows = len(batch[0][0])
-            deadline = asyncio.get_running_loop().time() + self.timeout_s
-            while rows < self.max_rows:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(queue.get(), remaining)
-                except asyncio.TimeoutError:
-                    break
-                batch.append(item)
-                rows += len(item[0])
-            joined = [row for serialized, _ in batch for row in serialized]
-            try:
-                outputs = await run_in_threadpool(version.predict, joined)
-            except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            start = 0
-            for serialized, future in batch:
-                end = start + len(serialized)
-                if not future.done():
-                    future.set_result({k: v[start:end] for k, v in outputs.items()})
-                start = end
 
 
 class Server:
@@ -121,6 +73,8 @@ class Server:
         self.batcher = (Batcher(settings.batch_max_rows, settings.batch_timeout_ms / 1000)
                         if settings.batching else None)
         self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self._id_prefix, self._id_counter = secrets.token_hex(10), itertools.count()
+        self._children = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -134,6 +88,8 @@ class Server:
     def stop(self):
         self._stop.set()
         self.versions.stop()
+        if self.batcher is not None:
+            self.batcher.close()
         self.shadow.stop()
         self.request_log.stop()
 
@@ -248,11 +204,9 @@ class Server:
     # --- answering -------------------------------------------------------------------------
 
     async def predict(self, version: Version, serialized: List[bytes]):
-        from starlette.concurrency import run_in_threadpool
-
         if self.batcher is not None:
             return await self.batcher.predict(version, serialized)
-        return await run_in_threadpool(version.predict, serialized)
+        return await asyncio.get_running_loop().run_in_executor(None, version.predict, serialized)
 
     def check_rows(self, rows: int):
         if rows == 0:
@@ -270,38 +224,55 @@ class Server:
         if shadow is not None and shadow.state == AVAILABLE:
             self.shadow.offer(shadow, request_id, serialized)
 
-    def record(self, version: Version, slot: str, key: Optional[str], examples, outputs: dict,
-               started: float, code: int = 200) -> str:
-        """Metrics and request-log rows for an answered request; returns its request id."""
-        name = self.settings.model_name
+    def _request_id(self) -> str:
+        """32 hex digits, unique: this process's random prefix and a counter (uuid4 reads
+        the kernel's random source on every call, a system call per request)."""
+        return f"{self._id_prefix}{next(self._id_counter):012x}"
+
+    def _series(self, number: str, slot: str) -> tuple:
+        """The metric children a request answered by this version and slot moves, looked
+        up once: prometheus_client's labels() takes a lock and builds a key each call."""
+        found = self._children.get((number, slot))
+        if found is None:
+            name, metrics = self.settings.model_name, self.metrics
+            found = self._children[(number, slot)] = (
+                metrics.requests.labels(name, number, slot, "200"), metrics.latency.labels(name, number),
+                metrics.rows.labels(name, number, slot), metrics.probability.labels(name, number),
+                metrics.unobservable.labels(name, number))
+        return found
+
+    def record(self, version: Version, slot: str, key: Optional[str], rows: List[Row], outputs: dict,
+               started: float) -> str:
+        """Metrics and request-log rows for an answered request (`rows`: each example's
+        checked values); returns its request id."""
         elapsed = time.monotonic() - started
-        request_id = uuid.uuid4().hex
+        request_id = self._request_id()
         number = str(version.number)
-        self.metrics.requests.labels(name, number, slot, str(code)).inc()
-        self.metrics.latency.labels(name, number).observe(elapsed)
+        requests, latency, answered, histogram, unobservable = self._series(number, slot)
+        requests.inc()
+        latency.observe(elapsed)
         # The log's probability column holds a regression model's predicted number.
-        probabilities = outputs[version.output].reshape(-1)
+        probabilities = outputs[version.output].reshape(-1).tolist()
         observable = outputs.get(OBSERVABLE)
-        observable = observable.reshape(-1) if observable is not None else None
-        self.metrics.rows.labels(name, number, slot).inc(len(probabilities))
+        observable = observable.reshape(-1).tolist() if observable is not None else None
+        answered.inc(len(probabilities))
         if version.output == OUTPUT:
             for p in probabilities:
-                self.metrics.probability.labels(name, number).observe(float(p))
+                histogram.observe(p)
         if observable is not None:
-            self.metrics.unobservable.labels(name, number).inc(int((observable == 0).sum()))
-        for example in examples:
-            for feature in self.contract.out_of_domain(example):
-                self.metrics.out_of_domain.labels(name, number, feature).inc()
-        stamp = time.time()
-        rows = []
-        for index, example in enumerate(examples):
-            rows.append(raw_values(example, self.contract.columns) + [
-                f"{request_id}-{index}", f"{stamp:.3f}", number, slot, key or "",
-                f"{float(probabilities[index]):.6f}",
-                "" if observable is None else f"{float(observable[index]):g}",
-                f"{elapsed * 1000:.3f}"])
-        self.request_log.add(rows)
-        self.metrics.log_dropped.labels(name).set(self.request_log.dropped)
+            unobservable.inc(observable.count(0.0))
+        for values in rows:
+            for feature in self.contract.out_of_domain(values):
+                self.metrics.out_of_domain.labels(self.settings.model_name, number, feature).inc()
+        stamp, columns = f"{time.time():.3f}", self.contract.columns
+        took = f"{elapsed * 1000:.3f}"
+        logged = []
+        for index, values in enumerate(rows):
+            logged.append(raw_values(values, columns) + [
+                f"{request_id}-{index}", stamp, number, slot, key or "", f"{probabilities[index]:.6f}",
+                "" if observable is None else f"{observable[index]:g}", took])
+        self.request_log.add(logged)
+        self.metrics.log_dropped.labels(self.settings.model_name).set(self.request_log.dropped)
         return request_id
 
     def failure(self, exc: Exception, version: Optional[Version] = None, slot: str = "") -> ServingError:
