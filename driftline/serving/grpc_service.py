@@ -115,13 +115,12 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                     examples.append(merged)
             else:
                 raise bad_request("the request's input holds no examples")
-            for row, example in enumerate(examples):
-                check_example(self.server.contract, example, row)
+            rows = [check_example(self.server.contract, example, row) for row, example in enumerate(examples)]
             serialized = [e.SerializeToString() for e in examples]
         except ServingError as error:
             self.server.error(error)
             context.abort(error.grpc_code, error.message)
-        version, outputs = self._answer(context, name, version_text, label, serialized, examples, "classify")
+        version, outputs = self._answer(context, name, version_text, label, serialized, rows, "classify")
         response = classification_pb2.ClassificationResponse()
         _set_spec(response.model_spec, name, version.number)
         for p in outputs["probabilities"].reshape(-1):
