@@ -1,4 +1,6 @@
-"""TF Serving's REST API on Starlette: the same paths, bodies and error body.
+"""TF Serving's REST API, a bare ASGI application on uvicorn: the same paths, bodies and
+error body. No web framework sits between the server and a handler: on the predict path
+its routing and request objects cost more than the handler's own work.
 
     GET  /v1/models/{m}[/versions/{v}|/labels/{l}]             model status
     GET  /v1/models/{m}[/versions/{v}|/labels/{l}]/metadata    signature defs
@@ -11,27 +13,67 @@ requests in flight per version) and /healthz. A predict response also carries th
 X-Model-Version and X-Model-Slot.
 """
 import json
+import logging
 import re
 import time
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from typing import List, Optional, Tuple
 
 from driftline.serving.errors import ServingError, bad_request, not_found
 from driftline.serving.models import NUMBER_OUTPUT, SIGNATURE, decided_first, refuse_verb
 from driftline.serving.requests import example_from_json, parse_examples, serialized_rows
 from driftline.serving.server import Server
 
+log = logging.getLogger("driftline.serving")
 _PATH = re.compile(r"^(?P<model>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
                    r"(?:(?P<metadata>/metadata)|:(?P<verb>predict|classify|regress))?$")
+MODELS = "/v1/models/"
+JSON, TEXT, HTML = b"application/json", b"text/plain; charset=utf-8", b"text/html; charset=utf-8"
+
+
+class Response:
+    """A whole answer: status, body and headers, sent in two ASGI messages."""
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(self, body: bytes, status: int = 200, media_type: bytes = JSON, headers=None):
+        self.status, self.body = status, body
+        self.headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
+        if headers:
+            self.headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    async def send(self, send):
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+class Call:
+    """What a handler reads of a request: its path below /v1/models/, its headers and its
+    body, straight from the ASGI scope (no framework objects per request)."""
+    __slots__ = ("method", "rest", "headers", "receive")
+
+    def __init__(self, scope, receive, rest: str = ""):
+        self.method, self.rest, self.receive = scope["method"], rest, receive
+        self.headers: List[Tuple[bytes, bytes]] = scope["headers"]
+
+    def header(self, name: bytes) -> Optional[str]:
+        """A header's value (`name` in lower case, as ASGI gives them), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value.decode("latin-1")
+        return None
+
+    async def stream(self):
+        while True:
+            message = await self.receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            yield message.get("body", b"")
+            if not message.get("more_body"):
+                return
 
 
 def _json(data, status: int = 200, headers=None) -> Response:
     # TF Serving writes NaN and Infinity as bare tokens, which Python's json also reads.
-    return Response(json.dumps(data, allow_nan=True), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(json.dumps(data, allow_nan=True).encode(), status, JSON, headers)
 
 
 def _error(error: ServingError) -> Response:
@@ -62,7 +104,7 @@ class _Handlers:
         self.server = server
         self.settings = server.settings
 
-    async def _body(self, request: Request) -> dict:
+    async def _body(self, request: Call) -> dict:
         # Read to the end even past the limit (keeping nothing of it), so the client gets the
         # 413 rather than a connection reset halfway through sending.
         limit = self.settings.max_body_bytes
@@ -84,11 +126,11 @@ class _Handlers:
             raise bad_request(f"Serving signature name: \"{signature}\" not found in signature def")
         return data
 
-    async def models_get(self, request: Request) -> Response:
+    async def models_get(self, request: Call) -> Response:
         server = self.server
-        match = _PATH.match(request.path_params["rest"])
+        match = _PATH.match(request.rest)
         if not match or match["verb"]:
-            return _error(not_found(f"Malformed request: GET /v1/models/{request.path_params['rest']}"))
+            return _error(not_found(f"Malformed request: GET /v1/models/{request.rest}"))
         try:
             server._check_model(match["model"])
             if match["metadata"]:
@@ -105,8 +147,8 @@ class _Handlers:
             return _error(error)
 
     def _rows(self, verb: str, body: dict):
-        """(serialized tf.Examples, parsed tf.Examples) of a :predict or :classify body,
-        each checked against the data contract."""
+        """(serialized tf.Examples, their values) of a :predict or :classify body, each
+        checked against the data contract."""
         server = self.server
         if verb == "predict":
             serialized = serialized_rows(body)
@@ -119,25 +161,27 @@ class _Handlers:
         context = body.get("context") or {}
         if not isinstance(context, dict):
             raise bad_request("\"context\" must be an object of feature: value")
-        examples = []
+        examples, checked = [], []
         for row, values in enumerate(rows):
             if isinstance(values, dict) and set(values) & set(context):
                 raise bad_request(f"row {row}: features {sorted(set(values) & set(context))} "
                                   "appear in both the example and the context")
             merged = {**context, **values} if isinstance(values, dict) else values
-            examples.append(example_from_json(server.contract, merged, row))
-        return [e.SerializeToString() for e in examples], examples
+            example, found = example_from_json(server.contract, merged, row)
+            examples.append(example)
+            checked.append(found)
+        return [e.SerializeToString() for e in examples], checked
 
-    async def models_post(self, request: Request) -> Response:
+    async def models_post(self, request: Call) -> Response:
         server = self.server
         started = time.monotonic()
-        match = _PATH.match(request.path_params["rest"])
+        match = _PATH.match(request.rest)
         if not match or not match["verb"]:
-            return _error(not_found(f"Malformed request: POST /v1/models/{request.path_params['rest']}"))
+            return _error(not_found(f"Malformed request: POST /v1/models/{request.rest}"))
         version, slot = None, ""
         try:
             body = await self._body(request)
-            key = request.headers.get("x-request-key") or body.get("key")
+            key = request.header(b"x-request-key") or body.get("key")
             if key is not None and not isinstance(key, str):
                 raise bad_request(f"\"key\" must be a string, got {key!r}")
             serialized, examples = self._rows(match["verb"], body)
@@ -169,12 +213,12 @@ class _Handlers:
         answer["model_spec"] = spec
         return _json(answer, headers=headers)
 
-    async def metrics(self, request: Request) -> Response:
+    async def metrics(self, request: Call) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(self.server.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.server.metrics.registry), media_type=CONTENT_TYPE_LATEST.encode())
 
-    async def rollout_state(self, request: Request) -> Response:
+    async def rollout_state(self, request: Call) -> Response:
         server = self.server
         policy = server.effective_policy()
         return _json({
@@ -184,37 +228,47 @@ class _Handlers:
                          for n, v in sorted(server.versions.versions.items())},
         })
 
-    async def dashboard(self, request: Request) -> Response:
-        from starlette.responses import HTMLResponse
-
+    async def dashboard(self, request: Call) -> Response:
         page = self.settings.dashboard_page
         if page is None or not page.is_file():
             return _json({"error": "no monitoring dashboard yet: `driftline monitor` writes one after "
                                    "each pass"}, 404)
-        return HTMLResponse(page.read_text())
+        return Response(page.read_bytes(), media_type=HTML)
 
-    async def healthz(self, request: Request) -> Response:
+    async def healthz(self, request: Call) -> Response:
         available = self.server.versions.available()
-        return PlainTextResponse("ok" if available else "no version available",
-                                 status_code=200 if available else 503)
+        return Response(b"ok" if available else b"no version available", 200 if available else 503, TEXT)
 
 
-async def _not_found(request: Request, exc) -> Response:
-    return _error(ServingError(getattr(exc, "status_code", 404),
-                               f"Malformed request: {request.method} {request.url.path}"))
-
-
-def build_app(server: Server) -> Starlette:
+def build_app(server: Server):
+    """The ASGI application: a dictionary lookup per request, then the handler."""
     handlers = _Handlers(server)
-    routes = [
-        Route("/v1/models/{rest:path}", handlers.models_get, methods=["GET"]),
-        Route("/v1/models/{rest:path}", handlers.models_post, methods=["POST"]),
-        Route("/metrics", handlers.metrics, methods=["GET"]),
-        Route("/v1/driftline/rollout", handlers.rollout_state, methods=["GET"]),
-        Route("/healthz", handlers.healthz, methods=["GET"]),
-        Route("/dashboard", handlers.dashboard, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    models = {"GET": handlers.models_get, "POST": handlers.models_post}
+    fixed = {"/metrics": handlers.metrics, "/v1/driftline/rollout": handlers.rollout_state,
+             "/healthz": handlers.healthz, "/dashboard": handlers.dashboard}
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path.startswith(MODELS):
+            handler, rest, allowed = models.get(method), path[len(MODELS):], True
+        else:
+            handler, rest, allowed = fixed.get(path), "", method == "GET"
+            if handler is not None and not allowed:
+                handler = None
+        if handler is None:
+            status = 405 if (path.startswith(MODELS) or path in fixed) else 404
+            response = _error(ServingError(status, f"Malformed request: {method} {path}"))
+        else:
+            try:
+                response = await handler(Call(scope, receive, rest))
+            except Exception as exc:  # noqa: BLE001 - a JSON body, whatever broke
+                log.error("%s %s failed inside the server", method, path, exc_info=exc)
+                response = _error(ServingError(500, f"internal error: {type(exc).__name__}: {exc}"))
+        await response.send(send)
+
+    return app
 
 
 def metadata(server: Server, version) -> dict:
