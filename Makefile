@@ -79,9 +79,11 @@ kubeflow-submit: setup
 # Results land in bench/results/<timestamp>.{json,md}; scratch data and runs in bench/work/.
 REPEATS ?= 3
 bench: setup
+	@bash scripts/system-packages.sh
 	@$(PY) bench/run.py --scales 1 10 100 --repeats $(REPEATS)
 
 bench-quick: setup
+	@bash scripts/system-packages.sh
 	@$(PY) bench/run.py --scales 1 --repeats $(REPEATS)
 
 profile: setup

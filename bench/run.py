@@ -278,7 +278,7 @@ def report(result: dict) -> str:
     if "serving" in result:
         import serving as serving_bench
 
-        lines += ["", "Model server (`bench/serving.py`): batch 1, loopback clients in the bench process:", "",
+        lines += ["", "Model server (`bench/serving.py`): batch 1, load from `wrk` on loopback (a process of its own):", "",
                   serving_bench.report(result["serving"])]
     if "drift_command" in result:
         lines += ["", f"`driftline drift --baseline-span 1 --span 3` at 1x: "
