@@ -112,7 +112,7 @@ reliability: data
 
 test: data
 	@bash scripts/system-packages.sh
-	@$(PY) -m pytest -q --durations=15 -m "not reliability" tests
+	@$(PY) -m pytest -q --durations=15 -n 2 --dist loadgroup -m "not reliability" tests
 
 # The developer's loop: tests/unit imports no TensorFlow, and fails if anything does.
 # The documentation site, strictly: a broken link or a page missing from the nav fails.

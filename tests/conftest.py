@@ -14,11 +14,21 @@ sys.path.insert(0, str(ROOT))
 SPEED_CLASSES = ("unit", "integration", "e2e")
 
 
+# Session fixtures worth building once per run: the tests that use them share a worker.
+SHARED_FIXTURES = ("runs", "challengers")
+
+
+# First: xdist's workers read the group marks in their own hook of the same name.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
         if parts and parts[0] in SPEED_CLASSES:
             item.add_marker(parts[0])
+        # For pytest-xdist's --dist loadgroup: a module's tests stay together (its
+        # module fixtures are built once), and so do all the users of the shared runs.
+        shared = any(name in item.fixturenames for name in SHARED_FIXTURES)
+        item.add_marker(pytest.mark.xdist_group("shared-runs" if shared else "/".join(parts)))
     config._driftline_only_unit = bool(items) and all(
         Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0] == "unit" for item in items)
 
@@ -36,10 +46,18 @@ def pytest_collection_finish(session):
         background_jobs.start_script("shuffled", ROOT / "tests" / "e2e" / "shuffled_job.py", ROOT)
 
 
+def pytest_configure(config):
+    import background_jobs
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        background_jobs.name_the_run()
+
+
 def pytest_unconfigure(config):
     import background_jobs
 
-    background_jobs.stop_all()
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        background_jobs.stop_all()
 
 
 def pytest_sessionfinish(session, exitstatus):
