@@ -347,7 +347,7 @@ def main(argv=None) -> int:
     if 1 in args.scales and not args.no_serving:
         import serving as serving_bench
 
-        print("model server: batch 1 at 1, 8, 32 clients, against the SavedModel in process", flush=True)
+        print("model server: batch 1 at 1, 8, 32 and 128 clients (wrk), against the SavedModel in process", flush=True)
         result["serving"] = serving_bench.run(WORK / "driftline-1x-0", scaled_data(1))
         save()
 

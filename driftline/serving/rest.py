@@ -250,7 +250,8 @@ def build_app(server: Server):
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
-        method, path = scope["method"], scope["path"]
+        # HEAD is GET without the body (uvicorn drops it): load balancers probe that way.
+        method, path = ("GET" if scope["method"] == "HEAD" else scope["method"]), scope["path"]
         if path.startswith(MODELS):
             handler, rest, allowed = models.get(method), path[len(MODELS):], True
         else:

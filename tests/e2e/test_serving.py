@@ -235,6 +235,35 @@ def test_a_corrupt_version_is_never_routed_to(served, driftline):
         shutil.rmtree(corrupt)
 
 
+def test_paths_and_methods_outside_the_api_get_json_errors_and_head_probes_answer(served):
+    import urllib.error
+    import urllib.request
+
+    url = served["server"].url
+
+    def call(method, path):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url + path, method=method), timeout=10) as answer:
+                return answer.status, answer.read(), answer.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers.get_content_type()
+
+    assert call("HEAD", "/healthz") == (200, b"", "text/plain")
+    assert call("GET", "/healthz")[:2] == (200, b"ok")
+    status, body, kind = call("GET", "/no/such/path")
+    assert (status, kind, json.loads(body)) == (404, "application/json",
+                                                {"error": "Malformed request: GET /no/such/path"})
+    status, body, kind = call("DELETE", "/metrics")
+    assert (status, kind, json.loads(body)) == (405, "application/json",
+                                                {"error": "Malformed request: DELETE /metrics"})
+    status, body, _ = call("PUT", f"/v1/models/{MODEL}:predict")
+    assert status == 405 and json.loads(body)["error"].startswith("Malformed request: PUT")
+    # The server still answers a prediction after all of them.
+    code, answer, headers = served["server"].post(f"/v1/models/{MODEL}:predict",
+                                                  {"instances": [b64(served["examples"][0])]})
+    assert code == 200 and len(answer["predictions"]) == 1 and headers["x-request-id"]
+
+
 @pytest.mark.parametrize("path, body, raw, status, says", [
     (":predict", None, b"{not json", 400, "JSON Parse error"),
     (":predict", {"instances": []}, None, 400, "no rows"),
