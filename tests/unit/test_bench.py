@@ -32,3 +32,29 @@ def test_nodes_map_to_the_official_stages():
                "StatisticsGen_previous": 1.0, "DriftGate": 0.5, "Transform": 9.0, "Pusher": 0.1}
     assert bench.by_stage(seconds) == {"CsvExampleGen": 5.0, "StatisticsGen": 5.0,
                                        "Transform": 9.0, "Pusher": 0.1}
+
+
+def test_a_stage_peak_is_the_highest_sample_while_its_executions_ran(monkeypatch, tmp_path):
+    # Two span nodes of one stage, a stage between, a node of no stage; times in seconds.
+    intervals = {"CsvExampleGen_span1": (10.0, 12.0), "CsvExampleGen_span2": (12.5, 13.0),
+                 "Transform": (14.0, 20.0), "DriftGate": (13.0, 14.0)}
+    monkeypatch.setattr(bench, "mlmd_intervals", lambda db, name: intervals)
+    mb = 2 ** 20
+    samples = [(9.0, 9000 * mb), (11.0, 300 * mb), (12.8, 350 * mb), (13.5, 999 * mb),
+               (15.0, 800 * mb), (19.9, 1200 * mb), (21.0, 5000 * mb)]
+    result = {"samples": samples}
+    peaks = bench.stage_peaks(result, tmp_path / "metadata.sqlite", "driftline")
+    # Before the first and after the last execution count for no stage; DriftGate has none.
+    assert peaks == {"CsvExampleGen": 350.0, "Transform": 1200.0}
+    assert "samples" not in result
+
+
+def test_the_report_has_a_stage_peak_row_per_stage_measured():
+    run = {"stage_peak_mb": {"Transform": 1234.4, "Trainer": 2048.0}}
+    result = {"driftline": {"100": {"cold": {"runs": [run]}}},
+              "official": {"in_memory": {"runs": [{"stage_peak_mb": {"Trainer": 999.0}}]}}}
+    lines = bench.stage_peak_table(result)
+    assert "| stage | driftline 100x | official in_memory 1x |" in lines
+    assert "| Transform | 1,234 | — |" in lines and "| Trainer | 2,048 | 999 |" in lines
+    assert not any(line.startswith("| Pusher") for line in lines)
+    assert bench.stage_peak_table({"driftline": {}}) == []
