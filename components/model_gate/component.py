@@ -189,8 +189,8 @@ def _measure(scored: _Scored, settings, rules_of) -> _Measured:
     confidence, samples, seed = settings["confidence"], settings["samples"], settings["seed"]
     newest = int(spans.max()) if spans.size else -1
     newest_rows = np.arange(labels.size)[spans == newest]
-    resampled = metrics.resample_indices(labels.size, samples, seed)
-    resampled_newest = metrics.resample_indices(newest_rows.size, samples, seed + 1)
+    resampled = metrics.Resamples(labels.size, samples, seed)
+    resampled_newest = metrics.Resamples(newest_rows.size, samples, seed + 1)
     threshold = scored.point.threshold
     found = metrics.intervals(labels, scores, resampled, confidence, threshold)
     trivial = _trivial(labels, scores, scored.base_rate, resampled, confidence, threshold)

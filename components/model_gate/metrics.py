@@ -161,6 +161,24 @@ def resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(samples, n))
 
 
+class Resamples:
+    """The rows of each bootstrap resample, as `resample_indices` gives them (the same
+    rows, row for row), drawn one resample at a time each time they are iterated. The
+    whole array is samples × n integers: at a million judged rows and a thousand
+    resamples, gigabytes held for the gate's whole run."""
+
+    def __init__(self, n: int, samples: int, seed: int):
+        self.n, self.samples, self.seed = n, samples, seed
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def __iter__(self):
+        generator = np.random.default_rng(self.seed)
+        for _ in range(self.samples):
+            yield generator.integers(0, self.n, size=self.n)
+
+
 def intervals(labels, scores, indices, confidence: float, threshold: float = THRESHOLD) -> Dict[str, Interval]:
     """Each metric on the whole set, with its bootstrap interval; F1, precision, recall
     and accuracy of `score >= threshold`."""

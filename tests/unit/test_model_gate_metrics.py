@@ -74,6 +74,21 @@ def test_resampling_is_reproducible_by_seed():
     assert not (metrics.resample_indices(50, 10, 5) == metrics.resample_indices(50, 10, 6)).all()
 
 
+def test_resamples_drawn_as_iterated_are_the_rows_of_the_whole_array_every_time():
+    whole = metrics.resample_indices(1001, 40, 11)
+    lazy = metrics.Resamples(1001, 40, 11)
+    assert len(lazy) == 40
+    for _ in range(2):  # iterated again: drawn again from the seed, the same rows
+        assert (np.stack(list(lazy)) == whole).all()
+    rng = np.random.default_rng(4)
+    labels = rng.random(1001) < 0.3
+    scores = np.clip(labels * 0.3 + rng.random(1001) * 0.7, 0, 1)
+    other = np.clip(scores + rng.normal(0, 0.05, 1001), 0, 1)
+    assert metrics.intervals(labels, scores, lazy, 0.95) == metrics.intervals(labels, scores, whole, 0.95)
+    assert (metrics.paired_differences(labels, scores, other, lazy, 0.95, (0.4, 0.5))
+            == metrics.paired_differences(labels, scores, other, whole, 0.95, (0.4, 0.5)))
+
+
 def test_wilson_interval_of_a_small_slice():
     low, high = metrics.wilson(6, 12)
     assert low == pytest.approx(0.2538, abs=1e-3) and high == pytest.approx(0.7462, abs=1e-3)
