@@ -27,9 +27,13 @@ def name_the_run():
     os.environ.setdefault(RUN, uuid.uuid4().hex)
 
 
-def _root() -> Path:
+def _directory() -> Path:
     """This test run's job directory, the same in every worker of the run."""
-    root = Path(tempfile.gettempdir()) / f"driftline-jobs-{os.environ[RUN]}"
+    return Path(tempfile.gettempdir()) / f"driftline-jobs-{os.environ[RUN]}"
+
+
+def _root() -> Path:
+    root = _directory()
     root.mkdir(exist_ok=True)
     return root
 
@@ -75,7 +79,7 @@ def stop_all():
     process's last step)."""
     if RUN not in os.environ:
         return
-    root = Path(tempfile.gettempdir()) / f"driftline-jobs-{os.environ[RUN]}"
+    root = _directory()
     if not root.exists():
         return
     for pid_file in root.glob("*/pid"):

@@ -120,8 +120,8 @@ def foresight_rules(config, store, kind: str = "binary") -> List[str]:
 
     from driftline.monitoring import estimate, multivariate
     from driftline.monitoring.baseline import trained
-    from driftline.monitoring.performance import labelled_reference
     from driftline.monitoring.check import RESERVED, reference_rows
+    from driftline.monitoring.performance import labelled_reference
     from driftline.serving import policy as policies
 
     policy = policies.read(Path(config.serving_dir))

@@ -25,7 +25,7 @@ class Batcher:
         # One call per version at a time; the threads let versions (stable, canary,
         # shadow) run side by side.
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="model")
-        self.calls = 0  # model calls made, for tests and the bench
+        self.calls = 0  # model calls made (the tests read it)
 
     async def predict(self, version, serialized: List[bytes]) -> dict:
         """The model's outputs for these rows (one row each), from a call that may carry

@@ -48,10 +48,10 @@ class Response:
 class Call:
     """What a handler reads of a request: its path below /v1/models/, its headers and its
     body, straight from the ASGI scope (no framework objects per request)."""
-    __slots__ = ("method", "rest", "headers", "receive")
+    __slots__ = ("rest", "headers", "receive")
 
     def __init__(self, scope, receive, rest: str = ""):
-        self.method, self.rest, self.receive = scope["method"], rest, receive
+        self.rest, self.receive = rest, receive
         self.headers: List[Tuple[bytes, bytes]] = scope["headers"]
 
     def header(self, name: bytes) -> Optional[str]:
@@ -253,14 +253,12 @@ def build_app(server: Server):
         # HEAD is GET without the body (uvicorn drops it): load balancers probe that way.
         method, path = ("GET" if scope["method"] == "HEAD" else scope["method"]), scope["path"]
         if path.startswith(MODELS):
-            handler, rest, allowed = models.get(method), path[len(MODELS):], True
+            handler, rest = models.get(method), path[len(MODELS):]
         else:
-            handler, rest, allowed = fixed.get(path), "", method == "GET"
-            if handler is not None and not allowed:
-                handler = None
+            handler, rest = (fixed.get(path) if method == "GET" else None), ""
         if handler is None:
             status = 405 if (path.startswith(MODELS) or path in fixed) else 404
-            response = _error(ServingError(status, f"Malformed request: {method} {path}"))
+            response = _error(ServingError(status, f"Malformed request: {scope['method']} {path}"))
         else:
             try:
                 response = await handler(Call(scope, receive, rest))

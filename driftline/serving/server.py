@@ -6,11 +6,11 @@ log. Model calls run off the event loop (a thread pool, or the batcher), so a sl
 prediction never stalls the others.
 """
 import asyncio
+import itertools
 import logging
+import secrets
 import threading
 import time
-import itertools
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional

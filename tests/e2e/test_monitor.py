@@ -468,13 +468,13 @@ def _served_evaluation_rows(monitored):
     from driftline.monitoring import estimate
     from driftline.monitoring.baseline import trained
     from driftline.monitoring.check import reference_rows
+    from driftline.monitoring.performance import labelled_reference
 
     config, _, store = _in_process(monitored)
     source = trained(store, config.pipeline_name, monitored["version"])
     reference = reference_rows(source.predictions)
-    observable = np.asarray(reference.column("observable").to_pylist(), dtype=bool)
-    labels = np.asarray(reference.column("label").to_pylist())[observable].astype(bool)
-    scores = np.asarray(reference.column("candidate").to_pylist())[observable]
+    labels, scores = labelled_reference(reference)
+    labels = labels.astype(bool)
     return labels, scores, operating_point.of_artifact(source.model), estimate.calibrator(labels, scores)
 
 
