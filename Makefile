@@ -120,7 +120,7 @@ docs: setup
 	@$(PY) -m mkdocs build --strict -d build/site
 	@echo "documentation: build/site/index.html"
 
-test-fast: setup
+test-fast: data
 	@$(PY) -m pytest -q tests/unit
 
 # Regenerates the lock from pyproject.toml; commit the result.
