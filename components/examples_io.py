@@ -78,21 +78,30 @@ def _first_values(batch, name: str):
 
 
 def raw_columns(batch, names: Sequence[str]) -> Dict[str, list]:
-    """{name: each row's first value as text}, as raw_value gives it for each record."""
+    """{name: each row's first value as text}, as raw_value gives it for each record. Rows
+    with equal values share one string: a column holds a pointer per row and each
+    distinct value once."""
+    import numpy as np
+    import pandas as pd
+
     columns = {}
     for name in names:
         found = _first_values(batch, name)
-        texts = [""] * batch.num_rows
+        texts = np.full(batch.num_rows, "", dtype=object)
         if found is not None:
             first, present = found
-            rows = present.nonzero()[0]
-            if first.dtype == object:
-                for row, value in zip(rows, first):
-                    texts[row] = value.decode("utf-8", "replace")
+            if first.dtype.kind == "f":
+                # By bit pattern: factorize takes -0.0 for 0.0, and the text tells them apart.
+                codes, bits = pd.factorize(first.view(f"u{first.itemsize}"))
+                shown = [str(value) for value in bits.view(first.dtype).tolist()]
+            elif first.dtype == object:
+                codes, distinct = pd.factorize(first)
+                shown = [value.decode("utf-8", "replace") for value in distinct]
             else:
-                for row, value in zip(rows, first.tolist()):
-                    texts[row] = str(value)
-        columns[name] = texts
+                codes, distinct = pd.factorize(first)
+                shown = [str(value) for value in distinct.tolist()]
+            texts[present] = np.asarray(shown, dtype=object)[codes]
+        columns[name] = texts.tolist()
     return columns
 
 

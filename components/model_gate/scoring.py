@@ -121,10 +121,25 @@ def read_train(scorer: Scorer, examples, settings, eval_keys, eval_labels, eval_
     # Rows that share every input but not the label bound a classifier's error; a number
     # differs between such rows by degree, which this count does not measure.
     floor = ({} if settings.get("kind") == "regression" else
-             noise_floor(np.concatenate(keys).tolist(), np.concatenate(labels)))
+             noise_floor(np.concatenate(keys), np.concatenate(labels)))
     return Train(floor, base_rate, columns, train_labels[:kept])
 
 
+
+
+def _raw_and_hashes(serialized, names, hashed):
+    """({name: each record's first value as text}, the input hash of each record), decoded
+    a chunk at a time: a window's whole eval split as one Arrow batch costs several times
+    the records' own size."""
+    import numpy as np
+
+    columns, keys = {name: [] for name in names}, []
+    for start in range(0, len(serialized), NOISE_FLOOR_CHUNK):
+        decoded = decode(serialized[start:start + NOISE_FLOOR_CHUNK])
+        for name, values in raw_columns(decoded, names).items():
+            columns[name].extend(values)
+        keys.append(input_hashes(decoded, hashed))
+    return columns, (np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64))
 
 
 @dataclass
@@ -156,15 +171,14 @@ def score_rows(model, examples, baseline_model, settings, output: str = "probabi
     scores = candidate.probabilities(serialized, output)
     serving = Scorer(baseline_model) if baseline_model is not None else None
     baseline = serving.probabilities(serialized, output) if serving is not None else None
-    decoded = decode(serialized)
     columns = {"span": spans, "label": labels, "observable": judged, "candidate": scores}
     if baseline is not None:
         columns["baseline"] = baseline
     # Every raw input, so that `driftline analyze` can slice by any of them.
-    columns.update(raw_columns(decoded, list(dict.fromkeys(
-        list(settings["slices"]) + list(settings.get("model_inputs", []))))))
-    train = read_train(candidate, examples, settings, input_hashes(decoded, settings["model_inputs"]),
-                       labels, judged)
+    raw, keys = _raw_and_hashes(serialized, list(dict.fromkeys(
+        list(settings["slices"]) + list(settings.get("model_inputs", [])))), settings["model_inputs"])
+    columns.update(raw)
+    train = read_train(candidate, examples, settings, keys, labels, judged)
     reference = None
     if settings.get("reference", True) and train.labels.size:
         from components.model_gate import reference as reference_learner
