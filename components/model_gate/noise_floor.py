@@ -7,24 +7,23 @@ bound on the error rate on these rows (the seed's "irreducible error"), counted 
 where inputs repeat exactly; with continuous inputs (fares, coordinates) most rows are
 unique and the bound is loose, which the report says.
 """
-from collections import defaultdict
-from typing import Sequence
+def noise_floor(keys, labels) -> dict:
+    """`keys`: one hash of each row's model inputs (equal inputs, equal hashes); `labels`:
+    0/1 per row."""
+    import numpy as np
 
-
-def noise_floor(keys: Sequence[tuple], labels: Sequence[int]) -> dict:
-    """`keys`: each row's model inputs as a hashable tuple; `labels`: 0/1 per row."""
-    counts = defaultdict(lambda: [0, 0])
-    for key, label in zip(keys, labels):
-        counts[key][int(label)] += 1
-    rows = len(keys)
-    mixed = [c for c in counts.values() if c[0] and c[1]]
-    irreducible = sum(min(c) for c in mixed)
-    repeated = sum(sum(c) for c in counts.values() if sum(c) > 1)
+    keys, labels = np.asarray(keys), np.asarray(labels, dtype=np.int64)
+    _, group, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    positives = np.bincount(group, weights=labels, minlength=counts.size).astype(np.int64)
+    negatives = counts - positives
+    mixed = (positives > 0) & (negatives > 0)
+    irreducible = int(np.minimum(positives, negatives)[mixed].sum())
+    rows = int(keys.size)
     return {
         "rows": rows,
-        "distinct_inputs": len(counts),
-        "rows_with_repeated_inputs": repeated,
-        "conflicting_rows": sum(sum(c) for c in mixed),
+        "distinct_inputs": int(counts.size),
+        "rows_with_repeated_inputs": int(counts[counts > 1].sum()),
+        "conflicting_rows": int(counts[mixed].sum()),
         "irreducible_errors": irreducible,
         "min_error_rate": irreducible / rows if rows else 0.0,
     }
