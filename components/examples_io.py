@@ -1,7 +1,7 @@
 """Reading an Examples artifact: the span it holds and its serialized records, and
 the raw values in those records."""
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, Iterable, List, Sequence
 
 
 def span_of(examples) -> int:
@@ -125,3 +125,27 @@ def input_hashes(batch, names: Sequence[str]):
                 column[present] = pd.util.hash_array(first, categorize=False)
             combined = combined * np.uint64(1000003) ^ column
     return combined
+
+
+# Records decoded at once: a whole split as one Arrow batch costs several times the
+# records' own size, so large splits are read this many at a time.
+DECODE_CHUNK = 65536
+
+
+def read_columns(serialized: Iterable[bytes], names: Sequence[str], hashed: Sequence[str] = ()):
+    """({name: each record's first value as text}, the input hash of `hashed` per
+    record), decoded DECODE_CHUNK records at a time."""
+    import itertools
+
+    import numpy as np
+
+    columns, keys, pending = {name: [] for name in names}, [], iter(serialized)
+    while True:
+        chunk = list(itertools.islice(pending, DECODE_CHUNK))
+        if not chunk:
+            break
+        decoded = decode(chunk)
+        for name, values in raw_columns(decoded, names).items():
+            columns[name].extend(values)
+        keys.append(input_hashes(decoded, hashed))
+    return columns, (np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64))

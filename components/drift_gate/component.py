@@ -59,7 +59,7 @@ def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
     import numpy as np
 
     from components.drift_gate import label_consistency
-    from components.examples_io import decode, raw_columns, records
+    from components.examples_io import read_columns, records
     from components.model.rule import NumpyBackend
     from components.model.task import Task
 
@@ -72,8 +72,8 @@ def label_findings(examples, schema_proto, min_rows: int, constant_share: float,
     categorical = [name for name, f in by_name.items()
                    if (f.type == schema_pb2.BYTES or f.int_domain.is_categorical) and name not in label.columns]
     read = list(dict.fromkeys(categorical + label.columns + (known.columns if known else [])))
-    columns = raw_columns(
-        decode([record for split in ("train", "eval") for _, record in records([examples], split)]), read)
+    columns, _ = read_columns((record for split in ("train", "eval") for _, record in records([examples], split)),
+                              read)
 
     def values(name):
         if by_name[name].type == schema_pb2.BYTES:

@@ -5,11 +5,10 @@ import os
 from dataclasses import dataclass
 
 from components import storage
-from components.examples_io import decode, input_hashes, raw_columns, records
+from components.examples_io import DECODE_CHUNK, decode, input_hashes, raw_columns, read_columns, records
 from components.model_gate import verdict
 
 BATCH = 1024
-NOISE_FLOOR_CHUNK = 65536
 
 
 class Scorer:
@@ -103,7 +102,7 @@ def read_train(scorer: Scorer, examples, settings, eval_keys, eval_labels, eval_
     columns, kept = {name: [] for name in settings["model_inputs"]}, 0
     train = (record for _, record in records(examples, "train"))
     while True:
-        chunk = list(itertools.islice(train, NOISE_FLOOR_CHUNK))
+        chunk = list(itertools.islice(train, DECODE_CHUNK))
         if not chunk:
             break
         chunk_labels, judged = scorer.labels(chunk, settings)
@@ -125,21 +124,6 @@ def read_train(scorer: Scorer, examples, settings, eval_keys, eval_labels, eval_
     return Train(floor, base_rate, columns, train_labels[:kept])
 
 
-
-
-def _raw_and_hashes(serialized, names, hashed):
-    """({name: each record's first value as text}, the input hash of each record), decoded
-    a chunk at a time: a window's whole eval split as one Arrow batch costs several times
-    the records' own size."""
-    import numpy as np
-
-    columns, keys = {name: [] for name in names}, []
-    for start in range(0, len(serialized), NOISE_FLOOR_CHUNK):
-        decoded = decode(serialized[start:start + NOISE_FLOOR_CHUNK])
-        for name, values in raw_columns(decoded, names).items():
-            columns[name].extend(values)
-        keys.append(input_hashes(decoded, hashed))
-    return columns, (np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64))
 
 
 @dataclass
@@ -175,7 +159,7 @@ def score_rows(model, examples, baseline_model, settings, output: str = "probabi
     if baseline is not None:
         columns["baseline"] = baseline
     # Every raw input, so that `driftline analyze` can slice by any of them.
-    raw, keys = _raw_and_hashes(serialized, list(dict.fromkeys(
+    raw, keys = read_columns(serialized, list(dict.fromkeys(
         list(settings["slices"]) + list(settings.get("model_inputs", [])))), settings["model_inputs"])
     columns.update(raw)
     train = read_train(candidate, examples, settings, keys, labels, judged)

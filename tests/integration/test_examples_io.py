@@ -4,7 +4,8 @@ from collections import defaultdict
 
 import tensorflow as tf
 
-from components.examples_io import decode, input_hashes, raw_columns, raw_value
+from components import examples_io
+from components.examples_io import decode, input_hashes, raw_columns, raw_value, read_columns
 
 
 def _example(**features):
@@ -52,3 +53,13 @@ def test_equal_inputs_get_equal_hashes_and_others_do_not():
         by_text[tuple(raw_value(example, n) for n in NAMES)].add(row)
         by_hash[value].add(row)
     assert sorted(map(sorted, by_text.values())) == sorted(map(sorted, by_hash.values()))
+
+
+def test_reading_in_chunks_gives_what_one_batch_gives(monkeypatch):
+    serialized = [e.SerializeToString() for e in EXAMPLES] * 3
+    whole = decode(serialized)
+    monkeypatch.setattr(examples_io, "DECODE_CHUNK", 4)  # 18 records: chunks of 4, 4, 4, 4, 2
+    columns, hashes = read_columns(iter(serialized), NAMES, NAMES[:3])
+    assert columns == raw_columns(whole, NAMES)
+    assert hashes.tolist() == input_hashes(whole, NAMES[:3]).tolist()
+    assert read_columns(iter([]), NAMES)[1].size == 0
