@@ -68,17 +68,28 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _f1_resampled(labels: np.ndarray, predicted: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """F1 on each resample (rows of `indices`), 0 where nothing is predicted positive."""
-    truth, guess = labels[indices], predicted[indices]
-    tp = np.sum(truth & guess, axis=1)
-    wrong = np.sum(truth != guess, axis=1)
+def _f1(tp, wrong):
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(tp > 0, 2 * tp / (2 * tp + wrong), 0.0)
 
 
-def _indices(n: int, samples: int, seed: int, salt: int) -> np.ndarray:
-    return np.random.default_rng([seed, salt]).integers(0, n, size=(samples, n))
+def _resampled_cells(codes: np.ndarray, cells: int, samples: int, seed: int, salt: int) -> np.ndarray:
+    """How many rows of each cell (`codes`: each row's cell, 0..cells-1) every bootstrap
+    resample holds, as a (samples, cells) array. F1 reads only these counts, and a
+    resample of n rows drawn with replacement holds a multinomial draw of them: the same
+    distribution as drawing the rows, at a cost that does not grow with the rows."""
+    counts = np.bincount(codes, minlength=cells)
+    n = int(counts.sum())
+    if n == 0:
+        return np.zeros((samples, cells), dtype=np.int64)
+    return np.random.default_rng([seed, salt]).multinomial(n, counts / n, size=samples)
+
+
+def _f1_resampled(labels: np.ndarray, predicted: np.ndarray, samples: int, seed: int, salt: int) -> np.ndarray:
+    """F1 on each resample, 0 where nothing is predicted positive."""
+    # Cells: truth * 2 + guess; true positives are cell 3, errors cells 1 and 2.
+    cells = _resampled_cells(labels.astype(np.int64) * 2 + predicted, 4, samples, seed, salt)
+    return _f1(cells[:, 3], cells[:, 1] + cells[:, 2])
 
 
 def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int, seed: int,
@@ -90,8 +101,11 @@ def f1_change(labels, candidate, baseline, rows, confidence: float, samples: int
     theirs = np.asarray(baseline)[rows] >= thresholds[1]
     whole = (metrics.at_threshold(labels, mine.astype(float))["f1_score"]
              - metrics.at_threshold(labels, theirs.astype(float))["f1_score"])
-    indices = _indices(rows.size, samples, seed, salt)
-    diff = _f1_resampled(labels, mine, indices) - _f1_resampled(labels, theirs, indices)
+    # Paired: both models on the same resampled rows, so the cells are truth * 4 + mine * 2
+    # + theirs, and each model's counts are sums of them.
+    c = _resampled_cells(labels.astype(np.int64) * 4 + mine * 2 + theirs, 8, samples, seed, salt)
+    diff = (_f1(c[:, 6] + c[:, 7], c[:, 2] + c[:, 3] + c[:, 4] + c[:, 5])
+            - _f1(c[:, 5] + c[:, 7], c[:, 1] + c[:, 3] + c[:, 4] + c[:, 6]))
     return metrics.Interval(whole, *metrics.percentiles(diff, confidence))
 
 
@@ -132,7 +146,7 @@ def table(labels, scores, columns, slicings, baseline=None, confidence: float = 
         same_as = None if same_as == piece.name else same_as
         found = metrics.at_threshold(labels[rows], scores[rows], threshold)
         f1_low, f1_high = metrics.percentiles(
-            _f1_resampled(labels[rows], predicted[rows], _indices(n, samples, seed, salt)), confidence)
+            _f1_resampled(labels[rows], predicted[rows], samples, seed, salt), confidence)
         errors = int(wrong[rows].sum())
         error_low, error_high = metrics.wilson(errors, n, confidence)
         row = {
