@@ -41,6 +41,10 @@ STAGES = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Tr
           "Trainer", "Evaluator", "Pusher"]
 
 
+# stage_peaks' row for what runs outside any node.
+OUTSIDE = "outside the nodes"
+
+
 def stage_of(node: str):
     if node.startswith("CsvExampleGen"):
         return "CsvExampleGen"
@@ -125,12 +129,18 @@ def stage_peaks(result: dict, db: Path, pipeline_name: str) -> dict:
     """stage -> the process tree's peak RSS (MB) while that stage's executions ran (MLMD's
     start and end times against the run's memory samples); drops the samples."""
     samples = result.pop("samples", [])
+    intervals = mlmd_intervals(db, pipeline_name)
     peaks = {}
-    for node, (start, end) in mlmd_intervals(db, pipeline_name).items():
-        stage = stage_of(node)
+    for node, (start, end) in intervals.items():
+        # A node with no official counterpart (the drift gate) is its own row.
+        stage = stage_of(node) or node
         during = [rss for t, rss in samples if start <= t <= end]
-        if stage and during:
+        if during:
             peaks[stage] = max(peaks.get(stage, 0.0), round(max(during) / 2**20, 1))
+    # Start-up, between nodes and after the last one (the run's report): no node's.
+    outside = [rss for t, rss in samples if not any(start <= t <= end for start, end in intervals.values())]
+    if outside:
+        peaks[OUTSIDE] = round(max(outside) / 2**20, 1)
     return peaks
 
 
@@ -333,7 +343,8 @@ def stage_peak_table(result: dict) -> list:
              "of each; memory sampled every 0.2 s against MLMD's execution times):", "",
              "| stage | " + " | ".join(name for name, _ in columns) + " |",
              "| --- | " + " | ".join("---:" for _ in columns) + " |"]
-    for stage in STAGES:
+    others = sorted({stage for _, peaks in columns for stage in peaks} - set(STAGES) - {OUTSIDE})
+    for stage in STAGES + others + [OUTSIDE]:
         values = [peaks.get(stage) for _, peaks in columns]
         if any(v is not None for v in values):
             lines.append(f"| {stage} | " + " | ".join("—" if v is None else f"{v:,.0f}" for v in values) + " |")

@@ -44,17 +44,20 @@ def test_a_stage_peak_is_the_highest_sample_while_its_executions_ran(monkeypatch
                (15.0, 800 * mb), (19.9, 1200 * mb), (21.0, 5000 * mb)]
     result = {"samples": samples}
     peaks = bench.stage_peaks(result, tmp_path / "metadata.sqlite", "driftline")
-    # Before the first and after the last execution count for no stage; DriftGate has none.
-    assert peaks == {"CsvExampleGen": 350.0, "Transform": 1200.0}
+    # A node of no official stage is its own row; before the first and after the last
+    # execution (and between two) is outside the nodes.
+    assert peaks == {"CsvExampleGen": 350.0, "Transform": 1200.0, "DriftGate": 999.0, bench.OUTSIDE: 9000.0}
     assert "samples" not in result
 
 
 def test_the_report_has_a_stage_peak_row_per_stage_measured():
-    run = {"stage_peak_mb": {"Transform": 1234.4, "Trainer": 2048.0}}
+    run = {"stage_peak_mb": {"Transform": 1234.4, "Trainer": 2048.0, "DriftGate": 700.0, bench.OUTSIDE: 400.0}}
     result = {"driftline": {"100": {"cold": {"runs": [run]}}},
               "official": {"in_memory": {"runs": [{"stage_peak_mb": {"Trainer": 999.0}}]}}}
     lines = bench.stage_peak_table(result)
     assert "| stage | driftline 100x | official in_memory 1x |" in lines
     assert "| Transform | 1,234 | — |" in lines and "| Trainer | 2,048 | 999 |" in lines
     assert not any(line.startswith("| Pusher") for line in lines)
+    # Nodes of no official stage after the stages, and what ran outside the nodes last.
+    assert lines[-2:] == ["| DriftGate | 700 | — |", f"| {bench.OUTSIDE} | 400 | — |"]
     assert bench.stage_peak_table({"driftline": {}}) == []
