@@ -147,7 +147,7 @@ def percentiles(values: np.ndarray, confidence: float):
     return float(low), float(high)
 
 
-class _Weighed:
+class _WeightedScores:
     """One model's scores prepared for the bootstrap: a resample is a count per row (how
     often the row was drawn), and every metric is a sum weighted by those counts. The
     scores are sorted once, so AUC costs a few passes over the rows per resample, not a
@@ -195,12 +195,13 @@ def _resampled_together(labels, models, indices) -> list:
             for values in found.values():
                 values.fill(np.nan)
         return out
-    weighed = [_Weighed(labels, np.asarray(scores, dtype=np.float64), threshold) for scores, threshold in models]
+    prepared = [_WeightedScores(labels, np.asarray(scores, dtype=np.float64), threshold)
+                for scores, threshold in models]
     positive = labels.astype(np.float64)
     for b, rows in enumerate(indices):
         weights = np.bincount(rows, minlength=labels.size).astype(np.float64)
         positives, n = float(weights @ positive), float(len(rows))
-        for model, found in zip(weighed, out):
+        for model, found in zip(prepared, out):
             for m, value in model.metrics(weights, positives, n).items():
                 found[m][b] = value
     return out

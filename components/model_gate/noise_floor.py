@@ -7,6 +7,8 @@ bound on the error rate on these rows (the seed's "irreducible error"), counted 
 where inputs repeat exactly; with continuous inputs (fares, coordinates) most rows are
 unique and the bound is loose, which the report says.
 """
+
+
 def noise_floor(keys, labels) -> dict:
     """`keys`: one hash of each row's model inputs (equal inputs, equal hashes); `labels`:
     0/1 per row."""
