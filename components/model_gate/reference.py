@@ -50,6 +50,15 @@ def _matrices(train_columns: Dict[str, List[str]], judged_columns: Dict[str, Lis
             np.array([e[2] for e in encoded]))
 
 
+def _one_thread():
+    """scikit-learn's OpenMP held to one thread. When every core is busy (the pipeline's
+    other work, another process), OpenMP's threads spin waiting for each other and a fit
+    takes many times longer than alone; one thread loses little on these fits."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 # The same settings for either task: a slow learning rate stopped early on a tenth.
 SETTINGS = dict(learning_rate=0.05, max_iter=300, early_stopping=True, validation_fraction=0.1,
                 n_iter_no_change=20, l2_regularization=1.0)
@@ -65,8 +74,8 @@ def probabilities(train_columns: Dict[str, List[str]], train_labels, judged_colu
     if np.unique(labels).size < 2:
         return np.full(judged.shape[0], float(labels.mean()) if labels.size else 0.5)
     model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=seed, **SETTINGS)
-    model.fit(train, labels)
-    return model.predict_proba(judged)[:, 1]
+    with _one_thread():
+        return model.fit(train, labels).predict_proba(judged)[:, 1]
 
 
 def predictions(train_columns: Dict[str, List[str]], train_labels, judged_columns: Dict[str, List[str]],
@@ -79,5 +88,5 @@ def predictions(train_columns: Dict[str, List[str]], train_labels, judged_column
     if labels.size < 2:
         return np.full(judged.shape[0], float(labels.mean()) if labels.size else 0.0)
     model = HistGradientBoostingRegressor(categorical_features=categorical, random_state=seed, **SETTINGS)
-    model.fit(train, labels)
-    return model.predict(judged)
+    with _one_thread():
+        return model.fit(train, labels).predict(judged)
