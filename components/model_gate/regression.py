@@ -31,9 +31,18 @@ def errors(labels, predictions) -> Dict[str, float]:
 
 
 def _resampled(labels, predictions, indices) -> Dict[str, np.ndarray]:
+    """Each error on each resample, as sums over the rows weighted by how often each was
+    drawn: memory stays one row's worth whatever the number of resamples."""
     residual = np.asarray(predictions, np.float64) - np.asarray(labels, np.float64)
-    picked = residual[indices]  # (samples, n)
-    return {"rmse": np.sqrt(np.mean(picked ** 2, axis=1)), "mae": np.mean(np.abs(picked), axis=1)}
+    found = {m: np.full(len(indices), np.nan) for m in METRICS}
+    if residual.size == 0:
+        return found
+    squared, absolute = residual ** 2, np.abs(residual)
+    for b, rows in enumerate(indices):
+        weights = np.bincount(rows, minlength=residual.size).astype(np.float64)
+        found["rmse"][b] = np.sqrt(weights @ squared / len(rows))
+        found["mae"][b] = weights @ absolute / len(rows)
+    return found
 
 
 def intervals(labels, predictions, indices, confidence: float) -> Dict[str, Interval]:

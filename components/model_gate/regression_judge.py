@@ -24,11 +24,11 @@ def _scored(model, examples, baseline_model, settings) -> dict:
 def _measured(scored: dict, settings) -> dict:
     import numpy as np
 
-    from components.model_gate.metrics import resample_indices
+    from components.model_gate.metrics import Resamples
 
     labels, scores, spans = scored["labels"], scored["scores"], scored["spans"]
     confidence, samples, seed = settings["confidence"], settings["samples"], settings["seed"]
-    indices = resample_indices(labels.size, samples, seed)
+    indices = Resamples(labels.size, samples, seed)
     constant = np.full(labels.size, scored["mean"])
     found = {"candidate": regression.intervals(labels, scores, indices, confidence),
              "constant": {"rmse": regression.errors(labels, constant)["rmse"],
@@ -41,7 +41,7 @@ def _measured(scored: dict, settings) -> dict:
         found["serving"] = {"rmse": regression.errors(labels, baseline)["rmse"], "where": "",
                             "diff": regression.paired(labels, scores, baseline, indices, confidence)}
         rows = np.flatnonzero(spans == found["newest"])
-        newest_indices = resample_indices(rows.size, samples, seed + 1)
+        newest_indices = Resamples(rows.size, samples, seed + 1)
         found["newest_serving"] = {
             "rmse": regression.errors(labels[rows], baseline[rows])["rmse"], "where": f" on span {found['newest']}",
             "diff": regression.paired(labels[rows], scores[rows], baseline[rows], newest_indices, confidence)}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from components.model_gate import regression
-from components.model_gate.metrics import resample_indices
+from components.model_gate.metrics import Resamples, resample_indices
 
 SETTINGS = {"confidence": 0.95, "max_rmse_increase": 0.02, "min_eval_examples": 200, "beat_constant": True}
 
@@ -24,6 +24,27 @@ def test_intervals_hold_the_value_and_the_paired_difference_cancels_shared_noise
     assert found["rmse"].value == pytest.approx(0.5, abs=0.03)
     diff = regression.paired(labels, good, worse, indices, 0.95)["rmse"]
     assert diff.high < 0 and diff.value == pytest.approx(found["rmse"].value - regression.errors(labels, worse)["rmse"])
+
+
+def test_the_resamples_drawn_as_iterated_give_the_intervals_of_the_whole_array():
+    # The gate draws each resample as it goes and sums weighted rows: the same intervals as
+    # indexing a samples x rows array, without holding it.
+    rng = np.random.default_rng(4)
+    labels = rng.normal(size=700)
+    predicted, other = labels + rng.normal(0, 0.5, 700), labels + rng.normal(0, 0.6, 700)
+    whole, lazy = resample_indices(700, 200, 9), Resamples(700, 200, 9)
+    for found, expected in ((regression.intervals(labels, predicted, lazy, 0.9),
+                             regression.intervals(labels, predicted, whole, 0.9)),
+                            (regression.paired(labels, predicted, other, lazy, 0.9),
+                             regression.paired(labels, predicted, other, whole, 0.9))):
+        for name in regression.METRICS:
+            assert found[name].low == pytest.approx(expected[name].low, rel=1e-12)
+            assert found[name].high == pytest.approx(expected[name].high, rel=1e-12)
+    # Against indexing the rows directly (independent arithmetic).
+    picked = (predicted - labels)[whole]
+    direct = np.percentile(np.sqrt(np.mean(picked ** 2, axis=1)), [5, 95])
+    found = regression.intervals(labels, predicted, lazy, 0.9)["rmse"]
+    assert (found.low, found.high) == pytest.approx(tuple(direct), rel=1e-12)
 
 
 def _judged(candidate, constant, serving=None, examples=500, **settings):
