@@ -393,8 +393,8 @@ def unpaired_difference(value_of, c_labels, c_scores, s_labels, s_scores, config
     from components.model_gate import metrics
 
     samples, seed = config.evaluation.bootstrap_samples, config.training.seed
-    c_idx = metrics.resample_indices(c_labels.size, samples, seed)
-    s_idx = metrics.resample_indices(s_labels.size, samples, seed + 1)
+    c_idx = metrics.Resamples(c_labels.size, samples, seed)
+    s_idx = metrics.Resamples(s_labels.size, samples, seed + 1)
     values = np.array([value_of(c_labels[a], c_scores[a]) - value_of(s_labels[b], s_scores[b])
                        for a, b in zip(c_idx, s_idx)])
     whole = value_of(c_labels, c_scores) - value_of(s_labels, s_scores)

@@ -165,7 +165,7 @@ def quality(joined: dict, config, thresholds: Dict[str, float]) -> dict:
             continue
         threshold = thresholds.get(version, metrics.THRESHOLD)
         info["threshold"] = threshold
-        found = metrics.intervals(labels, scores, metrics.resample_indices(labels.size, 500, config.training.seed),
+        found = metrics.intervals(labels, scores, metrics.Resamples(labels.size, 500, config.training.seed),
                                   config.evaluation.confidence, threshold)
         info["judged"] = True
         for name in ("f1_score", "precision", "recall"):
@@ -196,7 +196,7 @@ def regression_quality(joined: dict, config) -> dict:
             info["note"] = (f"{labels.size} labelled rows, fewer than min_requests = "
                             f"{settings.min_requests}: not judged")
             continue
-        found = regression.intervals(labels, predicted, metrics.resample_indices(labels.size, 500, config.training.seed),
+        found = regression.intervals(labels, predicted, metrics.Resamples(labels.size, 500, config.training.seed),
                                      config.evaluation.confidence)
         info["judged"] = True
         info.update({name: found[name].to_json() for name in regression.METRICS})

@@ -139,7 +139,7 @@ def domain_classifier(reference, current, features: List[str], seed: int, confid
         value = float(metrics.auc(y, scores))
         ranked = _reliance(x, y, fitted, features, value, seed)
     drawn = np.asarray([metrics.auc(y[i], scores[i])
-                        for i in metrics.resample_indices(y.size, INTERVAL_SAMPLES, seed)])
+                        for i in metrics.Resamples(y.size, INTERVAL_SAMPLES, seed)])
     low, high = metrics.percentiles(drawn[np.isfinite(drawn)], confidence)
     return {"auc": {"value": value, "low": float(low), "high": float(high)},
             "rows": {"reference": int((y == 0).sum()), "window": int(size)}, "features": ranked,

@@ -115,7 +115,7 @@ def online(joined: dict, shadow: Dict[str, tuple], thresholds: Dict[str, float],
         name = "f1_score"
         first, second = served >= np.asarray(served_at), shadowed >= thresholds.get(version, 0.5)
     every = np.arange(labels.size)
-    indices = metrics.resample_indices(labels.size, config.evaluation.bootstrap_samples, config.training.seed)
+    indices = metrics.Resamples(labels.size, config.evaluation.bootstrap_samples, config.training.seed)
     differences = np.array([value(rows, second) - value(rows, first) for rows in indices])
     low, high = metrics.percentiles(differences, config.evaluation.confidence)
     return {"version": version, "metric": name, "rows": int(labels.size),
