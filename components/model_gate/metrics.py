@@ -148,7 +148,7 @@ def percentiles(values: np.ndarray, confidence: float):
 
 
 class _WeightedScores:
-    """One model's scores prepared for the bootstrap: a resample is a count per row (how
+    """One model's scores (at least one row) prepared for the bootstrap: a resample is a count per row (how
     often the row was drawn), and every metric is a sum weighted by those counts. The
     scores are sorted once, so AUC costs a few passes over the rows per resample, not a
     sort, and gives what auc() gives on the resampled rows (duplicates are ties)."""
@@ -157,8 +157,8 @@ class _WeightedScores:
         self.order = np.argsort(scores, kind="mergesort")
         ordered = scores[self.order]
         # Each row's group of equal scores, numbered in ascending order of the score.
-        self.group = np.concatenate([[0], np.cumsum(np.diff(ordered) != 0)]) if ordered.size else ordered
-        self.groups = int(self.group[-1]) + 1 if ordered.size else 0
+        self.group = np.concatenate([[0], np.cumsum(np.diff(ordered) != 0)])
+        self.groups = int(self.group[-1]) + 1
         self.positive_sorted = labels[self.order].astype(np.float64)
         predicted = scores >= threshold
         self.tp, self.fp, self.fn = ((predicted & labels).astype(np.float64), (predicted & ~labels).astype(np.float64),
@@ -189,12 +189,10 @@ def _resampled_together(labels, models, indices) -> list:
     """Each metric on each resample, for several models (`models`: (scores, threshold)
     pairs) on the same resampled rows: [{metric: one value per resample}, ...]."""
     labels = np.asarray(labels, dtype=bool)
+    if labels.size == 0:  # every resample is empty too: what all_metrics says of no rows
+        empty = all_metrics(labels, np.zeros(0))
+        return [{m: np.full(len(indices), empty[m]) for m in METRICS} for _ in models]
     out = [{m: np.empty(len(indices)) for m in METRICS} for _ in models]
-    if labels.size == 0:
-        for found in out:
-            for values in found.values():
-                values.fill(np.nan)
-        return out
     prepared = [_WeightedScores(labels, np.asarray(scores, dtype=np.float64), threshold)
                 for scores, threshold in models]
     positive = labels.astype(np.float64)

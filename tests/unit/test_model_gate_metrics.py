@@ -89,6 +89,26 @@ def test_resamples_drawn_as_iterated_are_the_rows_of_the_whole_array_every_time(
             == metrics.paired_differences(labels, scores, other, whole, 0.95, (0.4, 0.5)))
 
 
+def test_weighted_resamples_give_the_metrics_of_the_resampled_rows():
+    # The bootstrap scores each resample as counts per row; scoring the drawn rows
+    # themselves (all_metrics on them) must give the same values, ties and all.
+    rng = np.random.default_rng(12)
+    for n, digits, threshold in ((1, 2, 0.5), (40, 1, 0.3), (300, 2, 0.6), (500, 6, 0.5)):
+        labels = rng.random(n) < 0.35
+        scores = np.round(rng.random(n), digits)  # few digits: many tied scores
+        indices = metrics.resample_indices(n, 25, n)
+        found = metrics._resampled(labels, scores, indices, threshold)
+        for b, rows in enumerate(indices):
+            expected = metrics.all_metrics(labels[rows], scores[rows], threshold)
+            for name in metrics.METRICS:
+                assert found[name][b] == pytest.approx(expected[name], rel=1e-12, abs=1e-12, nan_ok=True), name
+    # No rows: every resample is empty, and says what all_metrics says of no rows.
+    empty = metrics._resampled(np.zeros(0, bool), np.zeros(0), metrics.Resamples(0, 3, 0))
+    expected = metrics.all_metrics(np.zeros(0, bool), np.zeros(0))
+    for name in metrics.METRICS:
+        assert empty[name] == pytest.approx([expected[name]] * 3, nan_ok=True), name
+
+
 def test_wilson_interval_of_a_small_slice():
     low, high = metrics.wilson(6, 12)
     assert low == pytest.approx(0.2538, abs=1e-3) and high == pytest.approx(0.7462, abs=1e-3)
