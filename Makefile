@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit bench bench-quick profile serve replay reliability flights
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit airflow-setup airflow-test bench bench-quick profile serve replay reliability flights
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -20,6 +20,7 @@ help:
 	@echo "make kubeflow-compile CONFIG=kubeflow.toml SPAN=N   KFP v2 spec under build/"
 	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
+	@echo "make airflow-test   a real Airflow 2.10 runs the pipeline's DAG (airflow dags test) on the embedded data"
 	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
 	@echo "make profile     one cold 1x run under cProfile: where each node's time goes"
@@ -76,6 +77,26 @@ kubeflow-rehearse: data
 kubeflow-submit: setup
 	@$(VENV)/bin/driftline kubeflow submit $(if $(CONFIG),--config $(CONFIG)) $(if $(HOST),--host $(HOST))
 
+# Apache Airflow in its own virtualenv (.venv-airflow): the default set plus Airflow,
+# from requirements-airflow.lock; .venv stays as it is.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+$(AIRFLOW_STAMP): requirements-airflow.lock pyproject.toml scripts/find-python.sh $(STAMP)
+	@PY310=$$(bash scripts/find-python.sh) || exit 1; \
+	  [ -x $(AIRFLOW_VENV)/bin/python ] || $$PY310 -m venv $(AIRFLOW_VENV)
+	@$(AIRFLOW_VENV)/bin/python -m pip --version >/dev/null 2>&1 || $(AIRFLOW_VENV)/bin/python -m ensurepip --upgrade >/dev/null
+	@echo "installing the Airflow extra's locked set into $(AIRFLOW_VENV) ..."
+	@$(UV) pip sync --quiet --compile-bytecode --python $(AIRFLOW_VENV)/bin/python requirements-airflow.lock
+	@$(UV) pip install --quiet --python $(AIRFLOW_VENV)/bin/python --no-deps -e .
+	@touch $(AIRFLOW_STAMP)
+
+airflow-setup: $(AIRFLOW_STAMP)
+
+# A throwaway AIRFLOW_HOME (SQLite) and `airflow dags test` on the embedded data: a good
+# span, a span the drift gate stops, the next day's good span (docs: "Airflow").
+airflow-test: data airflow-setup
+	@$(PY) -m pytest -q -rA tests/e2e/test_airflow.py
+
 # Results land in bench/results/<timestamp>.{json,md}; scratch data and runs in bench/work/.
 REPEATS ?= 3
 bench: setup
@@ -128,10 +149,14 @@ lock:
 	@$(PY) -m pip install --quiet "uv==$(UV_VERSION)" 2>/dev/null || true
 	$(UV) pip compile pyproject.toml --extra test --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_36 -o requirements.lock
+	@# The Airflow set keeps every version of the default set but the two Airflow pins lower.
+	@mkdir -p build && grep -vE '^(werkzeug|rich)==' requirements.lock > build/airflow-constraints.txt
+	$(UV) pip compile pyproject.toml --extra test --extra airflow -c build/airflow-constraints.txt \
+	  --python-version 3.10 --python-platform x86_64-manylinux_2_36 -o requirements-airflow.lock
 
 clean:
 	rm -rf output build data/taxi .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(AIRFLOW_VENV)

@@ -10,7 +10,7 @@ from driftline import errors
 from pipeline.errors import Terminated
 
 COMMANDS = ["init", "data", "run", "drift", "schema", "serve", "rollout", "kubeflow", "analyze", "retrain",
-            "monitor", "replay", "lineage"]
+            "monitor", "replay", "lineage", "airflow"]
 
 
 def build_parser() -> argparse.ArgumentParser:

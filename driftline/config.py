@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pipeline.config import SHARE, Config, Rule, load_config as load_pipeline_config, setting
+from pipeline.config import PROJECT_ROOT, SHARE, Config, Rule, load_config as load_pipeline_config, setting
 
 
 @dataclass
@@ -144,15 +144,54 @@ def rollout_problems(rollout: RolloutConfig, origins: dict) -> list:
     return found
 
 
+def airflow_problems(airflow: "AirflowConfig", origins: dict) -> list:
+    """Dates that match YYYY-MM-DD but name no day (2026-02-30)."""
+    import datetime as dt
+
+    found = []
+    for key in ("first_span_date", "start_date"):
+        text = getattr(airflow, key)
+        try:
+            if text:
+                dt.date.fromisoformat(text)
+        except ValueError:
+            found.append(f"{origins.get(f'airflow.{key}', 'default')}: 'airflow.{key}' = {text!r} is not a "
+                         "day of the calendar (YYYY-MM-DD)")
+    return found
+
+
+@dataclass
+class AirflowConfig:
+    # `driftline airflow dag`: the DAG's id (empty: the pipeline's name) and its schedule
+    # (a cron expression or a preset such as "@daily").
+    dag_id: str = setting("", str, pattern=r"[A-Za-z0-9_.-]*")
+    schedule: str = setting("@daily", str, nonempty=True)
+    # The day span 1 covers ("YYYY-MM-DD"); span N covers span_days days from
+    # first_span_date + (N - 1) * span_days, and a run for a day picks the span covering
+    # it. Empty: every run picks the newest span.
+    first_span_date: str = setting("", str, pattern=r"(\d{4}-\d{2}-\d{2})?", help="YYYY-MM-DD or empty")
+    span_days: int = setting(1, int, minimum=1)
+    # The DAG's first day ("YYYY-MM-DD"); empty: first_span_date, else the day the DAG
+    # file was written.
+    start_date: str = setting("", str, pattern=r"(\d{4}-\d{2}-\d{2})?", help="YYYY-MM-DD or empty")
+    # Whether Airflow runs every missed day since start_date, in order (a replay of the spans).
+    catchup: bool = setting(True, bool)
+    # Retries of a failed task (a blocked span is never retried: its verdict would not change).
+    retries: int = setting(0, int, minimum=0, maximum=10)
+    # Where `driftline airflow dag` writes the DAG file and its config.
+    dag_dir: Path = setting(PROJECT_ROOT / "build" / "airflow", "path", nonempty=True)
+
+
 @dataclass
 class AppConfig(Config):
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    airflow: AirflowConfig = field(default_factory=AirflowConfig)
 
     def more_problems(self, origins: dict) -> list:
-        return rollout_problems(self.rollout, origins)
+        return rollout_problems(self.rollout, origins) + airflow_problems(self.airflow, origins)
 
     @property
     def request_log_dir(self) -> Path:

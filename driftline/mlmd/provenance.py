@@ -38,8 +38,9 @@ def _set(properties, key, value):
         properties[key].string_value = str(value)
 
 
-def record_run(store, config: Config, run_id: str, span: int, window: list):
-    """The run's code version and settings, on its pipeline_run context."""
+def record_run(store, config: Config, run_id: str, span: int, window: list, runner: str = "local"):
+    """The run's code version and settings, on its pipeline_run context; `runner` names
+    what ran it ("local", "airflow")."""
     import json
 
     context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id)
@@ -52,7 +53,7 @@ def record_run(store, config: Config, run_id: str, span: int, window: list):
         "schema_file": str(config.schema_file),
         "drift_gate": config.drift.gate,
         "drift_baseline": config.drift.baseline,
-        "runner": "local",
+        "runner": runner,
         # Whether the graph held TFMA's Evaluator: a run the drift gate stopped lists it
         # as skipped only then.
         "tfma_evaluator": config.evaluation.tfma,

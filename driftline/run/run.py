@@ -135,8 +135,8 @@ def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float)
         if interruption.received():  # it arrived while the run was being recorded
             raise interruption.stop_exception()
         outcome = Outcome(result.run_id, inputs, 0.0)
-        outcome.summary = _summarize(config, inputs, result.run_id)
-        outcome.summary.report_path = _error_analysis(config, outcome.summary)
+        outcome.summary = summarize(config, inputs, result.run_id)
+        outcome.summary.report_path = error_analysis(config, outcome.summary)
         outcome.seconds = time.monotonic() - start
         if not outcome.summary.gate_blocked:
             # A blocked run is not remembered: running it again re-checks the data.
@@ -144,7 +144,7 @@ def _run(config: Config, inputs: PipelineInputs, fingerprint: str, start: float)
     return outcome
 
 
-def _store(config: Config):
+def store_of(config: Config):
     import ml_metadata as mlmd
 
     from pipeline import metadata
@@ -160,18 +160,18 @@ def _record_run(config: Config, inputs: PipelineInputs, run_id: str):
     try:
         from driftline.mlmd import provenance
 
-        provenance.record_run(_store(config), config, run_id, inputs.span, inputs.window)
+        provenance.record_run(store_of(config), config, run_id, inputs.span, inputs.window)
     except Exception:  # noqa: BLE001
         traceback.print_exc()
 
 
-def _summarize(config: Config, inputs: PipelineInputs, run_id: str) -> Summary:
+def summarize(config: Config, inputs: PipelineInputs, run_id: str) -> Summary:
     from driftline.mlmd import runs as run_summary
 
-    return run_summary.summarize(_store(config), config, run_id, inputs.span, inputs.window)
+    return run_summary.summarize(store_of(config), config, run_id, inputs.span, inputs.window)
 
 
-def _error_analysis(config: Config, summary) -> Optional[str]:
+def error_analysis(config: Config, summary) -> Optional[str]:
     """The run's error-analysis report, named on its run context in MLMD. A report that
     cannot be written costs only the report (the reason goes to the log)."""
     if summary.judgement is None:
@@ -180,7 +180,7 @@ def _error_analysis(config: Config, summary) -> Optional[str]:
         from driftline.analysis.runs import write_report
         from driftline.mlmd import provenance
 
-        store = _store(config)
+        store = store_of(config)
         path, result = write_report(store, config, summary.run_id)
         provenance.record_report(store, summary.run_id, str(path))
         from driftline.analysis.report import weakest

@@ -25,7 +25,9 @@ def _short(value, width=12):
 def runs_table(runs: list) -> str:
     if not runs:
         return "no pipeline runs in this MLMD store\n"
-    header = (f"{'run id':<28} {'started (UTC)':<19} {'secs':>6} {'span':>4}  {'auc':>6} {'f1':>6}  "
+    # Local run ids are timestamps; an Airflow run's id is Airflow's (longer).
+    width = max([28] + [len(r["run_id"]) for r in runs])
+    header = (f"{'run id':<{width}} {'started (UTC)':<19} {'secs':>6} {'span':>4}  {'auc':>6} {'f1':>6}  "
               f"{'blessed':<7}  {'pushed':<14}  nodes")
     lines = [header, "-" * len(header)]
     for r in runs:
@@ -38,7 +40,7 @@ def runs_table(runs: list) -> str:
         for state in r["nodes"].values():
             counts[state] = counts.get(state, 0) + 1
         nodes = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        lines.append(f"{r['run_id']:<28} {r['started']:<19} {r['seconds']:>6.1f} {_short(r['span'], 4):>4}  "
+        lines.append(f"{r['run_id']:<{width}} {r['started']:<19} {r['seconds']:>6.1f} {_short(r['span'], 4):>4}  "
                      f"{metrics[0]:>6} {metrics[1]:>6}  {blessed:<7}  {_short(r['pushed_version'], 14):<14}  "
                      f"{nodes}")
         unusual = {n: s for n, s in r["nodes"].items() if s not in ("complete", "cached")}

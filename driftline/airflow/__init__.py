@@ -1,0 +1,1 @@
+"""The pipeline as an Apache Airflow DAG: its file, its calendar of spans, its tasks."""

@@ -1,0 +1,141 @@
+"""What one Airflow task does: run its pipeline node for the run's span.
+
+Each task runs in its own process on a real Airflow (and in one process under `airflow
+dags test`), so everything is read again from the config file the DAG names: the span
+for the run's day, the graph of that span, the run's inputs (gathered and checked by the
+first task of the run, then read back by the others, so a run sees one snapshot of its
+files), then the node itself through pipeline/airflow_runner.py.
+"""
+import logging
+import pickle
+import re
+from pathlib import Path
+
+from pipeline import nodes
+
+log = logging.getLogger("driftline.airflow")
+
+
+def run_task(node_id: str, config_file: str, **context) -> str:
+    """The callable of every task. Airflow's context gives the run's id and day."""
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
+
+    from components.errors import DriftlineError
+    from pipeline.errors import ConfigError
+
+    try:
+        config, span, why = _config_for(Path(config_file), context["logical_date"].date())
+        log.info("%s: %s", node_id, why)
+        graph = _graph_of(config, Path(config_file), span)
+        if node_id not in graph:
+            raise AirflowSkipException(f"{node_id} is not in span {span}'s graph (its nodes: {', '.join(graph)})")
+        run_id = context["dag_run"].run_id
+        inputs = _run_inputs(config, run_id)
+        state = _run(config, inputs, node_id, run_id)
+    except (DriftlineError, ConfigError) as exc:
+        # Bad input or a store that does not answer: the same message a local run
+        # prints, and no retry, which would find the same.
+        raise AirflowFailException(str(exc)) from None
+    log.info("%s: %s (span %s, run %s)", node_id, state, span, run_id)
+    if node_id == nodes.DRIFT_GATE:
+        _stop_if_blocked(config, inputs, run_id)
+    if state == "skipped":
+        raise AirflowSkipException(f"{node_id} did not run: its condition in the graph was false")
+    if node_id == graph[-1]:
+        _finish(config, inputs, run_id)
+    return state
+
+
+def _config_for(config_file: Path, day):
+    from driftline.airflow.calendar import span_for
+    from driftline.config import load_config
+    from pipeline.spans import find_spans
+
+    config = load_config(config_file)
+    span, why = span_for(config.airflow.first_span_date, config.airflow.span_days, day,
+                         find_spans(config.data_root))
+    config.span = span
+    return config, span, why
+
+
+def _graph_of(config, config_file: Path, span: int) -> list:
+    from driftline.airflow import shape
+    from pipeline.spans import find_spans
+
+    shapes = shape.load(config, config_file.read_text(), find_spans(config.data_root))
+    return shapes[span]["nodes"]
+
+
+def _inputs_file(config, run_id: str) -> Path:
+    return config.output_dir / "airflow" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) / "inputs.pickle"
+
+
+def _run_inputs(config, run_id: str):
+    """The run's inputs as its first task gathered and checked them."""
+    from driftline.run.run import check_inputs, check_store
+
+    path = _inputs_file(config, run_id)
+    if path.is_file():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    inputs = check_inputs(config)
+    check_store(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(inputs, f)
+    tmp.replace(path)
+    return inputs
+
+
+def _run(config, inputs, node_id: str, run_id: str) -> str:
+    """The node, holding the output directory's lock as a local run does, then the run's
+    code version and settings on its MLMD context (each task adds to the same run)."""
+    from driftline.mlmd import provenance
+    from driftline.run import lock as run_lock
+    from driftline.run.run import store_of
+    from pipeline import airflow_runner
+    from pipeline.inputs import write_schema_snapshot
+
+    with run_lock.holding(config.output_dir):
+        write_schema_snapshot(config, inputs)
+        state = airflow_runner.run_node(config, inputs, node_id, run_id)
+        provenance.record_run(store_of(config), config, run_id, inputs.span, inputs.window, runner="airflow")
+    return state
+
+
+def _stop_if_blocked(config, inputs, run_id: str):
+    """A span the drift gate stopped fails the run, as `driftline run` exits non-zero:
+    the tasks after it are left upstream_failed and nothing is trained or pushed."""
+    from airflow.exceptions import AirflowFailException
+
+    from driftline.run.run import summarize
+    from driftline.views.run_summary import gate_block_message
+
+    summary = summarize(config, inputs, run_id)
+    if summary.gate_blocked:
+        raise AirflowFailException(gate_block_message(summary))
+
+
+def _seconds_so_far(config, run_id: str) -> float:
+    """Since the run's first execution: Airflow's own run start is the logical date under
+    `airflow dags test`."""
+    import time
+
+    from driftline.run.run import store_of
+    from pipeline import metadata
+
+    executions = metadata.run_executions(store_of(config), config.pipeline_name, run_id).values()
+    first = min((e.create_time_since_epoch for e in executions), default=None)
+    return time.time() - first / 1000 if first else 0.0
+
+
+def _finish(config, inputs, run_id: str):
+    """After the run's last node: its error-analysis report and the summary a local run
+    prints, into the task's log."""
+    from driftline.run.run import error_analysis, summarize
+    from driftline.views.run_summary import render
+
+    summary = summarize(config, inputs, run_id)
+    summary.report_path = error_analysis(config, summary)
+    log.info("run %s:\n%s", run_id, render(summary, _seconds_so_far(config, run_id)))
