@@ -46,21 +46,33 @@ def dag(args) -> int:
     out = Path(args.out or config.airflow.dag_dir)
     written = dt.date.today().isoformat()
     path = write_dag(config, out.resolve(), written)
+    from pipeline.spans import find_spans
+
     with framework_output.to_log_file(config.output_dir / "logs" / "airflow.log", "driftline airflow dag"):
         _, graph = layout(path.with_suffix(".toml"))
+    graph_spans = find_spans(config.data_root)
     settings = config.airflow
     print(f"wrote {path} (DAG {settings.dag_id or config.pipeline_name}, {len(graph['nodes'])} tasks) "
           f"and its config {path.with_suffix('.toml')}")
     print(f"  schedule {settings.schedule}, from {start_date(settings, written).date()}, "
           f"catchup {'on' if settings.catchup else 'off'}")
     if settings.first_span_date:
-        print(f"  span N covers {settings.span_days} day(s) from {settings.first_span_date} + "
-              f"(N - 1) x {settings.span_days}")
+        first, newest = graph_spans[0], graph_spans[-1]
+        print(f"  a run's day picks its span: span N starts on {settings.first_span_date} + (N - 1) x "
+              f"{settings.span_days} day(s); span {first} {_start_of(settings, first)}, span {newest} "
+              f"{_start_of(settings, newest)}")
     else:
         print("  each run takes the newest span (set airflow.first_span_date to give spans days)")
     print(f"  tasks: {', '.join(graph['nodes'])}")
     print(f"copy both files into your Airflow's dags folder, or: AIRFLOW__CORE__DAGS_FOLDER={path.parent}")
     return 0
+
+
+def _start_of(settings, span: int) -> str:
+    import datetime as dt
+
+    first = dt.date.fromisoformat(settings.first_span_date)
+    return (first + dt.timedelta(days=(span - 1) * settings.span_days)).isoformat()
 
 
 def register(sub):

@@ -9,6 +9,7 @@
 
 Airflow comes from its own virtualenv (`make airflow-setup`, requirements-airflow.lock).
 """
+import datetime as dt
 import hashlib
 import json
 import os
@@ -177,6 +178,7 @@ def test_lineage_trace_answers_for_an_airflow_run(scenario, driftline):
 def test_a_blocked_span_fails_the_run_at_the_gate_and_pushes_nothing(scenario, driftline):
     airflow, work = scenario["airflow"], scenario["work"]
     run_id = _run_id(_day(5))
+    assert scenario["tested"][5].returncode != 0  # `airflow dags test` says the run failed
     states = airflow.states(run_id)
     assert states["DriftGate"] == "failed"
     for node in ("Transform", "Trainer", "baseline_model_resolver", "ModelGate", "Pusher"):
@@ -198,5 +200,57 @@ def test_a_blocked_span_fails_the_run_at_the_gate_and_pushes_nothing(scenario, d
 def test_the_next_days_good_span_runs_and_pushes(scenario):
     airflow, store = scenario["airflow"], scenario["store"]
     run_id = _run_id(_day(6))
+    assert scenario["tested"][6].returncode == 0, scenario["tested"][6].stdout[-3000:]
     assert airflow.run_state(run_id) == "success"
     assert pushed_by(store, run_id).name != pushed_by(store, _run_id(_day(4))).name
+
+
+CATCHUP = """
+import datetime as dt, json, sys
+from airflow.models import DagBag
+dag = DagBag(dag_folder=sys.argv[1], include_examples=False).get_dag(sys.argv[2])
+end = dt.datetime.fromisoformat(sys.argv[3])
+infos = dag.iter_dagrun_infos_between(dag.start_date, end)
+print(json.dumps({"catchup": dag.catchup, "days": [i.logical_date.date().isoformat() for i in infos]}))
+"""
+
+
+def test_a_catchup_replays_the_spans_in_order(scenario):
+    """The runs Airflow's scheduler would make from the DAG's start to span 6's day, each
+    mapped to its span as the tasks map it."""
+    from driftline.airflow.calendar import span_for
+    from pipeline.spans import find_spans
+
+    airflow = scenario["airflow"]
+    proc = subprocess.run([str(AIRFLOW.with_name("python")), "-c", CATCHUP, str(scenario["work"] / "dags"),
+                           PIPELINE, f"{_day(6)}T00:00:00+00:00"], env=airflow.env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["catchup"] is True
+    spans = find_spans(scenario["data"])
+    assert [span_for(FIRST_DAY, 1, dt.date.fromisoformat(day), spans)[0] for day in found["days"]] == spans
+
+
+def test_on_a_mysql_store_an_airflow_run_records_a_local_runs_lineage(scenario, driftline, tmp_path):
+    """MLMD on a MySQL server ([metadata] mysql_host): the same DAG, its own dag id, span 4."""
+    from mariadb_server import DATABASE, PASSWORD, USER, MariaDB
+
+    server = MariaDB(tmp_path / "mariadb").start()
+    try:
+        work = scenario["work"]
+        config = work / "mysql.toml"
+        config.write_text(f'data_root = "{scenario["data"]}"\noutput_dir = "{work / "out-mysql"}"\nwindow = 2\n'
+                          + server.settings()
+                          + f'[airflow]\nfirst_span_date = "{FIRST_DAY}"\ndag_id = "driftline_mysql"\n')
+        wrote = driftline("airflow", "dag", "--config", config, "--out", work / "dags", "--fast", cwd=work)
+        assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+        airflow = scenario["airflow"]
+        env = {**airflow.env, "DRIFTLINE_MYSQL_PASSWORD": PASSWORD}
+        proc = subprocess.run([str(AIRFLOW), "dags", "test", "driftline_mysql", _day(4)], env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        store = mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
+        assert _shape(store, _run_id(_day(4))) == _shape(scenario["local"], _only_run(scenario["local"]))
+        assert not (work / "out-mysql" / "metadata.sqlite").exists()
+    finally:
+        server.stop()

@@ -89,7 +89,7 @@ ROOMS = {
     "serving": 4,
     "monitoring": 5,
     "run": 6, "kubeflow": 6,
-    "autopilot": 7,
+    "autopilot": 7, "airflow": 7,
     "commands": 8, "cli": 9, "__main__": 10,
 }
 
