@@ -21,6 +21,7 @@ def run_task(node_id: str, config_file: str, **context) -> str:
     from airflow.exceptions import AirflowFailException, AirflowSkipException
 
     from components.errors import DriftlineError
+    from driftline.errors import MetadataError, RunLocked
     from pipeline.errors import ConfigError
 
     try:
@@ -32,9 +33,11 @@ def run_task(node_id: str, config_file: str, **context) -> str:
         run_id = context["dag_run"].run_id
         inputs = _run_inputs(config, run_id)
         state = _run(config, inputs, node_id, run_id)
+    except (RunLocked, MetadataError):
+        raise  # another run's lock, a store that does not answer: both may clear, so retried
     except (DriftlineError, ConfigError) as exc:
-        # Bad input or a store that does not answer: the same message a local run
-        # prints, and no retry, which would find the same.
+        # Bad input: the same message a local run prints, and no retry, which would
+        # find the same.
         raise AirflowFailException(str(exc)) from None
     log.info("%s: %s (span %s, run %s)", node_id, state, span, run_id)
     if node_id == nodes.DRIFT_GATE:
@@ -70,20 +73,33 @@ def _inputs_file(config, run_id: str) -> Path:
     return config.output_dir / "airflow" / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) / "inputs.pickle"
 
 
+def _file_stamps(config, spans) -> dict:
+    """Size and modification time of every file a run reads: what tells a snapshot of
+    its inputs from files changed since, without reading them."""
+    from pipeline.spans import span_dir
+
+    paths = [Path(config.schema_file)] + [p for s in spans for p in sorted(span_dir(config.data_root, s).glob("*"))]
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file()}
+
+
 def _run_inputs(config, run_id: str):
-    """The run's inputs as its first task gathered and checked them."""
+    """The run's inputs as its first task gathered and checked them. Gathered again when
+    a file changed since (a run cleared in Airflow after its data was fixed)."""
     from driftline.run.run import check_inputs, check_store
 
     path = _inputs_file(config, run_id)
     if path.is_file():
         with open(path, "rb") as f:
-            return pickle.load(f)
+            stamps, inputs = pickle.load(f)
+        if stamps == _file_stamps(config, inputs.spans_read):
+            return inputs
+        log.info("the run's files changed since its first task read them: checking them again")
     inputs = check_inputs(config)
     check_store(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
-        pickle.dump(inputs, f)
+        pickle.dump((_file_stamps(config, inputs.spans_read), inputs), f)
     tmp.replace(path)
     return inputs
 

@@ -103,3 +103,26 @@ def test_the_dag_file_names_its_config_and_is_found_by_airflows_parser(tmp_path)
     again = load_config(written.with_suffix(".toml"))
     assert again.airflow.first_span_date == "2026-01-01"
     assert again.output_dir == tmp_path / "out" and again.data_root == config.data_root
+
+
+def test_a_runs_inputs_are_read_once_and_again_when_a_file_changed(tmp_path, monkeypatch):
+    import shutil
+
+    from driftline.airflow import task
+    from driftline.run import run as local_run
+    from pipeline.config import PROJECT_ROOT
+
+    for span in (1, 2):
+        shutil.copytree(PROJECT_ROOT / "data" / "taxi" / f"span-{span}", tmp_path / "data" / f"span-{span}")
+    config = load_config(overrides={"data_root": tmp_path / "data", "output_dir": tmp_path / "out"})
+    config.span = 2
+    calls = []
+    real = local_run.check_inputs
+    monkeypatch.setattr(local_run, "check_inputs", lambda c: calls.append(1) or real(c))
+    first = task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
+    again = task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
+    assert len(calls) == 1 and again == first and first.window == [1, 2]
+    data = tmp_path / "data" / "span-2" / "data.csv"
+    data.write_text(data.read_text().replace(",Cash,", ",Bitcoin,", 1))
+    changed = task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
+    assert len(calls) == 2 and changed.source_sha256[2] != first.source_sha256[2]
