@@ -33,33 +33,41 @@ def _day(span: int) -> str:
     return f"2026-01-{span:02d}"
 
 
+# What Airflow itself says, read once through its own API after the runs: the DAG
+# folder's import errors, the DAG's tasks and catchup, every run's state and task states,
+# and the days a catchup from the DAG's start to span 6's day would run.
+INSPECT = """
+import datetime as dt, json, sys
+from airflow.models import DagBag, DagRun
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+dag = bag.get_dag(sys.argv[2])
+runs = {r.run_id: {"state": r.state, "tasks": {ti.task_id: ti.state for ti in r.get_task_instances()}}
+        for r in DagRun.find(dag_id=sys.argv[2])}
+infos = dag.iter_dagrun_infos_between(dag.start_date, dt.datetime.fromisoformat(sys.argv[3]))
+print(json.dumps({"import_errors": bag.import_errors, "tasks": sorted(dag.task_ids), "catchup": dag.catchup,
+                  "runs": runs, "days": [i.logical_date.date().isoformat() for i in infos]}))
+"""
+
+
 class Airflow:
-    """The `airflow` command against one throwaway home."""
+    """The `airflow` command, and Airflow's Python, against one throwaway home."""
 
     def __init__(self, home, dags):
+        self.dags = dags
         self.env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                     "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
                     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
         self.env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
 
-    def __call__(self, *args, timeout=900):
-        return subprocess.run([str(AIRFLOW), *map(str, args)], env=self.env, capture_output=True,
+    def __call__(self, *args, timeout=900, env=None):
+        return subprocess.run([str(AIRFLOW), *map(str, args)], env=env or self.env, capture_output=True,
                               text=True, timeout=timeout)
 
-    def states(self, run_id: str) -> dict:
-        proc = self("tasks", "states-for-dag-run", PIPELINE, run_id, "--output", "json")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return {row["task_id"]: row["state"] for row in json.loads(_json_part(proc.stdout))}
-
-    def run_state(self, run_id: str) -> str:
-        proc = self("dags", "list-runs", "--dag-id", PIPELINE, "--output", "json")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        return {row["run_id"]: row["state"] for row in json.loads(_json_part(proc.stdout))}[run_id]
-
-
-def _json_part(text: str) -> str:
-    """The JSON document in a command's output (Airflow may log lines before it)."""
-    return next(line for line in reversed(text.splitlines()) if line.startswith(("[{", "[]")))
+    def inspect(self, until: str) -> dict:
+        proc = subprocess.run([str(AIRFLOW.with_name("python")), "-c", INSPECT, str(self.dags), PIPELINE,
+                               f"{until}T00:00:00+00:00"], env=self.env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _run_id(day: str) -> str:
@@ -85,13 +93,13 @@ def scenario(tmp_path_factory, small_spans, driftline):
     wrote = driftline("airflow", "dag", "--config", config, "--out", dags, "--fast", cwd=work)
     assert wrote.returncode == 0, wrote.stdout + wrote.stderr
     airflow = Airflow(work / "home", dags)
-    for step in (("db", "migrate"), ("dags", "reserialize")):  # the DAG in Airflow's own tables
-        done = airflow(*step)
-        assert done.returncode == 0, done.stdout + done.stderr
+    migrated = airflow("db", "migrate")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     tested = {span: airflow("dags", "test", PIPELINE, _day(span)) for span in (4, 5, 6)}
     local = driftline("run", "--fast", "--config", config, "--span", 4, "--output-dir", work / "local", cwd=work)
     assert local.returncode == 0, local.stdout + local.stderr
     return {"work": work, "data": data, "airflow": airflow, "wrote": wrote, "tested": tested,
+            "seen": airflow.inspect(until=_day(6)),
             "store": _store(work / "out"), "local": _store(work / "local")}
 
 
@@ -128,27 +136,25 @@ def test_the_dag_imports_and_its_tasks_are_the_graphs_nodes(scenario):
     from pipeline import airflow_runner
     from pipeline.spans import find_spans
 
-    airflow = scenario["airflow"]
-    errors = airflow("dags", "list-import-errors")
-    assert errors.returncode == 0 and "No data found" in errors.stdout, errors.stdout + errors.stderr
-    listed = airflow("tasks", "list", PIPELINE)
-    assert listed.returncode == 0, listed.stdout + listed.stderr
-    tasks = {line.strip() for line in listed.stdout.splitlines() if line.strip() and " " not in line.strip()}
+    seen = scenario["seen"]
+    assert seen["import_errors"] == {}
+    tasks = set(seen["tasks"])
     config = load_config(scenario["work"] / "dags" / "driftline_dag.toml")
     graphs = airflow_runner.shapes(config, find_spans(config.data_root))
     assert tasks == {node for shape in graphs.values() for node in shape["nodes"]}
     # What ran for span 4 is exactly span 4's graph as a local run has it.
     local_nodes = set(metadata.run_executions(scenario["local"], PIPELINE, _only_run(scenario["local"])))
-    ran = {t for t, s in airflow.states(_run_id(_day(4))).items() if s == "success"}
+    states = seen["runs"][_run_id(_day(4))]["tasks"]
+    ran = {t for t, s in states.items() if s == "success"}
     assert ran == local_nodes == set(graphs[4]["nodes"])
-    skipped = {t for t, s in airflow.states(_run_id(_day(4))).items() if s == "skipped"}
+    skipped = {t for t, s in states.items() if s == "skipped"}
     assert skipped == tasks - local_nodes  # the ExampleGens of spans 1, 2, 5 and 6
 
 
 def test_a_good_span_runs_every_task_and_pushes(scenario):
-    airflow, store = scenario["airflow"], scenario["store"]
+    store = scenario["store"]
     assert scenario["tested"][4].returncode == 0, scenario["tested"][4].stdout[-3000:]
-    assert airflow.run_state(_run_id(_day(4))) == "success"
+    assert scenario["seen"]["runs"][_run_id(_day(4))]["state"] == "success"
     pushed = pushed_by(store, _run_id(_day(4)))
     assert (pushed / "saved_model.pb").is_file()
     # The run's summary, as `driftline run` prints it, is in the last task's log.
@@ -176,14 +182,14 @@ def test_lineage_trace_answers_for_an_airflow_run(scenario, driftline):
 
 
 def test_a_blocked_span_fails_the_run_at_the_gate_and_pushes_nothing(scenario, driftline):
-    airflow, work = scenario["airflow"], scenario["work"]
+    work = scenario["work"]
     run_id = _run_id(_day(5))
     assert scenario["tested"][5].returncode != 0  # `airflow dags test` says the run failed
-    states = airflow.states(run_id)
+    states = scenario["seen"]["runs"][run_id]["tasks"]
     assert states["DriftGate"] == "failed"
     for node in ("Transform", "Trainer", "baseline_model_resolver", "ModelGate", "Pusher"):
         assert states[node] == "upstream_failed", states
-    assert airflow.run_state(run_id) == "failed"
+    assert scenario["seen"]["runs"][run_id]["state"] == "failed"
     log = scenario["tested"][5].stdout + scenario["tested"][5].stderr
     assert "the drift gate stopped span 5 before Transform and Trainer" in log
     assert "Bitcoin" in log
@@ -198,21 +204,11 @@ def test_a_blocked_span_fails_the_run_at_the_gate_and_pushes_nothing(scenario, d
 
 
 def test_the_next_days_good_span_runs_and_pushes(scenario):
-    airflow, store = scenario["airflow"], scenario["store"]
+    store = scenario["store"]
     run_id = _run_id(_day(6))
     assert scenario["tested"][6].returncode == 0, scenario["tested"][6].stdout[-3000:]
-    assert airflow.run_state(run_id) == "success"
+    assert scenario["seen"]["runs"][run_id]["state"] == "success"
     assert pushed_by(store, run_id).name != pushed_by(store, _run_id(_day(4))).name
-
-
-CATCHUP = """
-import datetime as dt, json, sys
-from airflow.models import DagBag
-dag = DagBag(dag_folder=sys.argv[1], include_examples=False).get_dag(sys.argv[2])
-end = dt.datetime.fromisoformat(sys.argv[3])
-infos = dag.iter_dagrun_infos_between(dag.start_date, end)
-print(json.dumps({"catchup": dag.catchup, "days": [i.logical_date.date().isoformat() for i in infos]}))
-"""
 
 
 def test_a_catchup_replays_the_spans_in_order(scenario):
@@ -221,14 +217,10 @@ def test_a_catchup_replays_the_spans_in_order(scenario):
     from driftline.airflow.calendar import span_for
     from pipeline.spans import find_spans
 
-    airflow = scenario["airflow"]
-    proc = subprocess.run([str(AIRFLOW.with_name("python")), "-c", CATCHUP, str(scenario["work"] / "dags"),
-                           PIPELINE, f"{_day(6)}T00:00:00+00:00"], env=airflow.env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["catchup"] is True
+    seen = scenario["seen"]
+    assert seen["catchup"] is True
     spans = find_spans(scenario["data"])
-    assert [span_for(FIRST_DAY, 1, dt.date.fromisoformat(day), spans)[0] for day in found["days"]] == spans
+    assert [span_for(FIRST_DAY, 1, dt.date.fromisoformat(day), spans)[0] for day in seen["days"]] == spans
 
 
 def test_on_a_mysql_store_an_airflow_run_records_a_local_runs_lineage(scenario, driftline, tmp_path):
@@ -245,9 +237,8 @@ def test_on_a_mysql_store_an_airflow_run_records_a_local_runs_lineage(scenario, 
         wrote = driftline("airflow", "dag", "--config", config, "--out", work / "dags", "--fast", cwd=work)
         assert wrote.returncode == 0, wrote.stdout + wrote.stderr
         airflow = scenario["airflow"]
-        env = {**airflow.env, "DRIFTLINE_MYSQL_PASSWORD": PASSWORD}
-        proc = subprocess.run([str(AIRFLOW), "dags", "test", "driftline_mysql", _day(4)], env=env,
-                              capture_output=True, text=True, timeout=900)
+        proc = airflow("dags", "test", "driftline_mysql", _day(4),
+                       env={**airflow.env, "DRIFTLINE_MYSQL_PASSWORD": PASSWORD})
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         store = mlmd.MetadataStore(metadata.mysql_config("127.0.0.1", server.port, DATABASE, USER, PASSWORD))
         assert _shape(store, _run_id(_day(4))) == _shape(scenario["local"], _only_run(scenario["local"]))
