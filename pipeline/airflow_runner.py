@@ -10,8 +10,6 @@ Launcher started for that one node against the config's MLMD store. A node whose
 condition is false starts no execution, as in a local run; the caller reads that back
 from MLMD.
 """
-from dataclasses import replace
-
 from pipeline import metadata
 from pipeline.config import Config
 from pipeline.inputs import PipelineInputs, resolve_task
@@ -87,8 +85,3 @@ def node_state(config: Config, run_id: str, node_id: str) -> str:
     store = mlmd.MetadataStore(metadata.connection_config(config))
     execution = metadata.run_executions(store, config.pipeline_name, run_id).get(node_id)
     return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
-
-
-def for_span(config: Config, span: int) -> Config:
-    """The config of a run for `span`: the same settings, the span fixed."""
-    return replace(config, span=span)

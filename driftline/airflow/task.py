@@ -114,10 +114,37 @@ def _run(config, inputs, node_id: str, run_id: str) -> str:
     from pipeline.inputs import write_schema_snapshot
 
     with run_lock.holding(config.output_dir):
+        _close_earlier_tries(config, run_id)
         write_schema_snapshot(config, inputs)
         state = airflow_runner.run_node(config, inputs, node_id, run_id)
         provenance.record_run(store_of(config), config, run_id, inputs.span, inputs.window, runner="airflow")
     return state
+
+
+def _close_earlier_tries(config, run_id: str):
+    """What a killed or timed-out task process left RUNNING, closed before the next task
+    starts: a run's tasks go one at a time under the lock, so nothing else is still
+    running them. An earlier try in this run is marked CANCELED on its execution only
+    (the run itself goes on); other runs' leftovers are closed as a local run closes them,
+    on the SQLite store inside the output directory only."""
+    from ml_metadata.proto.metadata_store_pb2 import Execution
+
+    from driftline.run.run import store_of
+    from pipeline import metadata
+
+    CANCELED = Execution.CANCELED
+    store = store_of(config)
+    left = [e for e in metadata.run_executions(store, config.pipeline_name, run_id).values()
+            if e.last_known_state in metadata.UNFINISHED]
+    for execution in left:
+        execution.last_known_state = CANCELED
+        execution.custom_properties[metadata.STOPPED].string_value = (
+            "its Airflow task ended before the node finished (killed or timed out); closed by the next task")
+    if left:
+        store.put_executions(left)
+        log.warning("closed %d execution(s) an earlier try of run %s left unfinished", len(left), run_id)
+    if not config.metadata.mysql_host:
+        metadata.close_abandoned(store, config.pipeline_name, run_id)
 
 
 def _stop_if_blocked(config, inputs, run_id: str):

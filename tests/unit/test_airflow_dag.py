@@ -126,3 +126,39 @@ def test_a_runs_inputs_are_read_once_and_again_when_a_file_changed(tmp_path, mon
     data.write_text(data.read_text().replace(",Cash,", ",Bitcoin,", 1))
     changed = task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
     assert len(calls) == 2 and changed.source_sha256[2] != first.source_sha256[2]
+
+
+def _running(store, types, run_id, node):
+    from ml_metadata.proto import metadata_store_pb2 as pb
+
+    node_context = (store.get_context_by_type_and_name("node", f"driftline.{node}")
+                    or pb.Context(type_id=types["node"], name=f"driftline.{node}"))
+    execution = pb.Execution(type_id=types["execution"], last_known_state=pb.Execution.RUNNING)
+    execution_id, _, _ = store.put_execution(
+        execution, [], [pb.Context(type_id=types["run"], name=run_id), node_context])
+    return execution_id
+
+
+def test_a_killed_tries_execution_is_closed_by_the_next_task_and_the_run_goes_on(tmp_path):
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2 as pb
+
+    from driftline.airflow import task
+    from pipeline import metadata
+
+    config = load_config(overrides={"output_dir": tmp_path})
+    store = mlmd.MetadataStore(metadata.connection_config(config))
+    types = {"run": store.put_context_type(pb.ContextType(name=metadata.RUN_CONTEXT)),
+             "node": store.put_context_type(pb.ContextType(name=metadata.NODE_CONTEXT)),
+             "execution": store.put_execution_type(pb.ExecutionType(name="Trainer"))}
+    this_run = _running(store, types, "manual__2026-01-04T00:00:00+00:00", "Trainer")
+    older_run = _running(store, types, "manual__2026-01-03T00:00:00+00:00", "Trainer")
+    task._close_earlier_tries(config, "manual__2026-01-04T00:00:00+00:00")
+    closed, older = store.get_executions_by_id([this_run, older_run])
+    assert closed.last_known_state == older.last_known_state == pb.Execution.CANCELED
+    assert "its Airflow task ended before the node finished" in closed.custom_properties[metadata.STOPPED].string_value
+    # The run itself is not marked stopped: its next tries carry on.
+    context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, "manual__2026-01-04T00:00:00+00:00")
+    assert metadata.STOPPED not in context.custom_properties
+    assert "abandoned" in store.get_context_by_type_and_name(
+        metadata.RUN_CONTEXT, "manual__2026-01-03T00:00:00+00:00").custom_properties[metadata.STOPPED].string_value
