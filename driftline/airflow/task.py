@@ -82,6 +82,15 @@ def _file_stamps(config, spans) -> dict:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file()}
 
 
+def _same_code(inputs) -> bool:
+    """Whether the executors' code is still what the snapshot fingerprinted: TFX's cache
+    keys on those fingerprints, so stale ones would reuse what older code produced."""
+    from pipeline.inputs import DRIFT_CODE, GATE_CODE, MODEL_CODE, code_fingerprint
+
+    return (inputs.model_code_fingerprint, inputs.drift_code_fingerprint, inputs.gate_code_fingerprint) == (
+        code_fingerprint(MODEL_CODE), code_fingerprint(DRIFT_CODE), code_fingerprint(GATE_CODE))
+
+
 def _run_inputs(config, run_id: str):
     """The run's inputs as its first task gathered and checked them. Gathered again when
     a file changed since (a run cleared in Airflow after its data was fixed)."""
@@ -91,9 +100,9 @@ def _run_inputs(config, run_id: str):
     if path.is_file():
         with open(path, "rb") as f:
             stamps, inputs = pickle.load(f)
-        if stamps == _file_stamps(config, inputs.spans_read):
+        if stamps == _file_stamps(config, inputs.spans_read) and _same_code(inputs):
             return inputs
-        log.info("the run's files changed since its first task read them: checking them again")
+        log.info("the run's files or code changed since its first task read them: checking them again")
     inputs = check_inputs(config)
     check_store(config)
     path.parent.mkdir(parents=True, exist_ok=True)

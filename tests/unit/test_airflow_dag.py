@@ -105,7 +105,7 @@ def test_the_dag_file_names_its_config_and_is_found_by_airflows_parser(tmp_path)
     assert again.output_dir == tmp_path / "out" and again.data_root == config.data_root
 
 
-def test_a_runs_inputs_are_read_once_and_again_when_a_file_changed(tmp_path, monkeypatch):
+def test_a_runs_inputs_are_read_once_and_again_when_a_file_or_the_code_changed(tmp_path, monkeypatch):
     import shutil
 
     from driftline.airflow import task
@@ -126,6 +126,12 @@ def test_a_runs_inputs_are_read_once_and_again_when_a_file_changed(tmp_path, mon
     data.write_text(data.read_text().replace(",Cash,", ",Bitcoin,", 1))
     changed = task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
     assert len(calls) == 2 and changed.source_sha256[2] != first.source_sha256[2]
+    # Edited executor code: the fingerprints TFX's cache keys on are taken again.
+    import pipeline.inputs
+
+    monkeypatch.setattr(pipeline.inputs, "code_fingerprint", lambda package: f"edited {package}")
+    task._run_inputs(config, "scheduled__2026-01-02T00:00:00+00:00")
+    assert len(calls) == 3
 
 
 def _running(store, types, run_id, node):
