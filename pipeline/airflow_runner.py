@@ -76,12 +76,7 @@ def run_node(config: Config, inputs: PipelineInputs, node_id: str, run_id: str) 
         executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     ).launch()
-    return node_state(config, run_id, node_id)
-
-
-def node_state(config: Config, run_id: str, node_id: str) -> str:
     import ml_metadata as mlmd
 
     store = mlmd.MetadataStore(metadata.connection_config(config))
-    execution = metadata.run_executions(store, config.pipeline_name, run_id).get(node_id)
-    return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
+    return metadata.node_state(store, config.pipeline_name, run_id, node_id)

@@ -44,10 +44,6 @@ class _Progress:
             self._store = mlmd.MetadataStore(metadata.connection_config(self.config))
         return self._store
 
-    def state_of(self, node: str, run_id: str) -> str:
-        execution = metadata.run_executions(self.store(), self.config.pipeline_name, run_id).get(node)
-        return metadata.STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
-
     def starting(self, node: str, run_id: str):
         self.result.run_id = run_id
         if interruption.received():  # a stop that something below swallowed: go no further
@@ -94,7 +90,7 @@ def _progress(config: Config, terminal, result: RunResult):
             progress.failed(node, exc, time.monotonic() - start)
             raise
         elapsed = time.monotonic() - start
-        progress.ended(node, progress.state_of(node, run_id), elapsed)
+        progress.ended(node, metadata.node_state(progress.store(), config.pipeline_name, run_id, node), elapsed)
         return outcome
 
     launcher.Launcher.launch = launch

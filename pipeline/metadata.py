@@ -102,6 +102,13 @@ UNFINISHED = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUN
 ABANDONED_BY = "driftline_abandoned_by"
 
 
+def node_state(store, pipeline_name: str, run_id: str, node: str) -> str:
+    """A node's state in one run as MLMD records it ("complete", "cached", "failed", ...),
+    or "skipped" when the run started no execution of it (its condition was false)."""
+    execution = run_executions(store, pipeline_name, run_id).get(node)
+    return STATE_NAMES.get(execution.last_known_state, "?") if execution else "skipped"
+
+
 def close_abandoned(store, pipeline_name: str, current_run: str) -> dict:
     """Closes what earlier runs left NEW or RUNNING: a process killed outright (kill -9,
     a power cut) closes nothing. Called by a run that holds the output directory's lock
@@ -125,9 +132,10 @@ def close_abandoned(store, pipeline_name: str, current_run: str) -> dict:
 
 
 def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, reason: str,
-                     stopped=()) -> list:
+                     stopped=(), on_run: bool = True) -> list:
     """Marks every execution of the run still NEW or RUNNING as CANCELED (interrupted) or
-    FAILED, with the reason; records where the run stopped on its context. `stopped`:
+    FAILED, with the reason; records where the run stopped on its context, unless
+    `on_run` is false (the run itself goes on: a retried task's earlier try). `stopped`:
     nodes the stop cut short, whose executions TFX may already have published as FAILED
     (an interruption that reached its launcher wrapped in another exception). Returns the
     node ids it closed."""
@@ -145,6 +153,8 @@ def close_unfinished(store, pipeline_name: str, run_id: str, canceled: bool, rea
             closed.append(node)
     if executions:
         store.put_executions(executions)
+    if not on_run:
+        return closed
     where = f" at {', '.join(closed)}" if closed else ""
     context.custom_properties[STOPPED].string_value = (
         f"{'interrupted' if canceled else 'failed'}{where}: {reason}")

@@ -12,6 +12,11 @@ def span_covering(first_span_date: str, span_days: int, day: dt.date) -> int:
     return (day - first).days // span_days + 1
 
 
+def first_day(first_span_date: str, span_days: int, span: int) -> dt.date:
+    """The first day span `span` covers: span_covering's inverse."""
+    return dt.date.fromisoformat(first_span_date) + dt.timedelta(days=(span - 1) * span_days)
+
+
 def span_for(first_span_date: str, span_days: int, day: dt.date, available: List[int]) -> Tuple[int, str]:
     """(span, why) for a run on `day`. Without a calendar (no first_span_date) the newest
     span; with one, the span covering the day, or the newest when that span has not

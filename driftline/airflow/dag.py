@@ -17,7 +17,7 @@ def start_date(airflow_settings, written: str) -> dt.datetime:
 
 
 def layout(config_file: Path):
-    """(config, the union of every span's graph) for the config the DAG file names."""
+    """(config, its spans, the union of every span's graph) for the config the DAG file names."""
     from driftline.config import load_config
     from pipeline.spans import find_spans
 
@@ -27,7 +27,7 @@ def layout(config_file: Path):
         from components.errors import DataError
 
         raise DataError(f"{config.data_root}: no span-N directories with CSV files: the DAG has no graph to run")
-    return config, shape.union(shape.load(config, config_file.read_text(), spans))
+    return config, spans, shape.union(shape.load(config, config_file.read_text(), spans))
 
 
 def build(config_file: Path, written: str):
@@ -38,7 +38,7 @@ def build(config_file: Path, written: str):
 
     from driftline.airflow.task import run_task
 
-    config, graph = layout(Path(config_file))
+    config, _, graph = layout(Path(config_file))
     settings = config.airflow
     dag = DAG(
         dag_id=settings.dag_id or config.pipeline_name,

@@ -25,9 +25,10 @@ def run_task(node_id: str, config_file: str, **context) -> str:
     from pipeline.errors import ConfigError
 
     try:
-        config, span, why = _config_for(Path(config_file), context["logical_date"].date())
+        config, spans, why = _config_for(Path(config_file), context["logical_date"].date())
+        span = config.span
         log.info("%s: %s", node_id, why)
-        graph = _graph_of(config, Path(config_file), span)
+        graph = _graph_of(config, Path(config_file), spans)
         if node_id not in graph:
             raise AirflowSkipException(f"{node_id} is not in span {span}'s graph (its nodes: {', '.join(graph)})")
         run_id = context["dag_run"].run_id
@@ -50,23 +51,22 @@ def run_task(node_id: str, config_file: str, **context) -> str:
 
 
 def _config_for(config_file: Path, day):
+    """(the config with its span set to the one `day` picks, the spans found, why that one)."""
     from driftline.airflow.calendar import span_for
     from driftline.config import load_config
     from pipeline.spans import find_spans
 
     config = load_config(config_file)
-    span, why = span_for(config.airflow.first_span_date, config.airflow.span_days, day,
-                         find_spans(config.data_root))
-    config.span = span
-    return config, span, why
+    spans = find_spans(config.data_root)
+    config.span, why = span_for(config.airflow.first_span_date, config.airflow.span_days, day, spans)
+    return config, spans, why
 
 
-def _graph_of(config, config_file: Path, span: int) -> list:
+def _graph_of(config, config_file: Path, spans: list) -> list:
+    """The nodes of the graph of the config's span, from the shapes of every span."""
     from driftline.airflow import shape
-    from pipeline.spans import find_spans
 
-    shapes = shape.load(config, config_file.read_text(), find_spans(config.data_root))
-    return shapes[span]["nodes"]
+    return shape.load(config, config_file.read_text(), spans)[config.span]["nodes"]
 
 
 def _inputs_file(config, run_id: str) -> Path:
@@ -136,22 +136,15 @@ def _close_earlier_tries(config, run_id: str):
     running them. An earlier try in this run is marked CANCELED on its execution only
     (the run itself goes on); other runs' leftovers are closed as a local run closes them,
     on the SQLite store inside the output directory only."""
-    from ml_metadata.proto.metadata_store_pb2 import Execution
-
     from driftline.run.run import store_of
     from pipeline import metadata
 
-    CANCELED = Execution.CANCELED
     store = store_of(config)
-    left = [e for e in metadata.run_executions(store, config.pipeline_name, run_id).values()
-            if e.last_known_state in metadata.UNFINISHED]
-    for execution in left:
-        execution.last_known_state = CANCELED
-        execution.custom_properties[metadata.STOPPED].string_value = (
-            "its Airflow task ended before the node finished (killed or timed out); closed by the next task")
+    left = metadata.close_unfinished(
+        store, config.pipeline_name, run_id, canceled=True, on_run=False,
+        reason="its Airflow task ended before the node finished (killed or timed out); closed by the next task")
     if left:
-        store.put_executions(left)
-        log.warning("closed %d execution(s) an earlier try of run %s left unfinished", len(left), run_id)
+        log.warning("closed what an earlier try of run %s left unfinished: %s", run_id, ", ".join(left))
     if not config.metadata.mysql_host:
         metadata.close_abandoned(store, config.pipeline_name, run_id)
 

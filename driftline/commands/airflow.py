@@ -40,39 +40,31 @@ def write_dag(config, out: Path, written: str) -> Path:
 def dag(args) -> int:
     import datetime as dt
 
+    from driftline.airflow.calendar import first_day
     from driftline.airflow.dag import layout, start_date
     from pipeline import framework_output
+
     config = config_from(args)
     out = Path(args.out or config.airflow.dag_dir)
     written = dt.date.today().isoformat()
     path = write_dag(config, out.resolve(), written)
-    from pipeline.spans import find_spans
-
     with framework_output.to_log_file(config.output_dir / "logs" / "airflow.log", "driftline airflow dag"):
-        _, graph = layout(path.with_suffix(".toml"))
-    graph_spans = find_spans(config.data_root)
+        _, spans, graph = layout(path.with_suffix(".toml"))
     settings = config.airflow
     print(f"wrote {path} (DAG {settings.dag_id or config.pipeline_name}, {len(graph['nodes'])} tasks) "
           f"and its config {path.with_suffix('.toml')}")
     print(f"  schedule {settings.schedule}, from {start_date(settings, written).date()}, "
           f"catchup {'on' if settings.catchup else 'off'}")
     if settings.first_span_date:
-        first, newest = graph_spans[0], graph_spans[-1]
+        first, newest = spans[0], spans[-1]
+        begins = {span: first_day(settings.first_span_date, settings.span_days, span) for span in (first, newest)}
         print(f"  a run's day picks its span: span N starts on {settings.first_span_date} + (N - 1) x "
-              f"{settings.span_days} day(s); span {first} {_start_of(settings, first)}, span {newest} "
-              f"{_start_of(settings, newest)}")
+              f"{settings.span_days} day(s); span {first} {begins[first]}, span {newest} {begins[newest]}")
     else:
         print("  each run takes the newest span (set airflow.first_span_date to give spans days)")
     print(f"  tasks: {', '.join(graph['nodes'])}")
     print(f"copy both files into your Airflow's dags folder, or: AIRFLOW__CORE__DAGS_FOLDER={path.parent}")
     return 0
-
-
-def _start_of(settings, span: int) -> str:
-    import datetime as dt
-
-    first = dt.date.fromisoformat(settings.first_span_date)
-    return (first + dt.timedelta(days=(span - 1) * settings.span_days)).isoformat()
 
 
 def register(sub):

@@ -28,6 +28,10 @@ def test_a_day_picks_the_span_whose_days_cover_it():
     assert calendar.span_for("2026-01-01", 7, _day("2026-01-08"), [1, 2, 3])[0] == 2
     assert calendar.span_for("2026-01-01", 7, _day("2026-01-14"), [1, 2, 3])[0] == 2
     assert calendar.span_for("2026-01-01", 7, _day("2026-01-15"), [1, 2, 3])[0] == 3
+    # Each span's first day, the inverse: what `driftline airflow dag` prints.
+    assert calendar.first_day("2026-01-01", 7, 2) == _day("2026-01-08")
+    assert all(calendar.span_covering("2026-01-01", 7, calendar.first_day("2026-01-01", 7, n)) == n
+               for n in range(1, 60))
 
 
 def test_a_day_whose_span_has_not_arrived_picks_the_newest_and_says_so():
