@@ -147,10 +147,16 @@ test-fast: data
 # Regenerates the lock from pyproject.toml; commit the result.
 lock:
 	@$(PY) -m pip install --quiet "uv==$(UV_VERSION)" 2>/dev/null || true
+	@# The current lock seeds the base set's preferences, so versions move only when asked.
+	@mkdir -p build && cp requirements.lock build/base.lock
 	$(UV) pip compile pyproject.toml --extra test --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_36 -o build/base.lock
+	@# MLflow joins the default set without moving any version of it.
+	$(UV) pip compile pyproject.toml --extra test --extra mlflow -c build/base.lock --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_36 -o requirements.lock
-	@# The Airflow set keeps every version of the default set but the two Airflow pins lower.
-	@mkdir -p build && grep -vE '^(werkzeug|rich)==' requirements.lock > build/airflow-constraints.txt
+	@# The Airflow set keeps every version of the default set but the two Airflow pins lower
+	@# (and leaves MLflow out: its SQLAlchemy 2 is newer than Airflow 2.10 accepts).
+	@grep -vE '^(werkzeug|rich)==' build/base.lock > build/airflow-constraints.txt
 	$(UV) pip compile pyproject.toml --extra test --extra airflow -c build/airflow-constraints.txt \
 	  --python-version 3.10 --python-platform x86_64-manylinux_2_36 -o requirements-airflow.lock
 

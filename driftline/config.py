@@ -183,15 +183,38 @@ class AirflowConfig:
 
 
 @dataclass
+class MlflowConfig:
+    # `driftline lineage export mlflow`: the tracking server ("http://127.0.0.1:5000", or
+    # any URI MLflow's client accepts); empty: the command needs --tracking-uri.
+    tracking_uri: str = setting("", str)
+    # The MLflow experiment the pipeline's runs land in; empty: the pipeline's name.
+    experiment: str = setting("", str)
+    # Export after every pipeline run and rollout change. MLflow failing never fails
+    # either: one warning line, and the next export catches up.
+    auto_export: bool = setting(False, bool)
+    # Each slice's metrics from the run's error-analysis report as well.
+    slices: bool = setting(False, bool)
+
+
+def mlflow_problems(mlflow: MlflowConfig, origins: dict) -> list:
+    if mlflow.auto_export and not mlflow.tracking_uri.strip():
+        return [f"{origins.get('mlflow.auto_export', 'default')}: 'mlflow.auto_export' is on but "
+                "'mlflow.tracking_uri' is empty: name the tracking server to export to"]
+    return []
+
+
+@dataclass
 class AppConfig(Config):
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     airflow: AirflowConfig = field(default_factory=AirflowConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
     def more_problems(self, origins: dict) -> list:
-        return rollout_problems(self.rollout, origins) + airflow_problems(self.airflow, origins)
+        return (rollout_problems(self.rollout, origins) + airflow_problems(self.airflow, origins)
+                + mlflow_problems(self.mlflow, origins))
 
     @property
     def request_log_dir(self) -> Path:

@@ -1,8 +1,10 @@
-"""`driftline lineage runs | trace | diff | graph`: where a model came from, from MLMD."""
+"""`driftline lineage runs | trace | diff | graph | deployments | export mlflow`: where a model came
+from, from MLMD, and its mirror in MLflow."""
 from pathlib import Path
 import sys
 
 from driftline.commands.common import common_args, config_from, emit, positive_int, print_json
+from pipeline.errors import ConfigError
 
 
 def _lineage(args):
@@ -82,6 +84,21 @@ def deployments(args) -> int:
     return emit(args, found, table)
 
 
+def export_mlflow(args) -> int:
+    from driftline.mlmd.store import open_for_recording
+    from driftline.tracking.mlflow_export import export
+    from driftline.views import lineage as views
+
+    config = config_from(args)
+    uri = args.tracking_uri or config.mlflow.tracking_uri
+    if not uri:
+        raise ConfigError("no MLflow tracking server named: pass --tracking-uri URI or set "
+                          "[mlflow] tracking_uri in the config")
+    found = export(config, open_for_recording(config), uri, args.experiment or config.mlflow.experiment or None,
+                   args.slices or config.mlflow.slices)
+    return emit(args, found.to_json(), views.export_text)
+
+
 def register(sub):
     """`driftline lineage`'s arguments."""
     p_lineage = sub.add_parser("lineage", help="where a model came from, from the MLMD store")
@@ -115,3 +132,14 @@ def register(sub):
     p_graph.add_argument("--format", choices=["dot", "mermaid"], default="dot")
     p_graph.add_argument("--output", type=Path, help="also draw it to FILE.png or FILE.svg (needs Graphviz)")
     p_graph.set_defaults(func=graph)
+    p_export = p_lineage_sub.add_parser("export", help="mirror the runs and deployments into another tracker")
+    p_export_sub = p_export.add_subparsers(dest="export_target", required=True)
+    p_mlflow = common_args(p_export_sub.add_parser(
+        "mlflow", help="every run, its metrics and reports, and the registry's versions and aliases, in MLflow"))
+    p_mlflow.add_argument("--output-dir", type=Path, help="the runs' output directory (holds metadata.sqlite)")
+    p_mlflow.add_argument("--tracking-uri", help="the MLflow tracking server (default: [mlflow] tracking_uri)")
+    p_mlflow.add_argument("--experiment", help="the MLflow experiment (default: [mlflow] experiment, "
+                          "else the pipeline's name)")
+    p_mlflow.add_argument("--slices", action="store_true", help="each slice's metrics from the error analysis too")
+    p_mlflow.add_argument("--json", action="store_true", help="machine-readable output")
+    p_mlflow.set_defaults(func=export_mlflow)

@@ -15,9 +15,14 @@ def _target(args):
     return config, Target(config.model_name, Path(args.serving_dir or config.serving_dir), url.rstrip("/"), store)
 
 
-def _done(new, execution: int) -> int:
+def _done(config, target, changed) -> int:
+    new, execution = changed
     print(f"revision {new.revision}: {new.describe()} ({new.action}: {new.reason or 'no reason given'}); "
           f"recorded in MLMD as deployment {execution}")
+    if config.mlflow.auto_export:  # the registry's aliases follow the change
+        from driftline.tracking.mlflow_export import export_quietly
+
+        export_quietly(config, target.store)
     return 0
 
 
@@ -103,23 +108,23 @@ def canary(args) -> int:
     config, target = _target(args)
     steps = config.rollout.steps if args.percent is None else []
     percent = args.percent if args.percent is not None else config.serving.canary_percent
-    return _done(*rollout.canary(target, args.version, percent, args.reason, steps))
+    return _done(config, target, rollout.canary(target, args.version, percent, args.reason, steps))
 
 
 def approve(args) -> int:
     """A person lets a paused rollout go to its next step (or promotes it)."""
     from driftline.serving import rollout
 
-    _, target = _target(args)
-    return _done(*rollout.advance(target, f"approved by a person: {args.reason or 'no reason given'}",
-                                  action="approve", paused_only=True))
+    config, target = _target(args)
+    return _done(config, target, rollout.advance(target, f"approved by a person: {args.reason or 'no reason given'}",
+                                                 action="approve", paused_only=True))
 
 
 def abort(args) -> int:
     from driftline.serving import rollout
 
-    _, target = _target(args)
-    return _done(*rollout.abort(target, f"aborted by a person: {args.reason or 'no reason given'}"))
+    config, target = _target(args)
+    return _done(config, target, rollout.abort(target, f"aborted by a person: {args.reason or 'no reason given'}"))
 
 
 def shadow(args) -> int:
@@ -130,28 +135,28 @@ def shadow(args) -> int:
     if args.stop == (args.version is not None):
         raise RolloutRefused("give --version V (the version to shadow with) or --stop; nothing was changed")
     percent = args.percent if args.percent is not None else config.rollout.shadow_percent
-    return _done(*rollout.shadow(target, None if args.stop else args.version, percent, args.reason))
+    return _done(config, target, rollout.shadow(target, None if args.stop else args.version, percent, args.reason))
 
 
 def promote(args) -> int:
     from driftline.serving import rollout
 
-    _, target = _target(args)
-    return _done(*rollout.promote(target, args.reason))
+    config, target = _target(args)
+    return _done(config, target, rollout.promote(target, args.reason))
 
 
 def rollback(args) -> int:
     from driftline.serving import rollout
 
-    _, target = _target(args)
-    return _done(*rollout.rollback(target, args.reason))
+    config, target = _target(args)
+    return _done(config, target, rollout.rollback(target, args.reason))
 
 
 def switch(args) -> int:
     from driftline.serving import rollout
 
-    _, target = _target(args)
-    return _done(*rollout.switch(target, args.to, args.reason))
+    config, target = _target(args)
+    return _done(config, target, rollout.switch(target, args.to, args.reason))
 
 
 def export(args) -> int:

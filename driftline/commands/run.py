@@ -19,7 +19,17 @@ def run(args) -> int:
         print(f"  serving now     {_serving_now(config.serving_dir)}")
         return 0
     print(render(outcome.summary, outcome.seconds), end="")
+    _mirror(config)
     return 0
+
+
+def _mirror(config):
+    """The run in MLflow too when `[mlflow] auto_export` is on; a tracker that fails is
+    one warning line, never a failed run."""
+    if config.mlflow.auto_export:
+        from driftline.tracking.mlflow_export import export_quietly
+
+        export_quietly(config)
 
 
 def _serving_now(serving_dir) -> str:

@@ -43,7 +43,7 @@ def _maybe_json(value):
     return value
 
 
-def _props(item) -> dict:
+def props_of(item) -> dict:
     found = {k: _maybe_json(value_of(v)) for k, v in item.properties.items()}
     found.update({k: _maybe_json(value_of(v)) for k, v in item.custom_properties.items()})
     return found
@@ -129,7 +129,7 @@ class Lineage:
     # --- describing artifacts and executions -----------------------------------------
 
     def describe_artifact(self, a) -> dict:
-        props = _props(a)
+        props = props_of(a)
         described = {"kind": "artifact", "id": a.id, "type": self.type_name(a), "uri": a.uri,
                      "properties": props}
         if described["type"] == "Schema":
@@ -138,7 +138,7 @@ class Lineage:
 
     def describe_execution(self, e) -> dict:
         node = self.node_of(e)
-        props = _props(e)
+        props = props_of(e)
         described = {
             "kind": "execution", "id": e.id, "node": node, "type": self.type_name(e),
             "state": metadata.STATE_NAMES.get(e.last_known_state, "?"), "run": self.run_of(e),
@@ -146,7 +146,7 @@ class Lineage:
             "seconds": round((e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000, 1),
             "properties": props,
         }
-        source = _source(props)
+        source = source_of(props)
         if source is not None:
             described["source"] = source
         return described
@@ -160,12 +160,12 @@ class Lineage:
         report = self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
         drift = drift_brief(report)
         if drift is not None and not drift["passed"]:
-            for node in nodes.gated_nodes(bool(_props(run).get("tfma_evaluator"))):
+            for node in nodes.gated_nodes(bool(props_of(run).get("tfma_evaluator"))):
                 states.setdefault(node, "skipped by gate")
         blessing = self.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
         judged = model_verdict.read(blessing) if blessing is not None else None
         pushed = self.run_output(executions, nodes.PUSHER, nodes.PUSHED_MODEL)
-        context_props = _props(run)
+        context_props = props_of(run)
         times = [(e.create_time_since_epoch, e.last_update_time_since_epoch) for e in executions.values()]
         start = min((t[0] for t in times), default=run.create_time_since_epoch)
         end = max((t[1] for t in times), default=start)
@@ -206,7 +206,7 @@ class Lineage:
             "git commit": record["git_commit"],
         }
         for node, execution in sorted(executions.items()):
-            source = _source(_props(execution))
+            source = source_of(props_of(execution))
             if source is not None:
                 for name, digest in sorted(source["sha256"].items()):
                     facts[f"data span-{source['span']}/{name} sha256"] = digest
@@ -215,15 +215,15 @@ class Lineage:
             facts["schema sha256"] = _file_sha256(os.path.join(schema.uri, "schema.pbtxt"))
         for node in (nodes.TRANSFORM, nodes.TRAINER):
             if node in executions:
-                custom = _props(executions[node]).get("custom_config") or {}
+                custom = props_of(executions[node]).get("custom_config") or {}
                 if isinstance(custom, dict):
                     facts[f"{node} code fingerprint"] = custom.get("code_fingerprint")
                     for key, value in sorted((custom.get("hparams") or {}).items()):
                         facts[f"hparam {key}"] = value
         if nodes.TRAINER in executions:
-            props = _props(executions[nodes.TRAINER])
-            facts["train steps"] = _steps(props.get("train_args"))
-            facts["eval steps"] = _steps(props.get("eval_args"))
+            props = props_of(executions[nodes.TRAINER])
+            facts["train steps"] = steps_of(props.get("train_args"))
+            facts["eval steps"] = steps_of(props.get("eval_args"))
         for name, value in sorted(record["metrics"].items()):
             facts[f"metric {name}"] = value
         facts["evaluation examples"] = record["eval_examples"]
@@ -308,7 +308,7 @@ class Lineage:
 
     def why_no_model(self, run, executions: dict) -> str:
         """What the run's own records say about why it has no model."""
-        stopped = _props(run).get(metadata.STOPPED)
+        stopped = props_of(run).get(metadata.STOPPED)
         if stopped:
             return f"it {stopped}"
         drift = drift_brief(self.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT))
@@ -460,13 +460,13 @@ class Lineage:
             summary["trainer"] = {
                 "execution": trainer["id"], "run": trainer["run"],
                 "hparams": custom.get("hparams"), "code_fingerprint": custom.get("code_fingerprint"),
-                "train_steps": _steps(trainer["properties"].get("train_args")),
-                "eval_steps": _steps(trainer["properties"].get("eval_args")),
+                "train_steps": steps_of(trainer["properties"].get("train_args")),
+                "eval_steps": steps_of(trainer["properties"].get("eval_args")),
             }
             summary["run"] = trainer["run"]
             run = self.store.get_context_by_type_and_name(metadata.RUN_CONTEXT, trainer["run"])
-            summary["git_commit"] = _props(run).get("git_commit", "unknown") if run else "unknown"
-            summary["error_analysis"] = _props(run).get(provenance.ERROR_ANALYSIS) if run else None
+            summary["git_commit"] = props_of(run).get("git_commit", "unknown") if run else "unknown"
+            summary["error_analysis"] = props_of(run).get(provenance.ERROR_ANALYSIS) if run else None
         summary["sources"] = sorted(
             ({"execution": n["id"], "node": n["node"], "span": n["source"]["span"],
               "input_base": n["properties"].get("input_base"), "sha256": n["source"]["sha256"]}
@@ -541,7 +541,7 @@ def _file_sha256(path: str) -> Optional[str]:
         return None
 
 
-def _source(props: dict) -> Optional[dict]:
+def source_of(props: dict) -> Optional[dict]:
     """The span and file hashes an ExampleGen recorded in its custom_config."""
     custom = props.get("custom_config")
     if not isinstance(custom, dict):
@@ -553,7 +553,7 @@ def _source(props: dict) -> Optional[dict]:
     return {"span": int(facts.get("span", -1)), "sha256": facts["source_sha256"]}
 
 
-def _steps(args) -> Optional[int]:
+def steps_of(args) -> Optional[int]:
     if isinstance(args, dict):
         value = args.get("num_steps") or args.get("numSteps")
         return int(value) if value is not None else None

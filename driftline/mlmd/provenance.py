@@ -7,6 +7,7 @@ records the metrics with their intervals on its blessing. Missing is the code ve
 the whole run came from and the run's settings; this module adds them as custom
 properties on the pipeline_run context.
 """
+import json
 import subprocess
 
 from pipeline import metadata
@@ -41,8 +42,6 @@ def _set(properties, key, value):
 def record_run(store, config: Config, run_id: str, span: int, window: list, runner: str = "local"):
     """The run's code version and settings, on its pipeline_run context; `runner` names
     what ran it ("local", "airflow")."""
-    import json
-
     context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id)
     if context is None:  # nothing ran: there is no run to annotate
         return
@@ -72,3 +71,26 @@ def record_report(store, run_id: str, path: str):
     if context is not None:
         _set(context.custom_properties, ERROR_ANALYSIS, path)
         store.put_contexts([context])
+
+
+# The run context's property naming the MLflow run each tracking server holds for it:
+# JSON {tracking URI: {"run_id": ..., "digest": sha256 of what was exported}}.
+MLFLOW_EXPORTS = "mlflow_exports"
+
+
+def exports_of(context) -> dict:
+    if MLFLOW_EXPORTS not in context.custom_properties:
+        return {}
+    return json.loads(context.custom_properties[MLFLOW_EXPORTS].string_value or "{}")
+
+
+def record_export(store, run_id: str, tracking_uri: str, mlflow_run_id: str, digest: str):
+    """Keeps the MLflow run that mirrors `run_id` on its run context, so a later export
+    updates that run instead of adding another."""
+    context = store.get_context_by_type_and_name(metadata.RUN_CONTEXT, run_id)
+    if context is None:
+        return
+    found = exports_of(context)
+    found[tracking_uri] = {"run_id": mlflow_run_id, "digest": digest}
+    _set(context.custom_properties, MLFLOW_EXPORTS, json.dumps(found, sort_keys=True))
+    store.put_contexts([context])

@@ -281,3 +281,22 @@ def render_image(dot_text: str, target: Path) -> Path:
     if proc.returncode != 0:
         raise DriftlineError(f"dot failed: {proc.stderr.strip()}")
     return target
+
+
+def export_text(found: dict) -> str:
+    """What `lineage export mlflow` did, run by run, then the registry."""
+    lines = [f"MLflow at {found['tracking_uri']}, experiment {found['experiment']}"]
+    for run in found["runs"]:
+        lines.append(f"  run {run['run_id']:<28} {run['action']:<9} MLflow run {run['mlflow_run_id']}")
+    for version in found["versions"]:
+        lines.append(f"  version {version['version']:<12} {version['action']:<10} "
+                     f"model version {version['mlflow_version']}")
+    for alias in found["aliases"]:
+        target = (f"model version {alias['mlflow_version']} (driftline version {alias['version']})"
+                  if alias["mlflow_version"] else "none")
+        lines.append(f"  alias {alias['alias']:<12} {target}: {alias['action']}")
+    changed = sum(r["action"] != "unchanged" for r in found["runs"]) + \
+        sum(v["action"] == "registered" for v in found["versions"]) + \
+        sum(a["action"] != "unchanged" for a in found["aliases"])
+    lines.append(f"{changed} change(s); MLMD keeps each run's MLflow run id")
+    return "\n".join(lines) + "\n"

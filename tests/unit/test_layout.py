@@ -88,6 +88,7 @@ ROOMS = {
     "schema": 3, "analysis": 3,
     "serving": 4,
     "monitoring": 5,
+    "tracking": 4,
     "run": 6, "kubeflow": 6,
     "autopilot": 7, "airflow": 7,
     "commands": 8, "cli": 9, "__main__": 10,

@@ -1,0 +1,1 @@
+"""Experiment tracking outside MLMD: driftline's runs and rollouts mirrored into MLflow."""

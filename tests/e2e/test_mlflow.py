@@ -1,0 +1,203 @@
+"""`driftline lineage export mlflow` and `[mlflow] auto_export` against a real MLflow
+tracking server (tests/mlflow_server.py: SQLite store, its own artifact directory, a free
+loopback port).
+
+The module's own runs, on the small spans, with the export after every run on:
+1. span 2, the tracking server up: the run is exported as it ends;
+2. span 3, the tracking server stopped while the run is under way: the run completes,
+   one warning names the server; the server comes back on the same store and port,
+   and `lineage export mlflow` catches up.
+Then a real `driftline serve` over the two pushed versions, a canary and a promotion
+through `driftline rollout`, each moving the registry's aliases.
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mlflow_server import MlflowServer
+
+EXPERIMENT = "driftline-e2e"
+MODEL = "taxi_big_tipper"
+
+
+def _config(work, small_spans, server) -> str:
+    return (f'data_root = "{small_spans}"\noutput_dir = "out"\nwindow = 1\n'
+            "[evaluation]\nmin_auc = 0.0\nmin_f1 = 0.0\nmax_auc_drop = 1.0\n"
+            '[drift]\ngate = "warn"\n[serving]\npoll_seconds = 0.2\n'
+            f'[mlflow]\ntracking_uri = "{server.url}"\nexperiment = "{EXPERIMENT}"\nauto_export = true\n')
+
+
+def _run_stopping_the_server(config, work, server):
+    """`driftline run` of span 3; the tracking server is stopped once the run's first
+    node has ended (its progress line), well before the run's export."""
+    proc = subprocess.Popen([sys.executable, "-m", "driftline", "run", "--fast", "--config", str(config),
+                             "--span", "3"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if server.proc.poll() is None and line.strip().endswith(" s") and "CsvExampleGen" in line:
+            server.stop()
+    proc.wait(timeout=900)
+    return proc.returncode, "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def mirrored(small_spans, tmp_path_factory, driftline):
+    work = tmp_path_factory.mktemp("mlflow")
+    (work / "tracking").mkdir()
+    server = MlflowServer(work / "tracking").start()
+    try:
+        config = work / "driftline.toml"
+        config.write_text(_config(work, small_spans, server))
+        first = driftline("run", "--fast", "--config", config, "--span", 2, cwd=work)
+        assert first.returncode == 0, first.stdout + first.stderr
+        second_code, second_output = _run_stopping_the_server(config, work, server)
+        assert server.proc.poll() is not None, "the server was not stopped during the run"
+        server.start()
+        client = server.client()
+        before_catch_up = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
+        caught_up = driftline("lineage", "export", "mlflow", "--config", config, "--json", cwd=work)
+        again = driftline("lineage", "export", "mlflow", "--config", config, cwd=work)
+        listed = json.loads(driftline("lineage", "runs", "--config", config, "--json", cwd=work).stdout)
+        yield {"work": work, "config": config, "server": server, "client": client, "first": first,
+               "second": (second_code, second_output), "before_catch_up": before_catch_up,
+               "caught_up": caught_up, "again": again, "runs": listed[::-1]}
+    finally:
+        server.stop()
+
+
+def _mlflow_run(client, run_id):
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    found = client.search_runs([experiment], f"tags.`driftline.run_id` = '{run_id}'")
+    assert len(found) == 1, (run_id, found)
+    return found[0]
+
+
+def _trace(mirrored, driftline, run_id) -> dict:
+    proc = driftline("lineage", "trace", run_id, "--config", mirrored["config"], "--json", cwd=mirrored["work"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)["summary"]
+
+
+def test_a_stopped_server_costs_one_warning_and_the_next_export_catches_up(mirrored):
+    code, output = mirrored["second"]
+    assert code == 0, output
+    warnings = [line for line in output.splitlines() if line.startswith("warning: MLflow export")]
+    assert len(warnings) == 1, output
+    assert mirrored["server"].url in warnings[0] and "catches up" in warnings[0]
+    assert "warning: MLflow" not in mirrored["first"].stderr + mirrored["first"].stdout
+    assert "INFO" not in mirrored["caught_up"].stderr + mirrored["again"].stderr
+    first_id, second_id = (r["run_id"] for r in mirrored["runs"])
+    assert [r.data.tags["driftline.run_id"] for r in mirrored["before_catch_up"]] == [first_id]
+    caught_up = mirrored["caught_up"]
+    assert caught_up.returncode == 0, caught_up.stdout + caught_up.stderr
+    actions = {r["run_id"]: r["action"] for r in json.loads(caught_up.stdout)["runs"]}
+    assert actions == {first_id: "unchanged", second_id: "created"}
+
+
+def test_each_run_holds_what_lineage_trace_says(mirrored, driftline):
+    client = mirrored["client"]
+    assert [r["pushed_version"] is not None for r in mirrored["runs"]] == [True, True]
+    for record in mirrored["runs"]:
+        summary = _trace(mirrored, driftline, record["run_id"])
+        found = _mlflow_run(client, record["run_id"])
+        params, tags, metrics = found.data.params, found.data.tags, found.data.metrics
+        trainer = summary["trainer"]
+        for name, value in trainer["hparams"].items():
+            assert params[f"training.{name}"] == (value if isinstance(value, str) else json.dumps(value)), name
+        assert params["seed"] == str(trainer["hparams"]["seed"])
+        assert params["training.train_steps"] == str(trainer["train_steps"])
+        assert params["span"] == str(record["span"]) and json.loads(params["window"]) == record["window"]
+        assert tags["driftline.git_commit"] == summary["git_commit"] == record["git_commit"]
+        assert tags["code.Trainer.fingerprint"] == trainer["code_fingerprint"]
+        assert tags["schema.sha256"] == summary["schema"][0]["sha256"]
+        for source in summary["sources"]:
+            for name, digest in source["sha256"].items():
+                assert tags[f"data.span-{source['span']}.{name}.sha256"] == digest
+        assert tags["blessed"] == "yes" and summary["blessed"] is True
+        assert tags["pushed.version"] == str(record["pushed_version"])
+        assert tags["drift.verdict"] in ("passed", "over threshold, let through (gate warns)")
+        assert tags["driftline.mlmd_store"].endswith("metadata.sqlite")
+        judged = summary["judgement"]
+        for name, value in judged["metrics"].items():
+            assert metrics[name] == pytest.approx(value["value"], abs=1e-12)
+            assert metrics[f"{name}.low"] == pytest.approx(value["low"], abs=1e-12)
+            assert metrics[f"{name}.high"] == pytest.approx(value["high"], abs=1e-12)
+        for name, value in (judged["trivial"] or {}).get("constant", {}).items():
+            assert metrics[f"constant.{name}"] == pytest.approx(value, abs=1e-12)
+        assert metrics["eval.examples"] == judged["examples"]
+        artifacts = {f.path for f in client.list_artifacts(found.info.run_id)}
+        assert {"drift_report", "error_analysis", "pushed_model"} <= artifacts
+        pages = {f.path for f in client.list_artifacts(found.info.run_id, "error_analysis")}
+        assert "error_analysis/index.html" in pages
+        assert found.info.status == "FINISHED"
+
+
+def test_each_pushed_version_is_a_model_version_pointing_at_the_push(mirrored, driftline):
+    client = mirrored["client"]
+    versions = {v.tags["driftline.version"]: v for v in client.search_model_versions(f"name = '{MODEL}'")}
+    assert sorted(versions) == sorted(str(r["pushed_version"]) for r in mirrored["runs"])
+    for record in mirrored["runs"]:
+        version = versions[str(record["pushed_version"])]
+        destination = mirrored["work"] / "out" / "serving" / MODEL / str(record["pushed_version"])
+        assert version.tags["driftline.pushed_destination"] == str(destination)
+        assert version.run_id == _mlflow_run(client, record["run_id"]).info.run_id
+        location = client.download_artifacts(version.run_id, "pushed_model/location.txt",
+                                              str(mirrored["work"]))
+        assert open(location).read().strip() == str(destination)
+
+
+def _snapshot(client) -> dict:
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    found = {}
+    for run in client.search_runs([experiment]):
+        history = {k: len(client.get_metric_history(run.info.run_id, k)) for k in run.data.metrics}
+        found[run.info.run_id] = (run.data.params, run.data.tags, history,
+                                  sorted(f.path for f in client.list_artifacts(run.info.run_id)))
+    found["versions"] = sorted((v.version, v.tags["driftline.version"])
+                               for v in client.search_model_versions(f"name = '{MODEL}'"))
+    found["aliases"] = client.get_registered_model(MODEL).aliases
+    return found
+
+
+def test_a_second_export_changes_nothing(mirrored, driftline):
+    client = mirrored["client"]
+    assert mirrored["again"].returncode == 0, mirrored["again"].stderr
+    assert "0 change(s)" in mirrored["again"].stdout
+    before = _snapshot(client)
+    proc = driftline("lineage", "export", "mlflow", "--config", mirrored["config"], "--json", cwd=mirrored["work"])
+    assert proc.returncode == 0, proc.stderr
+    assert {r["action"] for r in json.loads(proc.stdout)["runs"]} == {"unchanged"}
+    assert _snapshot(client) == before
+    assert all(count == 1 for key, value in before.items() if key not in ("versions", "aliases")
+               for count in value[2].values())
+
+
+def test_a_canary_then_a_promotion_move_the_aliases(mirrored, driftline):
+    from serving_helpers import Served
+
+    client, work, config = mirrored["client"], mirrored["work"], mirrored["config"]
+    registered = {v.tags["driftline.version"]: v.version for v in client.search_model_versions(f"name = '{MODEL}'")}
+    server = Served(config, work)
+    try:
+        state = server.wait(versions=2)
+        stable = int(state["policy"]["slots"][state["policy"]["live"]])
+        other = next(int(v) for v in state["versions"] if int(v) != stable)
+
+        def rollout(*args):
+            proc = driftline("rollout", *args, "--config", config, "--server", server.url, cwd=work, timeout=120)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert "warning: MLflow" not in proc.stderr, proc.stderr
+            return client.get_registered_model(MODEL).aliases
+
+        aliases = rollout("canary", "--version", other, "--percent", 10, "--reason", "try it")
+        assert aliases == {"champion": registered[str(stable)], "challenger": registered[str(other)]}
+        aliases = rollout("promote", "--reason", "holds up")
+        assert aliases == {"champion": registered[str(other)]}
+        aliases = rollout("rollback", "--reason", "back")
+        assert aliases["champion"] == registered[str(stable)]
+    finally:
+        server.stop()
