@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit airflow-setup airflow-test bench bench-quick profile serve replay reliability flights
+.PHONY: setup data run-local test test-fast lock clean distclean help schema-check docs kubeflow-compile kubeflow-rehearse kubeflow-submit airflow-setup airflow-test mlflow mlflow-stop bench bench-quick profile serve replay reliability flights
 
 help:
 	@echo "make run-local   run the whole pipeline on the embedded taxi data (installs first)"
@@ -21,6 +21,7 @@ help:
 	@echo "make kubeflow-rehearse [CONFIG=kubeflow.toml]  compile, then run the spec here task by task"
 	@echo "make kubeflow-submit CONFIG=kubeflow.toml HOST=URL   upload it and start a run"
 	@echo "make airflow-test   a real Airflow 2.10 runs the pipeline's DAG (airflow dags test) on the embedded data"
+	@echo "make mlflow      a local MLflow server (started once) holding every run, metric, report and rollout"
 	@echo "make bench       driftline vs the official TFX example at 1x/10x/100x (long: about 1 h)"
 	@echo "make bench-quick the 1x comparison only (REPEATS=3 by default)"
 	@echo "make profile     one cold 1x run under cProfile: where each node's time goes"
@@ -96,6 +97,15 @@ airflow-setup: $(AIRFLOW_STAMP)
 # span, a span the drift gate stops, the next day's good span (docs: "Airflow").
 airflow-test: data airflow-setup
 	@$(PY) -m pytest -q -rA tests/e2e/test_airflow.py
+
+# MLflow mirrors MLMD (docs: "MLflow"): the server keeps running for its UI at
+# http://127.0.0.1:5000 until `make mlflow-stop`.
+mlflow: setup
+	@bash scripts/mlflow-local.sh
+
+mlflow-stop:
+	@if [ -f output/mlflow/server.pid ]; then kill -- -$$(cat output/mlflow/server.pid) 2>/dev/null || true; \
+	  rm -f output/mlflow/server.pid; echo "MLflow stopped"; else echo "no MLflow server started by make mlflow"; fi
 
 # Results land in bench/results/<timestamp>.{json,md}; scratch data and runs in bench/work/.
 REPEATS ?= 3

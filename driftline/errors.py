@@ -24,6 +24,10 @@ class MetadataError(DriftlineError):
     """The MLMD store cannot be opened, or does not hold what was asked for."""
 
 
+class TrackerUnavailable(DriftlineError):
+    """An experiment tracker (MLflow) cannot be reached or refused a request; MLMD is unchanged."""
+
+
 class GateBlocked(DriftlineError):
     """Validation stopped the run before training: nothing was trained or pushed."""
 
@@ -49,6 +53,7 @@ EXIT_CODES = [
     (RolloutRefused, BAD_INPUT),
     (PolicyError, BAD_INPUT),
     (PipelineFailed, FAILED),
+    (TrackerUnavailable, FAILED),
     (DriftlineError, FAILED),
 ]
 

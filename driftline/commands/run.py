@@ -7,8 +7,14 @@ def run(args) -> int:
     from driftline.run import run as pipeline_run
     from driftline.views.run_summary import render
 
+    from driftline.errors import GateBlocked, PipelineFailed
+
     config = config_from(args)
-    outcome = pipeline_run.run(config, force=args.force)
+    try:
+        outcome = pipeline_run.run(config, force=args.force)
+    except (GateBlocked, PipelineFailed):
+        _mirror(config)  # a stopped or failed run is a run too: its verdict belongs in the tracker
+        raise
     if outcome.reused_summary:
         print(f"driftline: span {outcome.inputs.span} is up to date ({outcome.seconds:.1f} s): data, "
               f"schema, code, config and dependencies\n  are those of run {outcome.run_id}, the "

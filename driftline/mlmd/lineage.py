@@ -189,6 +189,8 @@ class Lineage:
                                else None),
             "drift": drift,
             "stopped": context_props.get(metadata.STOPPED),
+            # The MLflow run mirroring it on each tracking server it was exported to.
+            "mlflow": {uri: kept["run_id"] for uri, kept in provenance.exports_of(run).items()},
         }
 
     def runs(self) -> list:

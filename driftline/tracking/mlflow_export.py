@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from driftline.errors import DriftlineError
+from driftline.errors import TrackerUnavailable
 from driftline.mlmd import deployments, provenance
 from driftline.mlmd.lineage import Lineage
 from driftline.tracking.payload import is_remote, run_payload
@@ -28,10 +28,6 @@ VERSION_TAG = "driftline.version"
 # version's source only inside a run's artifacts or in remote storage.
 LOCATION_ARTIFACT = "pushed_model"
 CHAMPION, CHALLENGER = "champion", "challenger"
-
-
-class TrackerUnavailable(DriftlineError):
-    """The tracking server cannot be reached or refused a request; MLMD is unchanged."""
 
 
 @dataclass
@@ -239,7 +235,7 @@ def export(config, store, tracking_uri: str, experiment: Optional[str] = None,
         pushes = []
         for context in metadata.pipeline_runs(store):
             payload = exporter.export_run(context, config.metadata_label, with_slices)
-            if payload["pushed"]:
+            if payload["pushed"] and all(p["pushed"]["version"] != payload["pushed"]["version"] for p in pushes):
                 pushes.append({"run_id": payload["run_id"], "pushed": payload["pushed"],
                                "mlflow_run_id": exporter.mlflow_runs[payload["run_id"]]})
         exporter.register(config.model_name, pushes)
@@ -257,17 +253,25 @@ def export_quietly(config, store=None) -> Optional[Outcome]:
     and the next export catches up."""
     import sys
 
+    import logging
+
     settings = config.mlflow
     if not settings.auto_export:
         return None
+    # The run's own logs went to its log file; the store's open must not reach the terminal.
+    logging.getLogger("absl").setLevel(logging.WARNING)
     try:
         if store is None:
             from driftline.mlmd.store import open_for_recording
 
             store = open_for_recording(config)
-        return export(config, store, settings.tracking_uri, settings.experiment or None, settings.slices)
+        outcome = export(config, store, settings.tracking_uri, settings.experiment or None, settings.slices)
     except Exception as exc:  # a tracker's failure of any kind must not fail the pipeline
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"warning: MLflow export to {settings.tracking_uri} failed: {reason}; MLMD holds the run, "
               "and the next export (or `driftline lineage export mlflow`) catches up", file=sys.stderr)
         return None
+    from driftline.views.lineage import export_brief
+
+    print(export_brief(outcome.to_json()), end="")
+    return outcome

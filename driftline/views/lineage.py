@@ -300,3 +300,12 @@ def export_text(found: dict) -> str:
         sum(a["action"] != "unchanged" for a in found["aliases"])
     lines.append(f"{changed} change(s); MLMD keeps each run's MLflow run id")
     return "\n".join(lines) + "\n"
+
+
+def export_brief(found: dict) -> str:
+    """One line for the export after a run or a rollout change."""
+    changed = [r for r in found["runs"] if r["action"] != "unchanged"]
+    runs = ", ".join(f"run {r['run_id']} {r['action']}" for r in changed) or "no run changed"
+    aliases = "; ".join(f"{a['alias']} -> model version {a['mlflow_version']}" if a["mlflow_version"]
+                        else f"no {a['alias']}" for a in found["aliases"])
+    return f"MLflow {found['tracking_uri']}: {runs}; {aliases}\n"

@@ -6,11 +6,14 @@ The module's own runs, on the small spans, with the export after every run on:
 1. span 2, the tracking server up: the run is exported as it ends;
 2. span 3, the tracking server stopped while the run is under way: the run completes,
    one warning names the server; the server comes back on the same store and port,
-   and `lineage export mlflow` catches up.
+   and `lineage export mlflow` catches up;
+3. span 5 (span 4's rows with a payment type outside the schema), the gate blocking:
+   the run stops before Transform and is exported with that verdict.
 Then a real `driftline serve` over the two pushed versions, a canary and a promotion
 through `driftline rollout`, each moving the registry's aliases.
 """
 import json
+import shutil
 import subprocess
 import sys
 
@@ -44,14 +47,24 @@ def _run_stopping_the_server(config, work, server):
     return proc.returncode, "".join(lines)
 
 
+def _spans_with_a_bad_one(small_spans, work):
+    data_root = work / "taxi"
+    shutil.copytree(small_spans, data_root)
+    (data_root / "span-5").mkdir()
+    bad = (data_root / "span-4" / "data.csv").read_text().replace(",Cash,", ",Bitcoin,")
+    (data_root / "span-5" / "data.csv").write_text(bad)
+    return data_root
+
+
 @pytest.fixture(scope="module")
 def mirrored(small_spans, tmp_path_factory, driftline):
     work = tmp_path_factory.mktemp("mlflow")
     (work / "tracking").mkdir()
     server = MlflowServer(work / "tracking").start()
     try:
-        config = work / "driftline.toml"
-        config.write_text(_config(work, small_spans, server))
+        config, blocking = work / "driftline.toml", work / "blocking.toml"
+        config.write_text(_config(work, _spans_with_a_bad_one(small_spans, work), server))
+        blocking.write_text(config.read_text().replace('gate = "warn"', 'gate = "block"'))
         first = driftline("run", "--fast", "--config", config, "--span", 2, cwd=work)
         assert first.returncode == 0, first.stdout + first.stderr
         second_code, second_output = _run_stopping_the_server(config, work, server)
@@ -60,11 +73,13 @@ def mirrored(small_spans, tmp_path_factory, driftline):
         client = server.client()
         before_catch_up = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
         caught_up = driftline("lineage", "export", "mlflow", "--config", config, "--json", cwd=work)
+        blocked = driftline("run", "--fast", "--config", blocking, "--span", 5, cwd=work)
+        assert blocked.returncode == 3, blocked.stdout + blocked.stderr
         again = driftline("lineage", "export", "mlflow", "--config", config, cwd=work)
         listed = json.loads(driftline("lineage", "runs", "--config", config, "--json", cwd=work).stdout)
         yield {"work": work, "config": config, "server": server, "client": client, "first": first,
                "second": (second_code, second_output), "before_catch_up": before_catch_up,
-               "caught_up": caught_up, "again": again, "runs": listed[::-1]}
+               "caught_up": caught_up, "blocked": blocked, "again": again, "runs": listed[::-1]}
     finally:
         server.stop()
 
@@ -90,7 +105,7 @@ def test_a_stopped_server_costs_one_warning_and_the_next_export_catches_up(mirro
     assert mirrored["server"].url in warnings[0] and "catches up" in warnings[0]
     assert "warning: MLflow" not in mirrored["first"].stderr + mirrored["first"].stdout
     assert "INFO" not in mirrored["caught_up"].stderr + mirrored["again"].stderr
-    first_id, second_id = (r["run_id"] for r in mirrored["runs"])
+    first_id, second_id, _ = (r["run_id"] for r in mirrored["runs"])
     assert [r.data.tags["driftline.run_id"] for r in mirrored["before_catch_up"]] == [first_id]
     caught_up = mirrored["caught_up"]
     assert caught_up.returncode == 0, caught_up.stdout + caught_up.stderr
@@ -100,8 +115,8 @@ def test_a_stopped_server_costs_one_warning_and_the_next_export_catches_up(mirro
 
 def test_each_run_holds_what_lineage_trace_says(mirrored, driftline):
     client = mirrored["client"]
-    assert [r["pushed_version"] is not None for r in mirrored["runs"]] == [True, True]
-    for record in mirrored["runs"]:
+    assert [r["pushed_version"] is not None for r in mirrored["runs"]] == [True, True, False]
+    for record in mirrored["runs"][:2]:
         summary = _trace(mirrored, driftline, record["run_id"])
         found = _mlflow_run(client, record["run_id"])
         params, tags, metrics = found.data.params, found.data.tags, found.data.metrics
@@ -134,20 +149,24 @@ def test_each_run_holds_what_lineage_trace_says(mirrored, driftline):
         pages = {f.path for f in client.list_artifacts(found.info.run_id, "error_analysis")}
         assert "error_analysis/index.html" in pages
         assert found.info.status == "FINISHED"
+        assert record["mlflow"] == {mirrored["server"].url: found.info.run_id}
 
 
-def test_each_pushed_version_is_a_model_version_pointing_at_the_push(mirrored, driftline):
-    client = mirrored["client"]
-    versions = {v.tags["driftline.version"]: v for v in client.search_model_versions(f"name = '{MODEL}'")}
-    assert sorted(versions) == sorted(str(r["pushed_version"]) for r in mirrored["runs"])
-    for record in mirrored["runs"]:
-        version = versions[str(record["pushed_version"])]
-        destination = mirrored["work"] / "out" / "serving" / MODEL / str(record["pushed_version"])
-        assert version.tags["driftline.pushed_destination"] == str(destination)
-        assert version.run_id == _mlflow_run(client, record["run_id"]).info.run_id
-        location = client.download_artifacts(version.run_id, "pushed_model/location.txt",
-                                              str(mirrored["work"]))
-        assert open(location).read().strip() == str(destination)
+def test_a_run_the_drift_gate_stopped_is_exported_with_its_verdict(mirrored):
+    record = mirrored["runs"][2]
+    assert record["drift"]["passed"] is False and record["blessed"] is None
+    brief = [line for line in mirrored["blocked"].stdout.splitlines() if line.startswith("MLflow ")]
+    # Nothing has served yet: no deployment, so no alias.
+    assert brief == [f"MLflow {mirrored['server'].url}: run {record['run_id']} created; no champion; no challenger"]
+    found = _mlflow_run(mirrored["client"], record["run_id"])
+    tags, metrics = found.data.tags, found.data.metrics
+    assert tags["drift.verdict"] == "blocked" and tags["blessed"] == "not judged"
+    why = tags["blessed.why_not"]
+    assert why.startswith("the drift gate stopped it (") and "payment_type (schema anomaly)" in why
+    assert tags["driftline.state"] == "blocked by the drift gate"
+    assert "auc" not in metrics and any(k.startswith("drift.distance.") for k in metrics)
+    assert "training.train_steps" not in found.data.params  # no Trainer ran
+    assert "drift_report" in {f.path for f in mirrored["client"].list_artifacts(found.info.run_id)}
 
 
 def _snapshot(client) -> dict:
