@@ -145,8 +145,8 @@ class Exporter:
             self.client.log_batch(run_id, metrics=metrics[start:start + 100], params=params[start:start + 100],
                                   tags=tags[start:start + 100])
         self._documents(run, payload)
-        if payload["finished"] and run.info.status != "FINISHED":
-            self.client.set_terminated(run_id, "FINISHED", end_time=end_ms)
+        if payload["status"] and run.info.status != payload["status"]:
+            self.client.set_terminated(run_id, payload["status"], end_time=end_ms)
 
     def _documents(self, run, payload: dict):
         present = {f.path for f in self.client.list_artifacts(run.info.run_id)}

@@ -78,7 +78,7 @@ def tags(lineage: Lineage, run, executions: dict, record: dict, store_label: str
         "driftline.mlmd_store": store_label, "driftline.span": record["span"],
         "driftline.spans": " ".join(str(s) for s in record["window"] or []),
         "driftline.git_commit": record["git_commit"], "mlflow.source.git.commit": record["git_commit"],
-        "driftline.state": _state(record),
+        "driftline.state": state_of(record),
     }
     for execution in executions.values():
         source = source_of(props_of(execution))
@@ -107,13 +107,19 @@ def tags(lineage: Lineage, run, executions: dict, record: dict, store_label: str
     return {k: str(v) for k, v in found.items() if v is not None}
 
 
-def _state(record: dict) -> str:
+def state_of(record: dict) -> str:
     if record["stopped"]:
         return "stopped"
     if record["drift"] is not None and not record["drift"]["passed"]:
         return "blocked by the drift gate"
     states = set(record["nodes"].values())
-    return "complete" if states <= {"complete", "cached", "skipped", "skipped by gate"} else "incomplete"
+    if "failed" in states:
+        return "failed"
+    return "complete" if states <= {"complete", "cached", "skipped", "skipped by gate"} else "under way"
+
+
+# An MLflow run's status for each state; a run still under way stays RUNNING.
+STATUS = {"complete": "FINISHED", "blocked by the drift gate": "FINISHED", "stopped": "KILLED", "failed": "FAILED"}
 
 
 def _why_not_blessed(lineage: Lineage, run, executions: dict, record: dict) -> Optional[str]:
@@ -209,7 +215,7 @@ def run_payload(lineage: Lineage, run, store_label: str, with_slices: bool = Fal
         "run_id": run.name,
         "start_ms": run.create_time_since_epoch,
         "seconds": record["seconds"],
-        "finished": _state(record) != "incomplete",
+        "status": STATUS.get(state_of(record)),
         "params": params(lineage, run, executions, record),
         "tags": tags(lineage, run, executions, record, store_label),
         "metrics": metrics(lineage, executions, _slices(page) if with_slices else None),

@@ -93,3 +93,18 @@ def test_auto_export_to_a_stopped_server_is_one_warning_and_mlmd_is_unchanged(tm
     assert provenance.exports_of(context) == {}
     off = load_config(overrides={"output_dir": tmp_path})
     assert export_quietly(off, store) is None and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("record, state, status", [
+    ({"stopped": None, "drift": {"passed": True}, "nodes": {"Trainer": "complete", "Pusher": "cached"}},
+     "complete", "FINISHED"),
+    ({"stopped": None, "drift": {"passed": False}, "nodes": {"DriftGate": "complete"}},
+     "blocked by the drift gate", "FINISHED"),
+    ({"stopped": "was stopped by SIGINT", "drift": None, "nodes": {"Trainer": "canceled"}}, "stopped", "KILLED"),
+    ({"stopped": None, "drift": None, "nodes": {"Transform": "complete", "Trainer": "failed"}}, "failed", "FAILED"),
+    ({"stopped": None, "drift": None, "nodes": {"Transform": "complete", "Trainer": "running"}}, "under way", None),
+])
+def test_each_run_state_has_its_mlflow_status(record, state, status):
+    from driftline.tracking.payload import STATUS, state_of
+
+    assert state_of(record) == state and STATUS.get(state) == status
