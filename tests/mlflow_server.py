@@ -19,15 +19,21 @@ class MlflowServer:
         self.proc = None
 
     def start(self, timeout: float = 180.0):
-        """Starts it (again, on the same store and port, after stop()) and waits until it
-        answers its health check."""
+        return self.launch().wait(timeout)
+
+    def launch(self):
+        """Starts it (again, on the same store and port, after stop()) without waiting."""
         mlflow = Path(sys.executable).parent / "mlflow"
-        log = open(self.directory / "server.log", "a")
-        self.proc = subprocess.Popen(
-            [str(mlflow), "server", "--backend-store-uri", f"sqlite:///{self.directory / 'mlflow.db'}",
-             "--artifacts-destination", str(self.directory / "artifacts"), "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.directory / "server.log", "a") as log:
+            self.proc = subprocess.Popen(
+                [str(mlflow), "server", "--backend-store-uri", f"sqlite:///{self.directory / 'mlflow.db'}",
+                 "--artifacts-destination", str(self.directory / "artifacts"), "--host", "127.0.0.1",
+                 "--port", str(self.port), "--workers", "1"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait(self, timeout: float = 180.0):
+        """Returns once the server answers its health check."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -102,7 +102,7 @@ class Exporter:
         if kept:
             try:
                 found = self.client.get_run(kept["run_id"])
-                if found.info.lifecycle_stage == "active":
+                if found.info.lifecycle_stage == "active" and found.info.experiment_id == self.experiment_id:
                     return found
             except MlflowException:
                 pass  # deleted on the server, or another server at the same URI
