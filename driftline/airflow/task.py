@@ -184,7 +184,6 @@ def _finish(config, inputs, run_id: str):
     summary = summarize(config, inputs, run_id)
     summary.report_path = error_analysis(config, summary)
     log.info("run %s:\n%s", run_id, render(summary, _seconds_so_far(config, run_id)))
-    if config.mlflow.auto_export:
-        from driftline.tracking.mlflow_export import export_quietly
+    from driftline.tracking import mirror
 
-        export_quietly(config)
+    mirror(config)

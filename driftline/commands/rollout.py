@@ -19,10 +19,9 @@ def _done(config, target, changed) -> int:
     new, execution = changed
     print(f"revision {new.revision}: {new.describe()} ({new.action}: {new.reason or 'no reason given'}); "
           f"recorded in MLMD as deployment {execution}")
-    if config.mlflow.auto_export:  # the registry's aliases follow the change
-        from driftline.tracking.mlflow_export import export_quietly
+    from driftline.tracking import mirror
 
-        export_quietly(config, target.store)
+    mirror(config, target.store)  # the registry's aliases follow the change
     return 0
 
 

@@ -4,16 +4,16 @@ from driftline.commands.common import common_args, config_from
 
 
 def run(args) -> int:
-    from driftline.run import run as pipeline_run
-    from driftline.views.run_summary import render
-
     from driftline.errors import GateBlocked, PipelineFailed
+    from driftline.run import run as pipeline_run
+    from driftline.tracking import mirror
+    from driftline.views.run_summary import render
 
     config = config_from(args)
     try:
         outcome = pipeline_run.run(config, force=args.force)
     except (GateBlocked, PipelineFailed):
-        _mirror(config)  # a stopped or failed run is a run too: its verdict belongs in the tracker
+        mirror(config)  # a stopped or failed run is a run too: its verdict belongs in the tracker
         raise
     if outcome.reused_summary:
         print(f"driftline: span {outcome.inputs.span} is up to date ({outcome.seconds:.1f} s): data, "
@@ -25,17 +25,8 @@ def run(args) -> int:
         print(f"  serving now     {_serving_now(config.serving_dir)}")
         return 0
     print(render(outcome.summary, outcome.seconds), end="")
-    _mirror(config)
+    mirror(config)
     return 0
-
-
-def _mirror(config):
-    """The run in MLflow too when `[mlflow] auto_export` is on; a tracker that fails is
-    one warning line, never a failed run."""
-    if config.mlflow.auto_export:
-        from driftline.tracking.mlflow_export import export_quietly
-
-        export_quietly(config)
 
 
 def _serving_now(serving_dir) -> str:

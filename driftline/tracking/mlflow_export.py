@@ -248,16 +248,13 @@ def export(config, store, tracking_uri: str, experiment: Optional[str] = None,
 
 
 def export_quietly(config, store=None) -> Optional[Outcome]:
-    """The export after a run or a rollout change, when `[mlflow] auto_export` is on. A
+    """The export to the config's tracking server after a run or a rollout change. A
     tracker that fails costs one warning line, never the run: MLMD already holds it all,
     and the next export catches up."""
+    import logging
     import sys
 
-    import logging
-
     settings = config.mlflow
-    if not settings.auto_export:
-        return None
     # The run's own logs went to its log file; the store's open must not reach the terminal.
     logging.getLogger("absl").setLevel(logging.WARNING)
     try:
