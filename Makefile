@@ -104,8 +104,10 @@ mlflow: setup
 	@bash scripts/mlflow-local.sh
 
 mlflow-stop:
-	@if [ -f output/mlflow/server.pid ]; then kill -- -$$(cat output/mlflow/server.pid) 2>/dev/null || true; \
-	  rm -f output/mlflow/server.pid; echo "MLflow stopped"; else echo "no MLflow server started by make mlflow"; fi
+	@if [ -f output/mlflow/server.pid ] && kill -- -$$(cat output/mlflow/server.pid) 2>/dev/null; then \
+	  for _ in $$(seq 1 150); do kill -0 -- -$$(cat output/mlflow/server.pid) 2>/dev/null || break; sleep 0.2; done; \
+	  rm -f output/mlflow/server.pid; echo "MLflow stopped"; \
+	else rm -f output/mlflow/server.pid; echo "no MLflow server started by make mlflow is running"; fi
 
 # Results land in bench/results/<timestamp>.{json,md}; scratch data and runs in bench/work/.
 REPEATS ?= 3

@@ -13,10 +13,20 @@ mkdir -p "$DIR"
 if ! answers; then
   where=$(cd "$DIR" && pwd)
   echo "starting MLflow on $URI (store $DIR/mlflow.db, log $DIR/server.log) ..."
-  setsid "$VENV/bin/mlflow" server --backend-store-uri "sqlite:///$where/mlflow.db" \
-    --artifacts-destination "$where/artifacts" --host 127.0.0.1 --port "$PORT" --workers 1 \
-    >> "$DIR/server.log" 2>&1 < /dev/null &
-  echo $! > "$DIR/server.pid"
+  # Its own session, so that `make mlflow-stop` stops the server and its workers as one
+  # process group; the pid written is the server's own.
+  "$VENV/bin/python" - "$where" "$PORT" <<'PY'
+import os, subprocess, sys
+where, port = sys.argv[1], sys.argv[2]
+with open(os.path.join(where, "server.log"), "a") as log:
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "mlflow"), "server", "--backend-store-uri",
+         f"sqlite:///{where}/mlflow.db", "--artifacts-destination", f"{where}/artifacts",
+         "--host", "127.0.0.1", "--port", port, "--workers", "1"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+with open(os.path.join(where, "server.pid"), "w") as pid:
+    pid.write(f"{server.pid}\n")
+PY
   for _ in $(seq 1 360); do answers && break; sleep 0.5; done
   answers || { echo "MLflow did not start: see $DIR/server.log" >&2; exit 1; }
 fi
