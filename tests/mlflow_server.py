@@ -5,11 +5,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from driftline.autopilot.replay import free_port
+from driftline.errors import TrackerUnavailable
+from driftline.tracking.mlflow_export import check_reachable
 
 
 class MlflowServer:
@@ -40,10 +40,9 @@ class MlflowServer:
                 raise AssertionError(f"mlflow server exited {self.proc.returncode}: "
                                      f"{(self.directory / 'server.log').read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
+                check_reachable(self.url, timeout=2)  # the health check every export makes first
+                return self
+            except TrackerUnavailable:
                 pass
             time.sleep(0.25)
         self.stop()

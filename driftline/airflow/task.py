@@ -179,11 +179,10 @@ def _finish(config, inputs, run_id: str):
     """After the run's last node: its error-analysis report and the summary a local run
     prints, into the task's log."""
     from driftline.run.run import error_analysis, summarize
+    from driftline.tracking import mirror
     from driftline.views.run_summary import render
 
     summary = summarize(config, inputs, run_id)
     summary.report_path = error_analysis(config, summary)
     log.info("run %s:\n%s", run_id, render(summary, _seconds_so_far(config, run_id)))
-    from driftline.tracking import mirror
-
     mirror(config)

@@ -94,7 +94,7 @@ def export_mlflow(args) -> int:
     if not uri:
         raise ConfigError("no MLflow tracking server named: pass --tracking-uri URI or set "
                           "[mlflow] tracking_uri in the config")
-    found = export(config, open_for_recording(config), uri, args.experiment or config.mlflow.experiment or None,
+    found = export(config, open_for_recording(config), uri, args.experiment or config.mlflow.experiment,
                    args.slices or config.mlflow.slices)
     return emit(args, found.to_json(), views.export_text)
 

@@ -94,11 +94,11 @@ class Exporter:
 
     # --- runs ------------------------------------------------------------------------
 
-    def _known(self, context, payload: dict):
-        """The MLflow run already mirroring this run on this server, or None."""
+    def _known(self, kept: Optional[dict], payload: dict):
+        """The MLflow run already mirroring this run on this server (`kept`: what the MLMD
+        run records of it), or None."""
         from mlflow.exceptions import MlflowException
 
-        kept = provenance.exports_of(context).get(self.outcome.tracking_uri)
         if kept:
             try:
                 found = self.client.get_run(kept["run_id"])
@@ -113,7 +113,7 @@ class Exporter:
     def export_run(self, context, store_label: str, with_slices: bool):
         payload = run_payload(self.lineage, context, store_label, with_slices)
         kept = provenance.exports_of(context).get(self.outcome.tracking_uri)
-        existing = self._known(context, payload)
+        existing = self._known(kept, payload)
         if existing is not None and kept and kept["run_id"] == existing.info.run_id \
                 and kept["digest"] == payload["digest"]:
             action = "unchanged"
@@ -232,13 +232,14 @@ def export(config, store, tracking_uri: str, experiment: Optional[str] = None,
     lineage = Lineage(store, config.pipeline_name, config.model_name)
     try:
         exporter = Exporter(client, store, lineage, outcome)
-        pushes = []
+        pushes = {}  # version -> the first run that pushed it (a cached run pushes it again)
         for context in metadata.pipeline_runs(store):
             payload = exporter.export_run(context, config.metadata_label, with_slices)
-            if payload["pushed"] and all(p["pushed"]["version"] != payload["pushed"]["version"] for p in pushes):
-                pushes.append({"run_id": payload["run_id"], "pushed": payload["pushed"],
-                               "mlflow_run_id": exporter.mlflow_runs[payload["run_id"]]})
-        exporter.register(config.model_name, pushes)
+            if payload["pushed"]:
+                pushes.setdefault(payload["pushed"]["version"], {
+                    "run_id": payload["run_id"], "pushed": payload["pushed"],
+                    "mlflow_run_id": exporter.mlflow_runs[payload["run_id"]]})
+        exporter.register(config.model_name, list(pushes.values()))
     except MlflowException as exc:
         raise TrackerUnavailable(f"the MLflow tracking server at {tracking_uri} refused the export: "
                                  f"{str(exc).splitlines()[0]}") from None
@@ -262,7 +263,7 @@ def export_quietly(config, store=None) -> Optional[Outcome]:
             from driftline.mlmd.store import open_for_recording
 
             store = open_for_recording(config)
-        outcome = export(config, store, settings.tracking_uri, settings.experiment or None, settings.slices)
+        outcome = export(config, store, settings.tracking_uri, settings.experiment, settings.slices)
     except Exception as exc:  # a tracker's failure of any kind must not fail the pipeline
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"warning: MLflow export to {settings.tracking_uri} failed: {reason}; MLMD holds the run, "

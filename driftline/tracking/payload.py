@@ -71,7 +71,7 @@ def _drift_verdict(drift: Optional[dict]) -> Optional[str]:
     return "passed" if drift["clean"] else "over threshold, let through (gate warns)"
 
 
-def tags(lineage: Lineage, run, executions: dict, record: dict, store_label: str) -> dict:
+def tags(lineage: Lineage, run, executions: dict, record: dict, judged: Optional[dict], store_label: str) -> dict:
     """Where the run came from and what it decided."""
     found = {
         "driftline.run_id": run.name, "driftline.pipeline": lineage.pipeline_name,
@@ -87,9 +87,10 @@ def tags(lineage: Lineage, run, executions: dict, record: dict, store_label: str
                 found[key("data", f"span-{source['span']}", name, "sha256")] = digest
     for node in (nodes.TRANSFORM, nodes.TRAINER, nodes.MODEL_GATE):
         if node in executions:
-            custom = props_of(executions[node]).get("custom_config") or {}
+            props = props_of(executions[node])
+            custom = props.get("custom_config") or {}
             fingerprint = custom.get("code_fingerprint") if isinstance(custom, dict) else None
-            found[key("code", node, "fingerprint")] = fingerprint or props_of(executions[node]).get("code_fingerprint")
+            found[key("code", node, "fingerprint")] = fingerprint or props.get("code_fingerprint")
     schema = lineage.run_output(executions, nodes.IMPORT_SCHEMA_GEN, nodes.SCHEMA)
     if schema is not None:
         found["schema.sha256"] = lineage.describe_artifact(schema).get("schema_sha256")
@@ -99,7 +100,7 @@ def tags(lineage: Lineage, run, executions: dict, record: dict, store_label: str
         found["drift.offending"] = ", ".join(drift["offending"]) or "none"
         found["drift.baseline"] = f"span {drift['baseline_span']} ({drift['baseline_kind']})"
     found["blessed"] = {True: "yes", False: "no", None: "not judged"}[record["blessed"]]
-    why = _why_not_blessed(lineage, run, executions, record)
+    why = _why_not_blessed(lineage, run, executions, record, judged)
     if why:
         found["blessed.why_not"] = why
     if record["pushed_version"] is not None:
@@ -122,13 +123,12 @@ def state_of(record: dict) -> str:
 STATUS = {"complete": "FINISHED", "blocked by the drift gate": "FINISHED", "stopped": "KILLED", "failed": "FAILED"}
 
 
-def _why_not_blessed(lineage: Lineage, run, executions: dict, record: dict) -> Optional[str]:
+def _why_not_blessed(lineage: Lineage, run, executions: dict, record: dict, judged: Optional[dict]) -> Optional[str]:
     if record["blessed"]:
         return None
-    blessing = lineage.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
-    if blessing is None:
+    if judged is None:
         return lineage.why_no_model(run, executions)
-    failed = [c["text"] for c in model_verdict.read(blessing)["checks"] if not c["passed"]]
+    failed = [c["text"] for c in judged["checks"] if not c["passed"]]
     return "; ".join(failed) or None
 
 
@@ -139,13 +139,11 @@ def _with_bounds(found: dict, prefix, values: dict):
                 found[key(prefix, metric, suffix)] = float(v[part])
 
 
-def metrics(lineage: Lineage, executions: dict, slices_report: Optional[dict]) -> dict:
+def metrics(judged: Optional[dict], report, slices_report: Optional[dict]) -> dict:
     """Every gate metric with its interval bounds, the constant baseline and the
     reference learner beside it, the drift distances, and each slice when asked."""
     found = {}
-    blessing = lineage.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
-    if blessing is not None:
-        judged = model_verdict.read(blessing)
+    if judged is not None:
         _with_bounds(found, None, judged["metrics"])
         _with_bounds(found, "reference", judged["reference"])
         _with_bounds(found, "vs_serving", judged["diffs"])
@@ -157,7 +155,6 @@ def metrics(lineage: Lineage, executions: dict, slices_report: Optional[dict]) -
         for name in ("examples", "evaluation_rows", "calibration_error", "operating_threshold"):
             if _number(judged[name]):
                 found[key("eval", name)] = float(judged[name])
-    report = lineage.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
     if report is not None:
         for name in report.custom_properties:
             if name.startswith("distance."):
@@ -181,10 +178,9 @@ def _slices(report_page: Optional[str]) -> Optional[dict]:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def documents(lineage: Lineage, run, executions: dict) -> dict:
+def documents(run, report) -> dict:
     """{name: directory or URL}: the drift report and the error-analysis page."""
     found = {}
-    report = lineage.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
     if report is not None and (is_remote(report.uri) or os.path.isdir(report.uri)):
         found["drift_report"] = report.uri
     page = _error_analysis(run)
@@ -210,6 +206,10 @@ def run_payload(lineage: Lineage, run, store_label: str, with_slices: bool = Fal
     """Everything one run exports, with the digest of it."""
     executions = lineage.run_nodes(run.name)
     record = lineage.run_record(run, executions)
+    # Read once here, for the tags, the metrics and the documents alike.
+    blessing = lineage.run_output(executions, nodes.MODEL_GATE, nodes.BLESSING)
+    judged = model_verdict.read(blessing) if blessing is not None else None
+    report = lineage.run_output(executions, nodes.DRIFT_GATE, nodes.REPORT)
     page = _error_analysis(run)
     payload = {
         "run_id": run.name,
@@ -217,9 +217,9 @@ def run_payload(lineage: Lineage, run, store_label: str, with_slices: bool = Fal
         "seconds": record["seconds"],
         "status": STATUS.get(state_of(record)),
         "params": params(lineage, run, executions, record),
-        "tags": tags(lineage, run, executions, record, store_label),
-        "metrics": metrics(lineage, executions, _slices(page) if with_slices else None),
-        "documents": documents(lineage, run, executions),
+        "tags": tags(lineage, run, executions, record, judged, store_label),
+        "metrics": metrics(judged, report, _slices(page) if with_slices else None),
+        "documents": documents(run, report),
         "pushed": pushed(lineage, executions, record),
     }
     payload["digest"] = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
